@@ -1,0 +1,77 @@
+/**
+ * Schema pieces shared by every Lattice kind: object metadata, quantities, names, durations.
+ * Every field carries a description: the CRD schemas, `lattice explain` and the README field
+ * reference are all generated from these descriptions.
+ */
+import { z } from 'zod';
+import { isQuantity } from './quantity.ts';
+import { dns1123LabelProblem, dns1035LabelProblem, DNS1123_SUBDOMAIN } from './names.ts';
+
+/** The API group of every Lattice kind. */
+export const GROUP = 'lattice.dev';
+/** The only served version so far. */
+export const VERSION = 'v1alpha1';
+/** `apiVersion` of every Lattice kind. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+/** The platform namespace: platform-wide resources (providers, policies, quotas, settings) live here. */
+export const PLATFORM_NAMESPACE = 'lattice-system';
+
+/** A Kubernetes quantity, written as a string (`500m`, `512Mi`) or a whole number (`2`). */
+export const quantity = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .refine((v) => (typeof v === 'number' ? true : isQuantity(v)), {
+    message: 'is not a Kubernetes quantity: write e.g. 500m or 2 for CPU, 512Mi or 1Gi for memory',
+  })
+  .transform((v) => String(v));
+
+/** An RFC 1123 label (most names). */
+export const dnsLabel = z.string().superRefine((v, ctx) => {
+  const problem = dns1123LabelProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `"${v}" ${problem}` });
+});
+
+/** An RFC 1035 label (names that become Service names). */
+export const dns1035Label = z.string().superRefine((v, ctx) => {
+  const problem = dns1035LabelProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `"${v}" ${problem}` });
+});
+
+/** A Go duration as used by ESO and KEDA (`30s`, `15m`, `1h`, `1h30m`). */
+export const duration = z
+  .string()
+  .regex(/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/, 'is not a duration: write e.g. 30s, 15m or 1h');
+
+/** Object metadata as Lattice reads it. Other metadata fields are kept but not interpreted. */
+export const objectMeta = z.looseObject({
+  name: dns1035Label.describe('Name of the object; for a LatticeService also the name of every derived object.'),
+  namespace: dnsLabel.optional().describe('Namespace of the object (defaults to "default").'),
+  labels: z.record(z.string(), z.string()).optional().describe('Labels, copied onto nothing: derived objects carry the standard labels.'),
+  annotations: z.record(z.string(), z.string()).optional().describe('Annotations; readable in templates as ${metadata.annotations.KEY}.'),
+  generation: z.number().int().optional().describe('Set by the API server: bumped on every spec change.'),
+  uid: z.string().optional().describe('Set by the API server.'),
+  resourceVersion: z.string().optional().describe('Set by the API server.'),
+});
+
+/** Kubernetes object metadata as parsed by {@link objectMeta}. */
+export type ObjectMeta = z.infer<typeof objectMeta>;
+
+/** True when `name` is a valid ConfigMap/Secret name. */
+export function isSubdomain(name: string): boolean {
+  return name.length <= 253 && DNS1123_SUBDOMAIN.test(name);
+}
+
+/**
+ * A condition in Kubernetes API conventions (`metav1.Condition`): `type` in CamelCase,
+ * `status` True/False/Unknown, a CamelCase `reason`, and a message a developer can act on.
+ */
+export const condition = z.object({
+  type: z.string().describe('Condition type, e.g. Validated, Ready.'),
+  status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+  reason: z.string().describe('CamelCase reason for the last transition.'),
+  message: z.string().describe('What is wrong and what to do, in words a developer can act on.'),
+  observedGeneration: z.number().int().optional().describe('The .metadata.generation this condition was computed from.'),
+  lastTransitionTime: z.string().describe('When the status last changed (RFC 3339).'),
+});
+
+/** A status condition. */
+export type Condition = z.infer<typeof condition>;

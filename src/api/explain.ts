@@ -1,0 +1,103 @@
+/**
+ * Field documentation in the style of `kubectl explain`, read from the same structural schema the
+ * CRD publishes, so the two can never disagree.
+ */
+import { findKind, KINDS } from './kinds.ts';
+import { kindSchema, type JSONSchemaProps } from './crd.ts';
+
+/** The type of a schema node the way kubectl explain writes it (`<string>`, `<[]Object>`, `<map[string]string>`). */
+export function typeLabel(node: JSONSchemaProps): string {
+  if (node['x-kubernetes-int-or-string']) return 'IntOrString';
+  if (node.type === 'array') return `[]${node.items ? typeLabel(node.items) : 'Object'}`;
+  if (node.type === 'object') {
+    if (node.additionalProperties) return `map[string]${typeLabel(node.additionalProperties)}`;
+    return 'Object';
+  }
+  return node.type ?? 'Object';
+}
+
+/** Result of resolving a dotted field path. */
+export type ExplainResult = { ok: true; text: string } | { ok: false; error: string };
+
+/**
+ * Explains `path` (`latticeservice.spec.workload.containers`): kind, field type, description, and its
+ * fields. Map values are entered transparently (`containers.image` is the image of any container).
+ * With `recursive`, every nested field is listed.
+ */
+export function explain(path: string, recursive = false): ExplainResult {
+  const [kindName, ...segments] = path.split('.').filter((s) => s.length > 0);
+  const def = kindName ? findKind(kindName) : undefined;
+  if (!def) {
+    return { ok: false, error: `unknown kind "${kindName ?? ''}". Known kinds: ${KINDS.map((k) => k.singular).join(', ')}.` };
+  }
+  let node: JSONSchemaProps = kindSchema(def);
+  let fieldName = def.kind;
+  let required = false;
+  const walked: string[] = [def.singular];
+  for (const segment of segments) {
+    let parent = node;
+    if (!parent.properties && parent.additionalProperties) parent = parent.additionalProperties;
+    if (parent.type === 'array' && parent.items) parent = parent.items;
+    if (!parent.properties && parent.additionalProperties) parent = parent.additionalProperties;
+    const next = parent.properties?.[segment];
+    if (!next) {
+      const known = Object.keys(parent.properties ?? {});
+      return {
+        ok: false,
+        error: `field "${segment}" does not exist in ${walked.join('.')}.${known.length ? ` Its fields: ${known.join(', ')}.` : ' It has no fields.'}`,
+      };
+    }
+    required = parent.required?.includes(segment) ?? false;
+    node = next;
+    fieldName = segment;
+    walked.push(segment);
+  }
+  const lines: string[] = [`KIND:     ${def.kind}`, `VERSION:  ${def.group}/${def.version}`, ''];
+  if (segments.length > 0) lines.push(`FIELD: ${fieldName} <${typeLabel(node)}>${required ? ' -required-' : ''}`, '');
+  lines.push('DESCRIPTION:', ...wrap(node.description ?? '', '  '));
+  if (node.default !== undefined) lines.push('', `DEFAULT: ${JSON.stringify(node.default)}`);
+  if (node.enum) lines.push('', `ENUM: ${node.enum.map(String).join(', ')}`);
+  const fields = fieldsOf(node);
+  if (fields) {
+    lines.push('', 'FIELDS:');
+    lines.push(...listFields(fields, '  ', recursive));
+  }
+  return { ok: true, text: lines.join('\n') + '\n' };
+}
+
+function fieldsOf(node: JSONSchemaProps): JSONSchemaProps | undefined {
+  let n = node;
+  if (n.type === 'array' && n.items) n = n.items;
+  if (!n.properties && n.additionalProperties) n = n.additionalProperties;
+  return n.properties ? n : undefined;
+}
+
+function listFields(node: JSONSchemaProps, indent: string, recursive: boolean): string[] {
+  const lines: string[] = [];
+  for (const [name, child] of Object.entries(node.properties ?? {})) {
+    const req = node.required?.includes(name) ? ' -required-' : '';
+    lines.push(`${indent}${name}\t<${typeLabel(child)}>${req}`);
+    if (recursive) {
+      const nested = fieldsOf(child);
+      if (nested) lines.push(...listFields(nested, indent + '  ', true));
+    } else {
+      lines.push(...wrap(child.description ?? '', indent + '  '), '');
+    }
+  }
+  return lines;
+}
+
+function wrap(text: string, indent: string, width = 100): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line.length > 0 && indent.length + line.length + 1 + word.length > width) {
+      out.push(indent + line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) out.push(indent + line);
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * The registry of Lattice kinds: one entry per kind and version, pointing at its module's schemas.
+ * The CRDs, `lattice explain`, the README field reference and input classification all read this list,
+ * so adding a kind here is what makes it known everywhere.
+ */
+import type { z } from 'zod';
+import { GROUP, VERSION } from './common.ts';
+import * as latticeService from './latticeservice/v1alpha1.ts';
+import * as latticePlatform from './latticeplatform/v1alpha1.ts';
+import * as secretProvider from './secretprovider/v1alpha1.ts';
+
+/** A printer column of `kubectl get` (apiextensions.k8s.io/v1 `additionalPrinterColumns`). */
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  jsonPath: string;
+  description?: string;
+}
+
+/** Everything needed to publish and document one kind. */
+export interface KindDefinition {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  scope: 'Namespaced' | 'Cluster';
+  group: string;
+  version: string;
+  /** One paragraph: what the kind is for. */
+  description: string;
+  spec: z.ZodType;
+  status?: z.ZodType;
+  printerColumns: PrinterColumn[];
+}
+
+const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+/** All Lattice kinds, in documentation order. */
+export const KINDS: KindDefinition[] = [
+  {
+    kind: latticeService.KIND,
+    plural: latticeService.PLURAL,
+    singular: 'latticeservice',
+    shortNames: latticeService.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      "A service's intent: its containers, replicas, the services it calls and accepts calls from, and the secrets it reads. The platform derives its Deployment, Service, ServiceAccount, network policies, secrets wiring, metrics scraping and disruption budget.",
+    spec: latticeService.latticeServiceSpecSchema,
+    status: latticeService.latticeServiceStatusSchema,
+    printerColumns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed.' },
+      { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired (minimum) number of pods.' },
+      { name: 'Resources', type: 'integer', jsonPath: '.status.resourceCount', description: 'Number of derived resources.' },
+      AGE,
+    ],
+  },
+  {
+    kind: latticePlatform.KIND,
+    plural: latticePlatform.PLURAL,
+    singular: 'latticeplatform',
+    shortNames: latticePlatform.SHORT_NAMES,
+    scope: 'Cluster',
+    group: GROUP,
+    version: VERSION,
+    description: "The platform team's settings (one object, named default). Every setting has a default.",
+    spec: latticePlatform.latticePlatformSpecSchema,
+    printerColumns: [AGE],
+  },
+  {
+    kind: secretProvider.KIND,
+    plural: secretProvider.PLURAL,
+    singular: 'secretprovider',
+    shortNames: secretProvider.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      'A named secret backend in lattice-system. Derives an ESO ClusterSecretStore of the same name; secret resources of services read through it.',
+    spec: secretProvider.secretProviderSpecSchema,
+    printerColumns: [
+      { name: 'Default', type: 'boolean', jsonPath: '.spec.default', description: 'Used by secret resources that name no provider.' },
+      AGE,
+    ],
+  },
+];
+
+/** Finds a kind by kind name, plural, singular or short name, case-insensitively. */
+export function findKind(name: string): KindDefinition | undefined {
+  const n = name.toLowerCase();
+  return KINDS.find((k) => k.kind.toLowerCase() === n || k.plural === n || k.singular === n || k.shortNames.includes(n));
+}

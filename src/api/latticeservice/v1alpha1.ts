@@ -1,0 +1,471 @@
+/**
+ * `LatticeService` (lattice.dev/v1alpha1): a service's intent in one resource. This module is the
+ * single source of truth for its types, defaults, validation, CRD schema and field documentation.
+ *
+ * Field names follow the Score specification (score.dev, `score-v1b1`) where Score has them:
+ * `workload.containers`, `variables`, `files`, `volumes`, `resources`, `service.ports`.
+ */
+import { z } from 'zod';
+import { API_VERSION, condition, dnsLabel, duration, objectMeta, quantity } from '../common.ts';
+import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
+import { parseImageReference } from '../../supplychain/reference.ts';
+import { parseQuantity } from '../quantity.ts';
+
+export const KIND = 'LatticeService';
+export const PLURAL = 'latticeservices';
+export const SHORT_NAMES = ['ls'];
+
+const port = z.number().int().min(1).max(65535);
+
+const portName = z.string().superRefine((v, ctx) => {
+  const problem = portNameProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: `port name "${v}" ${problem}` });
+});
+
+const absolutePath = z
+  .string()
+  .regex(/^\//, 'must be an absolute path (start with "/")')
+  .refine((p) => !p.includes('\0') && !p.split('/').includes('..'), 'must not contain ".." segments or NUL characters');
+
+const resourceAmounts = z.strictObject({
+  cpu: quantity.optional().describe('CPU in cores: 500m is half a core, 2 is two cores.'),
+  memory: quantity.optional().describe('Memory in bytes with a binary suffix: 512Mi, 1Gi.'),
+});
+
+const containerResources = z
+  .strictObject({
+    requests: resourceAmounts
+      .optional()
+      .describe('What the scheduler reserves for the container. Defaults to the limits.'),
+    limits: resourceAmounts.describe(
+      'The most the container may use. Required: memory must be set; cpu may be omitted to allow bursting.',
+    ),
+  })
+  .superRefine((r, ctx) => {
+    if (r.limits.cpu === undefined && r.requests?.cpu === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: 'a CPU amount is required so the scheduler can place the pod: set requests.cpu (e.g. 250m), or limits.cpu' });
+    }
+    if (r.limits.memory === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], message: 'memory limit is required: add e.g. `memory: 512Mi` under limits' });
+    }
+    for (const res of ['cpu', 'memory'] as const) {
+      const req = r.requests?.[res];
+      const lim = r.limits[res];
+      if (req !== undefined && lim !== undefined && parseQuantity(req) > parseQuantity(lim)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['requests', res],
+          message: `${res} request ${req} is larger than the limit ${lim}: lower the request or raise the limit`,
+        });
+      }
+    }
+  });
+
+const probeTiming = {
+  initialDelaySeconds: z.number().int().min(0).optional().describe('Seconds after start before the first probe.'),
+  periodSeconds: z.number().int().min(1).optional().describe('Seconds between probes (Kubernetes default 10).'),
+  timeoutSeconds: z.number().int().min(1).optional().describe('Seconds before a probe times out (Kubernetes default 1).'),
+  failureThreshold: z.number().int().min(1).optional().describe('Failures in a row that count as failed (Kubernetes default 3).'),
+  successThreshold: z.number().int().min(1).optional().describe('Successes in a row that count as succeeded after a failure (1 for liveness and startup probes).'),
+};
+
+const probePort = z
+  .union([port, portName])
+  .describe('Port number, or the name of a port in workload.service.ports.');
+
+const probe = z
+  .strictObject({
+    httpGet: z
+      .strictObject({
+        path: z.string().startsWith('/').describe('HTTP path to request, e.g. /healthz.'),
+        port: probePort,
+        scheme: z.enum(['HTTP', 'HTTPS']).optional().describe('HTTP (default) or HTTPS.'),
+        host: z.string().optional().describe('Host to connect to; defaults to the pod IP.'),
+        httpHeaders: z
+          .array(z.strictObject({ name: z.string().describe('Header name.'), value: z.string().describe('Header value.') }))
+          .optional()
+          .describe('Extra request headers.'),
+      })
+      .optional()
+      .describe('Probe with an HTTP GET; a status from 200 to 399 is success.'),
+    tcpSocket: z
+      .strictObject({ port: probePort })
+      .optional()
+      .describe('Probe by opening a TCP connection.'),
+    exec: z
+      .strictObject({ command: z.array(z.string()).min(1).describe('Command run in the container; exit status 0 is success.') })
+      .optional()
+      .describe('Probe by running a command in the container.'),
+    ...probeTiming,
+  })
+  .superRefine((p, ctx) => {
+    const handlers = ['httpGet', 'tcpSocket', 'exec'].filter((h) => p[h as 'httpGet' | 'tcpSocket' | 'exec'] !== undefined);
+    if (handlers.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: handlers.length === 0 ? 'a probe needs exactly one of httpGet, tcpSocket or exec' : `a probe takes exactly one of httpGet, tcpSocket or exec; it has ${handlers.join(' and ')}`,
+      });
+    }
+  });
+
+const file = z
+  .strictObject({
+    content: z.string().optional().describe('The file content inline. May contain ${...} placeholders.'),
+    source: z
+      .string()
+      .optional()
+      .describe('Path of a local file with the content, relative to the YAML file declaring the service (read by `lattice render`).'),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0644" or "0600"')
+      .optional()
+      .describe('Octal file mode, e.g. "0644" (the default) or "0600".'),
+    noExpand: z.boolean().optional().describe('When true, ${...} in the content is kept as written, not expanded.'),
+  })
+  .superRefine((f, ctx) => {
+    if ((f.content === undefined) === (f.source === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a file needs exactly one of content or source' });
+    }
+  });
+
+const volume = z.strictObject({
+  source: z
+    .string()
+    .optional()
+    .describe('Name of a resource of type volume (or ${resources.NAME}) shared by the containers that mount it; omitted: a volume private to this mount.'),
+  readOnly: z.boolean().optional().describe('Mount read-only (default false).'),
+  sizeLimit: quantity.optional().describe('Size limit of the emptyDir volume (default: the platform setting defaultVolumeSizeLimit, 1Gi).'),
+});
+
+/** A container of the workload. */
+export const containerSchema = z.strictObject({
+  image: z
+    .string()
+    .superRefine((v, ctx) => {
+      const parsed = parseImageReference(v);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `image "${v}": ${parsed.error}` });
+    })
+    .describe('OCI image reference, registry/repository[:tag]@sha256:<digest>. Pin by digest.'),
+  command: z.array(z.string()).optional().describe('Entrypoint override (the image ENTRYPOINT when omitted).'),
+  args: z.array(z.string()).optional().describe('Arguments (the image CMD when omitted).'),
+  workingDir: absolutePath.optional().describe('Working directory (the image default when omitted).'),
+  variables: z
+    .record(
+      z.string().regex(ENV_VAR_NAME, 'is not a valid environment variable name: use letters, digits, "_", "-" and ".", not starting with a digit'),
+      z.string(),
+    )
+    .optional()
+    .describe('Environment variables, name to value. Values may contain ${...} placeholders.'),
+  envFrom: z
+    .array(dnsLabel)
+    .optional()
+    .describe('Names of secret resources whose every key becomes an environment variable of this container.'),
+  resources: containerResources.describe('CPU and memory requests and limits.'),
+  livenessProbe: probe.optional().describe('Restarts the container when it fails.'),
+  readinessProbe: probe.optional().describe('Takes the pod out of load balancing while it fails.'),
+  startupProbe: probe.optional().describe('Holds the other probes until the container has started.'),
+  files: z
+    .record(absolutePath, file)
+    .optional()
+    .describe('Files mounted into the container, absolute path to content. Mounted read-only.'),
+  volumes: z
+    .record(absolutePath, volume)
+    .optional()
+    .describe('Writable scratch volumes (emptyDir), mount path to volume. The root filesystem is read-only, so this is where a container writes.'),
+});
+
+/** A port of the workload's Service. */
+export const servicePortSchema = z.strictObject({
+  port: port.describe('Port the Service listens on.'),
+  targetPort: port.optional().describe('Port the container listens on (default: port).'),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP').describe('TCP (default), UDP or SCTP.'),
+});
+
+/** Directions of a service dependency. */
+export const DIRECTIONS = ['outbound', 'inbound', 'both'] as const;
+
+/** Resource types with platform behaviour; any other type is a custom resource kept for later provisioners. */
+export const KNOWN_RESOURCE_TYPES = ['service', 'external-service', 'secret', 'volume', 'gpu'] as const;
+
+const secretKeyName = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a valid Secret key: use letters, digits, "-", "_" and "."');
+
+/** `params` of a resource of type secret. */
+export const secretParamsSchema = z.strictObject({
+  provider: dnsLabel.optional().describe('SecretProvider to read from (default: the provider marked default).'),
+  keys: z.array(secretKeyName).min(1).optional().describe('Keys to sync; all keys of the remote secret when omitted.'),
+  refreshInterval: duration.optional().describe('How often ESO re-reads the remote secret (default 1h).'),
+  secretType: z.string().optional().describe('Type of the synced Kubernetes Secret (default Opaque).'),
+});
+
+/** `params` of a resource of type external-service. */
+export const externalServiceParamsSchema = z.strictObject({
+  endpoints: z
+    .array(
+      z.string().superRefine((v, ctx) => {
+        const problem = endpointProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: `endpoint "${v}" ${problem}` });
+      }),
+    )
+    .min(1)
+    .describe('URLs the service calls, e.g. https://api.stripe.com or tcp://db.example.com:5432.'),
+});
+
+/** `params` of a resource of type volume. */
+export const volumeParamsSchema = z.strictObject({
+  sizeLimit: quantity.optional().describe('Size limit of the shared emptyDir volume.'),
+  medium: z.enum(['Memory']).optional().describe('Memory: a tmpfs volume counted against the memory limit.'),
+});
+
+/** `params` of a resource of type gpu. */
+export const gpuParamsSchema = z.strictObject({
+  count: z.number().int().min(1).describe('Number of GPUs per pod.'),
+  model: z.string().optional().describe('GPU model the pod needs, matched against a node label.'),
+});
+
+const SCHEMES_WITH_DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
+
+/** Returns why `text` is not an endpoint URL the platform can allow, or undefined. Exported for the mesh. */
+export function endpointProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'is not a URL: write e.g. https://api.stripe.com or tcp://db.example.com:5432';
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (!['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls'].includes(scheme)) {
+    return `has scheme "${scheme}": use http, https, grpc, grpcs, tcp or tls`;
+  }
+  if (url.hostname === '') return 'has no host';
+  if (url.port === '' && SCHEMES_WITH_DEFAULT_PORT[scheme] === undefined) return `needs a port for scheme ${scheme}, e.g. ${scheme}://${url.hostname}:5432`;
+  return undefined;
+}
+
+const RESOURCE_PARAMS: Record<string, z.ZodType | undefined> = {
+  secret: secretParamsSchema,
+  'external-service': externalServiceParamsSchema,
+  volume: volumeParamsSchema,
+  gpu: gpuParamsSchema,
+  service: z.strictObject({}),
+};
+
+/** A resource the workload depends on (Score `resources`). */
+export const resourceSchema = z
+  .strictObject({
+    type: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lower-case resource type such as service, secret or external-service')
+      .describe('service, external-service, secret, volume, gpu, or a custom type kept for a provisioner.'),
+    direction: z
+      .enum(DIRECTIONS)
+      .optional()
+      .describe('For type service: outbound (this service calls it; the default), inbound (it calls this service) or both.'),
+    id: z
+      .string()
+      .optional()
+      .describe('Identity of the resource. Service: the other service name (default: this key), or "*" with inbound for any caller. Secret: the remote key or path (default <namespace>/<key>).'),
+    namespace: dnsLabel.optional().describe('For type service: namespace of the other service (default: this namespace).'),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints}; volume: {sizeLimit, medium}; gpu: {count, model}.'),
+  })
+  .superRefine((r, ctx) => {
+    const paramsSchema = RESOURCE_PARAMS[r.type];
+    if (paramsSchema !== undefined) {
+      if (r.type === 'external-service' && r.params === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['params', 'endpoints'], message: 'an external-service needs params.endpoints, e.g. [https://api.stripe.com]' });
+      } else if (r.type === 'gpu' && r.params === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['params', 'count'], message: 'a gpu resource needs params.count, the number of GPUs per pod' });
+      } else if (r.params !== undefined) {
+        const result = paramsSchema.safeParse(r.params);
+        if (!result.success) {
+          for (const issue of result.error.issues) {
+            ctx.addIssue({ code: 'custom', path: ['params', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: issue.message });
+          }
+        }
+      }
+    }
+    if (r.type !== 'service') {
+      if (r.direction !== undefined && r.direction !== 'outbound') {
+        ctx.addIssue({ code: 'custom', path: ['direction'], message: `direction ${r.direction} only applies to resources of type service; remove it` });
+      }
+      if (r.namespace !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['namespace'], message: 'namespace only applies to resources of type service; remove it' });
+      }
+    } else if (r.id !== undefined && r.id !== '*' && !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(r.id)) {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: `id "${r.id}" must be a service name (an RFC 1035 label) or "*"` });
+    } else if (r.id === '*' && r.direction !== 'inbound') {
+      ctx.addIssue({ code: 'custom', path: ['id'], message: 'id "*" (any caller) is only allowed with direction: inbound' });
+    }
+  });
+
+/** One autoscaling metric. */
+export const autoscalingMetricSchema = z.strictObject({
+  metric: z
+    .string()
+    .min(1)
+    .describe('cpu or memory (percent of the request), or the name of a Prometheus metric (value per pod).'),
+  target: z.number().positive().describe('Target value: a utilisation percentage for cpu/memory (at most 100), else the metric value per pod.'),
+});
+
+/** The `spec` of a LatticeService. */
+export const latticeServiceSpecSchema = z
+  .strictObject({
+    replicas: z.number().int().min(0).default(1).describe('Number of pods; the minimum when autoscaling is set. Default 1.'),
+    workload: z
+      .strictObject({
+        containers: z
+          .record(dnsLabel, containerSchema)
+          .refine((c) => Object.keys(c).length > 0, 'declare at least one container')
+          .describe('The containers of each pod, name to container.'),
+        service: z
+          .strictObject({
+            ports: z.record(portName, servicePortSchema).describe('Ports, name to port. The name "metrics" marks the metrics port.'),
+          })
+          .optional()
+          .describe('The network service the workload offers; derives a Kubernetes Service.'),
+        resources: z
+          .record(dnsLabel, resourceSchema)
+          .optional()
+          .describe('What the workload depends on, name to resource: services it calls or is called by, secrets, external services, volumes, GPUs.'),
+      })
+      .describe('What runs: containers, the ports it serves and the resources it uses.'),
+    imagePullSecrets: z
+      .array(dnsLabel)
+      .optional()
+      .describe('Names of secret resources holding registry credentials (key .dockerconfigjson); each is synced as a kubernetes.io/dockerconfigjson Secret and used to pull the images.'),
+    autoscaling: z
+      .strictObject({
+        max: z.number().int().min(1).describe('Maximum number of pods.'),
+        metrics: z.array(autoscalingMetricSchema).optional().describe('Metrics to scale on; cpu at 80% when omitted.'),
+      })
+      .optional()
+      .describe('Horizontal autoscaling between replicas (the minimum) and max.'),
+    observability: z
+      .strictObject({
+        metrics: z
+          .strictObject({
+            port: portName.optional().describe('Name of the port serving metrics (default: the port named metrics, else the first port).'),
+            path: z.string().startsWith('/').default('/metrics').describe('HTTP path of the metrics (default /metrics).'),
+          })
+          .optional()
+          .describe('Where the service exposes Prometheus metrics.'),
+      })
+      .optional()
+      .describe('Observability settings. Metrics are scraped automatically; this only says where.'),
+    deploy: z
+      .strictObject({
+        strategy: z
+          .enum(['rolling', 'canary'])
+          .default('rolling')
+          .describe('rolling: replace pods 25% at a time, never below the desired count. canary: add one new pod at a time, each ready for minReadySeconds before the next.'),
+        minReadySeconds: z.number().int().min(0).optional().describe('Seconds a new pod must stay ready before the rollout goes on (canary default 30, rolling default 0).'),
+      })
+      .optional()
+      .describe('How new versions roll out.'),
+  })
+  .superRefine((spec, ctx) => {
+    const ports = spec.workload.service?.ports ?? {};
+    const metricsPort = spec.observability?.metrics?.port;
+    if (metricsPort !== undefined && ports[metricsPort] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['observability', 'metrics', 'port'],
+        message: `port "${metricsPort}" is not declared in workload.service.ports (declared: ${Object.keys(ports).join(', ') || 'none'})`,
+      });
+    }
+    if (spec.autoscaling !== undefined) {
+      if (spec.replicas > spec.autoscaling.max) {
+        ctx.addIssue({ code: 'custom', path: ['replicas'], message: `replicas (${spec.replicas}, the minimum) is above autoscaling.max (${spec.autoscaling.max}): lower replicas or raise max` });
+      }
+      spec.autoscaling.metrics?.forEach((m, i) => {
+        if ((m.metric === 'cpu' || m.metric === 'memory') && m.target > 100) {
+          ctx.addIssue({ code: 'custom', path: ['autoscaling', 'metrics', i, 'target'], message: `${m.metric} target ${m.target} is a percentage of the request and must be at most 100` });
+        }
+      });
+    }
+    const resources = spec.workload.resources ?? {};
+    const requireSecret = (name: string, path: (string | number)[], use: string): void => {
+      const r = resources[name];
+      if (r === undefined) {
+        ctx.addIssue({ code: 'custom', path, message: `${use} names "${name}", which is not declared in workload.resources: add \`${name}: {type: secret}\` there` });
+      } else if (r.type !== 'secret') {
+        ctx.addIssue({ code: 'custom', path, message: `${use} names "${name}", a resource of type ${r.type}; only resources of type secret can be used here` });
+      }
+    };
+    spec.imagePullSecrets?.forEach((name, i) => requireSecret(name, ['imagePullSecrets', i], 'imagePullSecrets'));
+    for (const [cname, c] of Object.entries(spec.workload.containers)) {
+      c.envFrom?.forEach((name, i) => requireSecret(name, ['workload', 'containers', cname, 'envFrom', i], 'envFrom'));
+      for (const [mount, v] of Object.entries(c.volumes ?? {})) {
+        if (v.source === undefined) continue;
+        const name = v.source.replace(/^\$\{resources\.([^}.]+)\}$/, '$1');
+        const r = resources[name];
+        if (r?.type !== 'volume') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['workload', 'containers', cname, 'volumes', mount, 'source'],
+            message: r === undefined
+              ? `volume source "${v.source}" is not a declared resource: add \`${name}: {type: volume}\` to workload.resources`
+              : `volume source "${v.source}" is a resource of type ${r.type}; it must be of type volume`,
+          });
+        }
+      }
+    }
+    const seenTargetPorts = new Map<string, string>();
+    for (const [name, p] of Object.entries(ports)) {
+      const key = `${p.targetPort ?? p.port}/${p.protocol}`;
+      const other = seenTargetPorts.get(key);
+      if (other !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['workload', 'service', 'ports', name], message: `ports "${other}" and "${name}" both target ${key}: give each port its own targetPort` });
+      }
+      seenTargetPorts.set(key, name);
+    }
+  });
+
+/** The `status` of a LatticeService, written by `lattice render` and the controller. */
+export const latticeServiceStatusSchema = z.object({
+  observedGeneration: z.number().int().optional().describe('The .metadata.generation the status describes.'),
+  phase: z.enum(['Pending', 'Ready', 'Failed']).describe('Pending (not derived yet), Ready (everything derived) or Failed (nothing derived; see conditions).'),
+  conditions: z.array(condition).describe('Validated, Ready and one condition per gate, each with a reason and an actionable message.'),
+  resourceCount: z.number().int().describe('Number of derived resources.'),
+  resources: z
+    .array(
+      z.object({
+        apiVersion: z.string().describe('apiVersion of the derived object.'),
+        kind: z.string().describe('Kind of the derived object.'),
+        name: z.string().describe('Name of the derived object.'),
+        namespace: z.string().optional().describe('Namespace of the derived object (empty for cluster-scoped).'),
+      }),
+    )
+    .describe('The derived objects.'),
+  message: z.string().optional().describe('One-line summary, e.g. "7 resources derived".'),
+});
+
+/** A LatticeService as written by a developer (before defaults). */
+export const latticeServiceSchema = z.object({
+  apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
+  kind: z.literal(KIND).describe(`Always ${KIND}.`),
+  metadata: objectMeta,
+  spec: latticeServiceSpecSchema.describe('The service intent.'),
+  status: z.unknown().optional(),
+});
+
+/** A validated LatticeService with defaults applied. */
+export type LatticeService = z.output<typeof latticeServiceSchema>;
+/** The spec with defaults applied. */
+export type LatticeServiceSpec = z.output<typeof latticeServiceSpecSchema>;
+/** A container with defaults applied. */
+export type Container = z.output<typeof containerSchema>;
+/** A resource entry with defaults applied. */
+export type WorkloadResource = z.output<typeof resourceSchema>;
+/** A probe. */
+export type Probe = NonNullable<Container['livenessProbe']>;
+/** The status written back onto the LatticeService. */
+export type LatticeServiceStatus = z.output<typeof latticeServiceStatusSchema>;
+/** Parsed params of a secret resource. */
+export type SecretParams = z.output<typeof secretParamsSchema>;
+/** Parsed params of an external-service resource. */
+export type ExternalServiceParams = z.output<typeof externalServiceParamsSchema>;
+/** Parsed params of a volume resource. */
+export type VolumeParams = z.output<typeof volumeParamsSchema>;

@@ -1,0 +1,378 @@
+/**
+ * Configuration: `variables`, `files`, `command`/`args`, `envFrom`, `volumes` and `imagePullSecrets`
+ * of every container, with `${...}` placeholders resolved. Non-secret text is resolved here; secret
+ * keys are only ever referenced, through one of five routes (README, "Secrets"):
+ *
+ * 1. a variable that is exactly one secret placeholder: `env[].valueFrom.secretKeyRef`;
+ * 2. a variable mixing text and secret placeholders: a templated ExternalSecret, read by secretKeyRef;
+ * 3. a file whose content has secret placeholders: a templated ExternalSecret mounted with subPath;
+ * 4. `envFrom: [<secret resource>]`: the synced Secret as environment variables;
+ * 5. `imagePullSecrets: [<secret resource>]`: a dockerconfigjson Secret used to pull images.
+ *
+ * Non-secret variables go to a ConfigMap read with envFrom, non-secret files to a ConfigMap mounted
+ * with subPath. Every derived config object feeds the pod's config hash.
+ */
+import type { Container, ExternalServiceParams, VolumeParams } from '../api/latticeservice/v1alpha1.ts';
+import { VALIDATED } from './validate.ts';
+import { childName, standardLabels } from './naming.ts';
+import { parseTemplate, type TemplatePart } from './template.ts';
+import {
+  bindSecrets,
+  externalSecretFor,
+  secretError,
+  templatedExternalSecret,
+  type SecretBinding,
+  type TemplatePiece,
+} from './secrets.ts';
+import type { ContainerWiring, DerivationState, Diagnostic, KubeObject } from './types.ts';
+import type { Volume } from 'kubernetes-types/core/v1.d.ts';
+
+/** The fields that may carry secret placeholders, named in error messages. */
+export const SECRET_CAPABLE_FIELDS = 'variables and file content';
+
+interface Resolution {
+  pieces: TemplatePiece[];
+  hasSecret: boolean;
+}
+
+/** Derives ConfigMaps, ExternalSecrets and the container wiring of every container. */
+export function deriveConfig(state: DerivationState): void {
+  const { service } = state;
+  const svc = service.metadata.name;
+  const bindings = bindSecrets(state);
+  for (const binding of bindings.values()) emit(state, externalSecretFor(state, binding));
+
+  for (const [cname, container] of Object.entries(service.spec.workload.containers)) {
+    const wiring: ContainerWiring = { env: [], envFrom: [], volumeMounts: [] };
+    state.pod.containers[cname] = wiring;
+    const base = ['spec', 'workload', 'containers', cname];
+
+    // Route 4: whole secrets as environment variables. Listed first so declared variables win.
+    for (const name of container.envFrom ?? []) {
+      const binding = bindings.get(name);
+      if (binding) wiring.envFrom.push({ secretRef: { name: binding.secretName } });
+    }
+
+    // Variables: plain text to a ConfigMap; route 1 and route 2 for secrets.
+    const plain: Record<string, string> = {};
+    const templated: Record<string, TemplatePiece[]> = {};
+    const templatedName = childName([svc, cname, 'secret-env'], 253);
+    for (const [name, value] of Object.entries(container.variables ?? {})) {
+      const res = resolve(state, value, [...base, 'variables', name], bindings, true);
+      if (!res) continue;
+      if (!res.hasSecret) {
+        plain[name] = textOf(res.pieces);
+      } else if (res.pieces.length === 1 && 'binding' in res.pieces[0]!) {
+        const piece = res.pieces[0];
+        wiring.env.push({ name, valueFrom: { secretKeyRef: { name: piece.binding.secretName, key: piece.key } } });
+      } else {
+        templated[name] = res.pieces;
+        wiring.env.push({ name, valueFrom: { secretKeyRef: { name: templatedName, key: name } } });
+      }
+    }
+    if (Object.keys(templated).length > 0) emit(state, templatedExternalSecret(state, templatedName, templated));
+    if (Object.keys(plain).length > 0) {
+      const name = childName([svc, cname, 'env'], 253);
+      emit(state, configMap(state, name, plain));
+      wiring.envFrom.push({ configMapRef: { name } });
+    }
+
+    deriveFiles(state, cname, container, bindings, wiring);
+    deriveVolumes(state, cname, container, wiring);
+  }
+
+  // Route 5: registry credentials.
+  for (const name of service.spec.imagePullSecrets ?? []) {
+    const binding = bindings.get(name);
+    if (binding) state.pod.imagePullSecrets.push({ name: binding.secretName });
+  }
+}
+
+/** Resolves the command, args and working directory of a container (non-secret placeholders only). */
+export function resolveCommandLine(state: DerivationState, cname: string, container: Container): { command?: string[]; args?: string[] } {
+  const out: { command?: string[]; args?: string[] } = {};
+  for (const field of ['command', 'args'] as const) {
+    const list = container[field];
+    if (list === undefined) continue;
+    out[field] = list.map((item, i) => {
+      const res = resolve(state, item, ['spec', 'workload', 'containers', cname, field, i], new Map(), false);
+      return res ? textOf(res.pieces) : item;
+    });
+  }
+  return out;
+}
+
+function deriveFiles(
+  state: DerivationState,
+  cname: string,
+  container: Container,
+  bindings: Map<string, SecretBinding>,
+  wiring: ContainerWiring,
+): void {
+  const svc = state.service.metadata.name;
+  const plainData: Record<string, string> = {};
+  const plainItems: { key: string; path: string; mode?: number }[] = [];
+  const secretData: Record<string, TemplatePiece[]> = {};
+  const secretItems: { key: string; path: string; mode?: number }[] = [];
+  const usedKeys = new Set<string>();
+  const paths = Object.keys(container.files ?? {}).sort();
+  const mounts: { path: string; key: string; secret: boolean }[] = [];
+  for (const path of paths) {
+    const file = container.files![path]!;
+    const fieldBase = ['spec', 'workload', 'containers', cname, 'files', path];
+    let content = file.content;
+    if (content === undefined && file.source !== undefined) {
+      content = state.input.fileSources?.[file.source];
+      if (content === undefined) {
+        state.diagnostics.push(validationError(state, [...fieldBase, 'source'], 'FileSourceUnreadable',
+          `file source "${file.source}" could not be read. A source is a path relative to the YAML file declaring the service, ` +
+            'inside that file\'s folder; check that it exists there, or inline the text with content. (In a cluster, use content: the controller reads no local files.)'));
+        continue;
+      }
+    }
+    if (content === undefined) continue;
+    const key = fileKey(path, usedKeys);
+    const mode = file.mode !== undefined ? parseInt(file.mode, 8) : undefined;
+    const item: { key: string; path: string; mode?: number } = { key, path: key };
+    if (mode !== undefined) item.mode = mode;
+    const res = file.noExpand ? { pieces: [{ text: content }], hasSecret: false } : resolve(state, content, [...fieldBase, 'content'], bindings, true);
+    if (!res) continue;
+    if (res.hasSecret) {
+      secretData[key] = res.pieces;
+      secretItems.push(item);
+    } else {
+      plainData[key] = textOf(res.pieces);
+      plainItems.push(item);
+    }
+    mounts.push({ path, key, secret: res.hasSecret });
+  }
+  const plainVolume = childName([cname, 'files']);
+  const secretVolume = childName([cname, 'secret-files']);
+  if (plainItems.length > 0) {
+    const name = childName([svc, cname, 'files'], 253);
+    emit(state, configMap(state, name, plainData));
+    state.pod.volumes.push({ name: plainVolume, configMap: { name, items: plainItems } });
+  }
+  if (secretItems.length > 0) {
+    const name = childName([svc, cname, 'secret-files'], 253);
+    emit(state, templatedExternalSecret(state, name, secretData));
+    state.pod.volumes.push({ name: secretVolume, secret: { secretName: name, items: secretItems } });
+  }
+  for (const m of mounts) {
+    wiring.volumeMounts.push({ name: m.secret ? secretVolume : plainVolume, mountPath: m.path, subPath: m.key, readOnly: true });
+  }
+}
+
+function deriveVolumes(state: DerivationState, cname: string, container: Container, wiring: ContainerWiring): void {
+  const resources = state.service.spec.workload.resources ?? {};
+  const defaultLimit = state.ctx.settings.defaultVolumeSizeLimit;
+  let index = 0;
+  for (const [mountPath, v] of Object.entries(container.volumes ?? {})) {
+    let volumeName: string;
+    if (v.source !== undefined) {
+      const resource = v.source.replace(/^\$\{resources\.([^}.]+)\}$/, '$1');
+      volumeName = childName(['shared', resource]);
+      if (!state.pod.volumes.some((vol) => vol.name === volumeName)) {
+        const params = (resources[resource]?.params ?? {}) as VolumeParams;
+        const emptyDir: NonNullable<Volume['emptyDir']> = { sizeLimit: params.sizeLimit ?? defaultLimit };
+        if (params.medium) emptyDir.medium = params.medium;
+        state.pod.volumes.push({ name: volumeName, emptyDir });
+      }
+    } else {
+      volumeName = childName([cname, 'scratch', String(index++)]);
+      state.pod.volumes.push({ name: volumeName, emptyDir: { sizeLimit: v.sizeLimit ?? defaultLimit } });
+    }
+    const mount: ContainerWiring['volumeMounts'][number] = { name: volumeName, mountPath };
+    if (v.readOnly) mount.readOnly = true;
+    wiring.volumeMounts.push(mount);
+  }
+}
+
+/** A ConfigMap key for a file path: its base name, made unique with a numeric suffix. */
+function fileKey(path: string, used: Set<string>): string {
+  const base = (path.split('/').pop() || 'file').replace(/[^-._a-zA-Z0-9]/g, '_');
+  let key = base;
+  for (let n = 2; used.has(key); n++) key = `${base}-${n}`;
+  used.add(key);
+  return key;
+}
+
+function textOf(pieces: TemplatePiece[]): string {
+  return pieces.map((p) => ('text' in p ? p.text : '')).join('');
+}
+
+function emit(state: DerivationState, obj: KubeObject): void {
+  state.objects.push(obj);
+  state.pod.configInputs[`${obj.kind}/${obj.metadata.name}`] = JSON.stringify({ data: obj.data, spec: obj.spec });
+}
+
+function configMap(state: DerivationState, name: string, data: Record<string, string>): KubeObject {
+  const svc = state.service.metadata.name;
+  const namespace = state.service.metadata.namespace ?? 'default';
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace, labels: standardLabels(svc, state.ctx.settings.partOf ?? namespace) },
+    data,
+  };
+}
+
+function validationError(state: DerivationState, path: (string | number)[], reason: string, message: string): Diagnostic {
+  const d: Diagnostic = { severity: 'error', condition: VALIDATED, reason, path: path.map(String).join('.'), message };
+  if (state.input.locate) d.location = state.input.locate(path);
+  return d;
+}
+
+/**
+ * Resolves the placeholders of `text`. Returns undefined (after recording diagnostics) when any
+ * placeholder is invalid. `allowSecrets` is false for fields that cannot carry secrets.
+ */
+function resolve(
+  state: DerivationState,
+  text: string,
+  path: (string | number)[],
+  bindings: Map<string, SecretBinding>,
+  allowSecrets: boolean,
+): Resolution | undefined {
+  const field = path.map(String).join('.');
+  const parsed = parseTemplate(text);
+  if (!parsed.ok) {
+    state.diagnostics.push(validationError(state, path, 'InvalidPlaceholder', `${field}: ${parsed.message}`));
+    return undefined;
+  }
+  const pieces: TemplatePiece[] = [];
+  let ok = true;
+  let hasSecret = false;
+  for (const part of parsed.parts) {
+    if (part.kind === 'text') {
+      pieces.push({ text: part.text });
+      continue;
+    }
+    const resolved = resolvePlaceholder(state, part, field, path, bindings, allowSecrets);
+    if (resolved === undefined) {
+      ok = false;
+      continue;
+    }
+    if ('binding' in resolved) hasSecret = true;
+    pieces.push(resolved);
+  }
+  if (!ok) return undefined;
+  // Merge adjacent text pieces so route 1 is recognised exactly.
+  const merged: TemplatePiece[] = [];
+  for (const p of pieces) {
+    const last = merged[merged.length - 1];
+    if (last && 'text' in last && 'text' in p) merged[merged.length - 1] = { text: last.text + p.text };
+    else merged.push(p);
+  }
+  return { pieces: merged, hasSecret };
+}
+
+function resolvePlaceholder(
+  state: DerivationState,
+  part: Extract<TemplatePart, { kind: 'placeholder' }>,
+  field: string,
+  path: (string | number)[],
+  bindings: Map<string, SecretBinding>,
+  allowSecrets: boolean,
+): TemplatePiece | undefined {
+  const { service } = state;
+  const fail = (reason: string, message: string, secretProblem = false): undefined => {
+    state.diagnostics.push(
+      secretProblem ? secretError(state, path.map(String).join('.'), reason, message) : validationError(state, path, reason, message),
+    );
+    return undefined;
+  };
+  const [root, ...rest] = part.path;
+  if (root === 'metadata') {
+    const [what, key] = rest;
+    if (what === 'name' && key === undefined) return { text: service.metadata.name };
+    if (what === 'namespace' && key === undefined) return { text: service.metadata.namespace ?? 'default' };
+    if (what === 'annotations' && key !== undefined) {
+      const value = service.metadata.annotations?.[key];
+      if (value === undefined) {
+        return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} names annotation "${key}", which metadata.annotations does not have (it has: ${Object.keys(service.metadata.annotations ?? {}).join(', ') || 'none'}).`);
+      }
+      return { text: value };
+    }
+    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} is not known. Valid metadata placeholders: \${metadata.name}, \${metadata.namespace}, \${metadata.annotations.KEY}.`);
+  }
+  if (root !== 'resources' || rest.length === 0) {
+    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} is not known. Placeholders start with metadata. or resources., e.g. \${metadata.name} or \${resources.db.password}; write $\${ for a literal \${.`);
+  }
+  const [resourceName, key, ...extra] = rest as [string, string | undefined, ...string[]];
+  const declared = service.spec.workload.resources ?? {};
+  const resource = declared[resourceName];
+  if (!resource) {
+    return fail('UnknownResource', `${field}: placeholder ${part.raw} names resource "${resourceName}", which is not declared in spec.workload.resources (declared: ${Object.keys(declared).join(', ') || 'none'}). Declare it or fix the name.`);
+  }
+  if (key === undefined || extra.length > 0) {
+    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} must name one key of resource "${resourceName}", as \${resources.${resourceName}.KEY}. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
+  }
+  if (resource.type === 'secret') {
+    if (!allowSecrets) {
+      return fail('SecretInUnsupportedField',
+        `${field}: placeholder ${part.raw} reads a secret, but this field cannot carry secrets because it is visible in the pod spec. ` +
+          `Secret placeholders are allowed in ${SECRET_CAPABLE_FIELDS}. Put the secret in a variable and refer to it here as $(VARIABLE_NAME), which Kubernetes expands.`, true);
+    }
+    const binding = bindings.get(resourceName);
+    if (!binding) return undefined; // the provider problem was already reported by bindSecrets
+    if (binding.keys !== undefined && !binding.keys.includes(key)) {
+      return fail('SecretKeyNotDeclared',
+        `${field}: placeholder ${part.raw} uses key "${key}" of secret "${resourceName}", which is not in its params.keys (${binding.keys.join(', ')}). Add "${key}" to spec.workload.resources.${resourceName}.params.keys or use one of the declared keys.`, true);
+    }
+    return { binding, key };
+  }
+  const values = nonSecretValues(state, resourceName);
+  if (values === undefined) {
+    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw}: resources of type ${resource.type} have no values to insert; only secret, service and external-service resources do.`);
+  }
+  if (values.unknown?.keys.includes(key)) return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw}: ${values.unknown.why}`);
+  const value = values.values[key];
+  if (value === undefined) {
+    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} names key "${key}", which resource "${resourceName}" (type ${resource.type}) does not have. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
+  }
+  return { text: value };
+}
+
+function validKeys(state: DerivationState, resourceName: string): string[] {
+  const r = state.service.spec.workload.resources?.[resourceName];
+  if (r?.type === 'secret') {
+    const keys = (r.params as { keys?: string[] } | undefined)?.keys;
+    return keys ?? ['any key of the remote secret'];
+  }
+  if (r?.type === 'service' || r?.type === 'external-service') return ['host', 'port', 'url'];
+  return ['none'];
+}
+
+/** Values of a service or external-service resource, and the keys that exist but cannot be known yet. */
+interface ResourceValues {
+  values: Record<string, string>;
+  unknown?: { keys: string[]; why: string };
+}
+
+/** host/port/url of a service or external-service resource; undefined for other types. */
+function nonSecretValues(state: DerivationState, resourceName: string): ResourceValues | undefined {
+  const { service, ctx } = state;
+  const r = service.spec.workload.resources?.[resourceName];
+  if (!r) return undefined;
+  if (r.type === 'service') {
+    const target = r.id ?? resourceName;
+    const namespace = r.namespace ?? service.metadata.namespace ?? 'default';
+    const host = `${target}.${namespace}.svc.${ctx.settings.clusterDomain}`;
+    const other = ctx.services.get(`${namespace}/${target}`);
+    const firstPort = other ? Object.values(other.service.spec.workload.service?.ports ?? {})[0] : undefined;
+    if (!firstPort) {
+      const why = other ? `service ${namespace}/${target} declares no ports` : `service ${namespace}/${target} is not among the services Lattice knows`;
+      return { values: { host }, unknown: { keys: ['port', 'url'], why: `${why}, so its port and url are unknown. Render it together with this service, or write the port literally.` } };
+    }
+    return { values: { host, port: String(firstPort.port), url: `http://${host}:${firstPort.port}` } };
+  }
+  if (r.type === 'external-service') {
+    const endpoint = (r.params as ExternalServiceParams).endpoints[0]!;
+    const url = new URL(endpoint);
+    const scheme = url.protocol.replace(/:$/, '');
+    const port = url.port || (scheme === 'https' || scheme === 'grpcs' ? '443' : '80');
+    return { values: { host: url.hostname, port, url: `${scheme}://${url.hostname}:${port}` } };
+  }
+  return undefined;
+}

@@ -1,0 +1,101 @@
+/**
+ * The derivation of one service: validate, run the gates, derive, build the status. Pure and
+ * all-or-nothing: a service with any error gets no derived objects, only its status.
+ *
+ * Stages run in order and write into a shared {@link DerivationState}:
+ * - gates (authorization, image verification, quota) decide whether anything may be derived;
+ * - derivers produce objects (config and secrets first: they wire the pod the workload assembles).
+ */
+import { validateService } from './validate.ts';
+import { deriveConfig } from './config.ts';
+import { deriveWorkload } from './workload.ts';
+import { deriveNetworkService } from './network.ts';
+import { deriveAvailability } from './availability.ts';
+import { deriveObservability } from './observability.ts';
+import { buildStatus } from './status.ts';
+import type { Condition } from '../api/common.ts';
+import type { DerivationContext, DerivationState, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+
+/** A step of the derivation. Stages read the state and append objects, diagnostics and conditions. */
+export type Stage = (state: DerivationState) => void;
+
+/** Gates: run before anything is derived; any error stops the derivation. */
+export const GATES: Stage[] = [];
+
+/** Derivers, in order. */
+export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability];
+
+/**
+ * Apply order of derived kinds: configuration and identities before the workload that uses them,
+ * the workload before what points at it (Service, budgets, scrapes, policies, autoscalers).
+ */
+export const KIND_ORDER = [
+  'ServiceAccount',
+  'ConfigMap',
+  'ExternalSecret',
+  'Secret',
+  'Deployment',
+  'Service',
+  'PodDisruptionBudget',
+  'VMServiceScrape',
+  'CiliumNetworkPolicy',
+  'AuthorizationPolicy',
+  'ServiceEntry',
+  'ScaledObject',
+  'HTTPRoute',
+  'Certificate',
+];
+
+/** Sorts objects into apply order (stable within a kind). */
+export function sortForApply<T extends { kind: string }>(objects: T[]): T[] {
+  const rank = (k: string): number => {
+    const i = KIND_ORDER.indexOf(k);
+    return i < 0 ? KIND_ORDER.length : i;
+  };
+  return objects
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => rank(a.o.kind) - rank(b.o.kind) || a.i - b.i)
+    .map(({ o }) => o);
+}
+
+function identity(object: unknown): { namespace: string; name: string; generation?: number; previous?: Condition[] } {
+  const meta = (object as { metadata?: { name?: unknown; namespace?: unknown; generation?: unknown } } | null)?.metadata;
+  const status = (object as { status?: { conditions?: unknown } } | null)?.status;
+  const out: { namespace: string; name: string; generation?: number; previous?: Condition[] } = {
+    namespace: typeof meta?.namespace === 'string' ? meta.namespace : 'default',
+    name: typeof meta?.name === 'string' ? meta.name : '(unnamed)',
+  };
+  // The API server sets generation 1 on creation; a file rendered offline describes that object.
+  out.generation = typeof meta?.generation === 'number' ? meta.generation : 1;
+  if (Array.isArray(status?.conditions)) out.previous = status.conditions as Condition[];
+  return out;
+}
+
+/** Derives one service. Never throws for bad input: problems become diagnostics and status. */
+export function deriveService(input: ServiceInput, ctx: DerivationContext): ServiceResult {
+  const id = identity(input.object);
+  const key = `${id.namespace}/${id.name}`;
+  const result = (objects: KubeObject[], state: Pick<DerivationState, 'diagnostics' | 'conditions'>): ServiceResult => {
+    const statusOpts: Parameters<typeof buildStatus>[0] = { objects, diagnostics: state.diagnostics, conditions: state.conditions, now: ctx.now };
+    if (id.generation !== undefined) statusOpts.generation = id.generation;
+    if (id.previous !== undefined) statusOpts.previous = id.previous;
+    return { key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(statusOpts), diagnostics: state.diagnostics };
+  };
+  const validation = validateService(input);
+  if (!validation.ok) return result([], { diagnostics: validation.diagnostics, conditions: new Map() });
+
+  const state: DerivationState = {
+    key,
+    service: validation.service,
+    input,
+    ctx,
+    objects: [],
+    diagnostics: [],
+    conditions: new Map(),
+    pod: { containers: {}, volumes: [], imagePullSecrets: [], configInputs: {} },
+  };
+  const failed = (): boolean => state.diagnostics.some((d) => d.severity === 'error');
+  for (const gate of GATES) gate(state);
+  if (!failed()) for (const stage of DERIVERS) stage(state);
+  return result(failed() ? [] : sortForApply(state.objects), state);
+}

@@ -1,0 +1,223 @@
+/**
+ * Secrets: External Secrets Operator (ESO, external-secrets.io/v1) resources for the secret resources
+ * a service declares. Lattice only ever emits references (remote keys, properties, templates); the
+ * values are fetched and assembled by ESO inside the cluster.
+ *
+ * - one `ExternalSecret` per secret resource, syncing its keys (`data`) or all keys (`dataFrom.extract`)
+ *   into a Secret of the same name, owned by the ExternalSecret (`creationPolicy: Owner`);
+ * - templated ExternalSecrets (routes 2 and 3 of the README) whose `target.template` renders a whole
+ *   string from text and secret keys, using ESO's Go-template engine v2;
+ * - one `ClusterSecretStore` per SecretProvider (platform level).
+ */
+import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
+import type { SecretParams } from '../api/latticeservice/v1alpha1.ts';
+import { childName, standardLabels } from './naming.ts';
+import type { Diagnostic, DerivationState, KubeObject } from './types.ts';
+
+/** The ESO API version Lattice emits. */
+export const ESO_API_VERSION = 'external-secrets.io/v1';
+/** Condition type of secret problems. */
+export const SECRETS_RESOLVED = 'SecretsResolved';
+/** ESO's refresh interval when a secret resource sets none. */
+export const DEFAULT_REFRESH_INTERVAL = '1h';
+/** Secret type of registry credentials (kubernetes.io/docs/concepts/configuration/secret/#docker-config-secrets). */
+export const DOCKER_CONFIG_JSON = 'kubernetes.io/dockerconfigjson';
+
+/** A secret resource of a service, resolved to its provider and remote key. */
+export interface SecretBinding {
+  /** Resource name in `spec.workload.resources`. */
+  resource: string;
+  /** SecretProvider (and ClusterSecretStore) name. */
+  provider: string;
+  /** Key (path) in the backend: `id`, or `<namespace>/<resource>`. */
+  remoteKey: string;
+  /** Declared keys; undefined means every key of the remote secret. */
+  keys?: string[];
+  refreshInterval: string;
+  secretType?: string;
+  /** Name of the synced Kubernetes Secret (and of its ExternalSecret). */
+  secretName: string;
+}
+
+/** Name of the Secret synced for secret resource `resource` of service `service`. */
+export function syncedSecretName(service: string, resource: string): string {
+  return childName([service, resource], 253);
+}
+
+/**
+ * Resolves every secret resource of the service to its provider, reporting a missing default
+ * provider or an unknown provider as SecretsResolved errors. Resources used as imagePullSecrets get
+ * the dockerconfigjson type.
+ */
+export function bindSecrets(state: DerivationState): Map<string, SecretBinding> {
+  const { service, ctx } = state;
+  const name = service.metadata.name;
+  const namespace = service.metadata.namespace ?? 'default';
+  const pullSecrets = new Set(service.spec.imagePullSecrets ?? []);
+  const bindings = new Map<string, SecretBinding>();
+  for (const [resource, r] of Object.entries(service.spec.workload.resources ?? {})) {
+    if (r.type !== 'secret') continue;
+    const params = (r.params ?? {}) as SecretParams;
+    const path = `spec.workload.resources.${resource}.params.provider`;
+    const provider = params.provider ?? ctx.defaultSecretProvider;
+    if (provider === undefined) {
+      state.diagnostics.push(secretError(state, path, 'NoSecretProvider',
+        `secret resource "${resource}" names no provider and the platform has no default SecretProvider. ` +
+          `Set params.provider to one of: ${[...ctx.secretProviders.keys()].join(', ') || '(none declared)'}, or ask the platform team to mark a SecretProvider default: true.`));
+      continue;
+    }
+    if (!ctx.secretProviders.has(provider)) {
+      state.diagnostics.push(secretError(state, path, 'SecretProviderNotFound',
+        `secret resource "${resource}" uses SecretProvider "${provider}", which does not exist in lattice-system. ` +
+          `Known providers: ${[...ctx.secretProviders.keys()].join(', ') || '(none)'}. Fix the name or ask the platform team to create it.`));
+      continue;
+    }
+    let secretType = params.secretType;
+    if (pullSecrets.has(resource)) {
+      if (secretType !== undefined && secretType !== DOCKER_CONFIG_JSON) {
+        state.diagnostics.push(secretError(state, `spec.workload.resources.${resource}.params.secretType`, 'InvalidPullSecret',
+          `secret resource "${resource}" is used in imagePullSecrets, so its type must be ${DOCKER_CONFIG_JSON}, not ${secretType}: remove params.secretType`));
+      }
+      if (params.keys !== undefined && !params.keys.includes('.dockerconfigjson')) {
+        state.diagnostics.push(secretError(state, `spec.workload.resources.${resource}.params.keys`, 'InvalidPullSecret',
+          `secret resource "${resource}" is used in imagePullSecrets, so it must sync the key .dockerconfigjson: add it to params.keys or remove keys`));
+      }
+      secretType = DOCKER_CONFIG_JSON;
+    }
+    const binding: SecretBinding = {
+      resource,
+      provider,
+      remoteKey: r.id ?? `${namespace}/${resource}`,
+      refreshInterval: params.refreshInterval ?? DEFAULT_REFRESH_INTERVAL,
+      secretName: syncedSecretName(name, resource),
+    };
+    if (params.keys !== undefined) binding.keys = params.keys;
+    if (secretType !== undefined) binding.secretType = secretType;
+    bindings.set(resource, binding);
+  }
+  return bindings;
+}
+
+/** A SecretsResolved error diagnostic at `path`. */
+export function secretError(state: DerivationState, path: string, reason: string, message: string): Diagnostic {
+  const d: Diagnostic = { severity: 'error', condition: SECRETS_RESOLVED, reason, path, message };
+  if (state.input.locate) d.location = state.input.locate(path.split('.'));
+  return d;
+}
+
+function meta(state: DerivationState, name: string): KubeObject['metadata'] {
+  const svc = state.service.metadata.name;
+  return {
+    name,
+    namespace: state.service.metadata.namespace ?? 'default',
+    labels: standardLabels(svc, state.ctx.settings.partOf ?? state.service.metadata.namespace ?? 'default'),
+  };
+}
+
+/** The ExternalSecret that syncs one secret resource into the Secret `binding.secretName`. */
+export function externalSecretFor(state: DerivationState, binding: SecretBinding): KubeObject {
+  const target: Record<string, unknown> = { name: binding.secretName, creationPolicy: 'Owner' };
+  if (binding.secretType !== undefined) target.template = { type: binding.secretType, engineVersion: 'v2' };
+  const spec: Record<string, unknown> = {
+    refreshInterval: binding.refreshInterval,
+    secretStoreRef: { name: binding.provider, kind: 'ClusterSecretStore' },
+    target,
+  };
+  if (binding.keys === undefined) {
+    spec.dataFrom = [{ extract: { key: binding.remoteKey } }];
+  } else {
+    spec.data = binding.keys.map((key) => ({ secretKey: key, remoteRef: { key: binding.remoteKey, property: key } }));
+  }
+  return { apiVersion: ESO_API_VERSION, kind: 'ExternalSecret', metadata: meta(state, binding.secretName), spec };
+}
+
+/** One piece of a templated value: literal text, or a key of a secret resource. */
+export type TemplatePiece = { text: string } | { binding: SecretBinding; key: string };
+
+/** The ESO data key under which a secret resource's key is available to templates. */
+function templateKey(binding: SecretBinding, key: string): string {
+  return `${binding.resource}.${key}`;
+}
+
+/**
+ * Renders pieces as an ESO (Go text/template, engine v2) template: secret keys as
+ * `{{ index . "<resource>.<key>" }}`, literal text as is, or quoted as a Go string when it contains
+ * template delimiters.
+ */
+export function toEsoTemplate(pieces: TemplatePiece[]): string {
+  return pieces
+    .map((p) => {
+      if ('text' in p) return p.text.includes('{{') || p.text.includes('}}') ? `{{ ${JSON.stringify(p.text)} }}` : p.text;
+      return `{{ index . ${JSON.stringify(templateKey(p.binding, p.key))} }}`;
+    })
+    .join('');
+}
+
+/**
+ * An ExternalSecret whose target Secret `name` holds `values` (Secret key → pieces), rendered by ESO
+ * from the referenced secret keys. Each referenced key is fetched from its own provider through
+ * `data[].sourceRef` when it differs from the first one's.
+ */
+export function templatedExternalSecret(
+  state: DerivationState,
+  name: string,
+  values: Record<string, TemplatePiece[]>,
+): KubeObject {
+  const refs = new Map<string, { binding: SecretBinding; key: string }>();
+  for (const pieces of Object.values(values)) {
+    for (const p of pieces) if ('binding' in p) refs.set(templateKey(p.binding, p.key), p);
+  }
+  const sorted = [...refs.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const first = sorted[0]?.[1].binding;
+  const data = sorted.map(([secretKey, { binding, key }]) => {
+    const entry: Record<string, unknown> = { secretKey, remoteRef: { key: binding.remoteKey, property: key } };
+    if (first && binding.provider !== first.provider) {
+      entry.sourceRef = { storeRef: { name: binding.provider, kind: 'ClusterSecretStore' } };
+    }
+    return entry;
+  });
+  const spec: Record<string, unknown> = {
+    refreshInterval: sorted.map(([, r]) => r.binding.refreshInterval).sort(byDuration)[0] ?? DEFAULT_REFRESH_INTERVAL,
+  };
+  if (first) spec.secretStoreRef = { name: first.provider, kind: 'ClusterSecretStore' };
+  Object.assign(spec, {
+    target: {
+      name,
+      creationPolicy: 'Owner',
+      template: {
+        engineVersion: 'v2',
+        data: Object.fromEntries(Object.entries(values).map(([k, pieces]) => [k, toEsoTemplate(pieces)])),
+      },
+    },
+    data,
+  });
+  return { apiVersion: ESO_API_VERSION, kind: 'ExternalSecret', metadata: meta(state, name), spec };
+}
+
+const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** Orders Go durations shortest first (so a templated secret refreshes as often as its fastest input). */
+function byDuration(a: string, b: string): number {
+  return seconds(a) - seconds(b);
+}
+
+function seconds(d: string): number {
+  let total = 0;
+  for (const m of d.matchAll(/([0-9.]+)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * (UNIT_SECONDS[m[2] ?? 's'] ?? 1);
+  return total;
+}
+
+/** The ClusterSecretStore derived from a SecretProvider: same name, provider block copied as is. */
+export function clusterSecretStoreFor(provider: SecretProvider): KubeObject {
+  const spec: Record<string, unknown> = { provider: provider.spec.provider };
+  if (provider.spec.refreshInterval !== undefined) spec.refreshInterval = provider.spec.refreshInterval;
+  return {
+    apiVersion: ESO_API_VERSION,
+    kind: 'ClusterSecretStore',
+    metadata: {
+      name: provider.metadata.name,
+      labels: { 'app.kubernetes.io/managed-by': 'lattice', 'app.kubernetes.io/part-of': 'lattice', 'lattice.dev/secret-provider': provider.metadata.name },
+    },
+    spec,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The shapes the derivation pipeline works with: its inputs (a service and the platform around it),
+ * its working state, and its outputs (derived objects, status, diagnostics). Pure data: no I/O here
+ * or anywhere in the compiler.
+ */
+import type { EnvFromSource, EnvVar, LocalObjectReference, Volume, VolumeMount } from 'kubernetes-types/core/v1.d.ts';
+import type { SourceLocation } from '../api/source.ts';
+import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
+import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
+
+/** Any Kubernetes object Lattice derives. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/** Severity of a diagnostic: errors fail the service, warnings are shown in its conditions. */
+export type Severity = 'error' | 'warning';
+
+/**
+ * One problem found while deriving a service, in words a developer can act on.
+ * `condition` is the status condition it belongs to (Validated, SecretsResolved, ...), `reason` the
+ * CamelCase reason written on that condition.
+ */
+export interface Diagnostic {
+  severity: Severity;
+  condition: string;
+  reason: string;
+  /** Field path, e.g. `spec.workload.containers.api.image`. */
+  path?: string;
+  /** What is wrong, why, and what to do. */
+  message: string;
+  /** Where in the input file, when the service came from a file. */
+  location?: SourceLocation;
+}
+
+/** A LatticeService as it arrives: raw (unvalidated) data plus where it came from. */
+export interface ServiceInput {
+  /** The document as parsed from YAML or read from the API server. */
+  object: unknown;
+  /** Maps a field path to its position in the input file; absent for objects read from a cluster. */
+  locate?: (path: readonly (string | number)[]) => SourceLocation;
+  /** Contents of local files named by `files.*.source`, keyed by the path as written; read by the CLI. */
+  fileSources?: Record<string, string>;
+}
+
+/** A validated service in the platform's index, the view other services' derivations get of it. */
+export interface IndexedService {
+  key: string;
+  service: LatticeService;
+}
+
+/**
+ * Everything a derivation may look at besides the service itself: settings and the platform's other
+ * resources. Built once per platform snapshot and shared read-only by every service's derivation.
+ */
+export interface DerivationContext {
+  settings: PlatformSettings;
+  /** Valid services by `namespace/name`. */
+  services: ReadonlyMap<string, IndexedService>;
+  /** Valid SecretProviders by name. */
+  secretProviders: ReadonlyMap<string, SecretProvider>;
+  /** Name of the provider marked `default: true`, when exactly one is. */
+  defaultSecretProvider?: string;
+  /** Time written on condition transitions (RFC 3339). Fixed by the caller for reproducible output. */
+  now: string;
+}
+
+/** What concerns contribute to one container before the workload module assembles the pod. */
+export interface ContainerWiring {
+  env: EnvVar[];
+  envFrom: EnvFromSource[];
+  volumeMounts: VolumeMount[];
+}
+
+/** What concerns contribute to the pod template. */
+export interface PodWiring {
+  containers: Record<string, ContainerWiring>;
+  volumes: Volume[];
+  imagePullSecrets: LocalObjectReference[];
+  /**
+   * Every piece of configuration whose change must roll the pods, by a stable key. Hashed into the
+   * `lattice.dev/config-hash` pod annotation. Holds references and non-secret text only.
+   */
+  configInputs: Record<string, string>;
+}
+
+/** A condition as a stage reports it; the pipeline adds observedGeneration and transition time. */
+export interface ConditionDraft {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/** The working state of one service's derivation, passed through the stages in order. */
+export interface DerivationState {
+  readonly key: string;
+  readonly service: LatticeService;
+  readonly input: ServiceInput;
+  readonly ctx: DerivationContext;
+  readonly objects: KubeObject[];
+  readonly diagnostics: Diagnostic[];
+  /** Conditions reported by stages, by type. */
+  readonly conditions: Map<string, ConditionDraft>;
+  readonly pod: PodWiring;
+}
+
+/** The outcome for one service: its derived objects (none when it failed) and its status. */
+export interface ServiceResult {
+  key: string;
+  namespace: string;
+  name: string;
+  /** The input object, as given. */
+  object: unknown;
+  objects: KubeObject[];
+  status: import('../api/latticeservice/v1alpha1.ts').LatticeServiceStatus;
+  diagnostics: Diagnostic[];
+}

@@ -1,0 +1,83 @@
+/**
+ * Validation of a raw LatticeService against the API schema, turning every zod issue into a
+ * diagnostic with the field path, the input position when known, and the fix.
+ */
+import type { z } from 'zod';
+import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import type { Diagnostic, ServiceInput } from './types.ts';
+
+/** The condition every validation diagnostic belongs to. */
+export const VALIDATED = 'Validated';
+
+/** Result of validating a raw service. */
+export type ValidationResult = { ok: true; service: LatticeService } | { ok: false; diagnostics: Diagnostic[] };
+
+/** Formats a zod path as a dotted field path (`spec.workload.containers.api.image`, `args[0]`). */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else {
+      const s = String(seg);
+      out += out.length === 0 ? s : /^[A-Za-z0-9_-]+$/.test(s) ? `.${s}` : `["${s}"]`;
+    }
+  }
+  return out;
+}
+
+/** Validates `input.object` as a LatticeService, collecting every problem at once. */
+export function validateService(input: ServiceInput): ValidationResult {
+  const result = latticeServiceSchema.safeParse(input.object);
+  if (result.success) return { ok: true, service: result.data };
+  return { ok: false, diagnostics: issuesToDiagnostics(result.error.issues, input) };
+}
+
+/** Converts zod issues to Validated diagnostics, one per issue, with positions when the input has them. */
+export function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: Pick<ServiceInput, 'locate'>): Diagnostic[] {
+  return issues.map((issue) => {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const diagnostic: Diagnostic = {
+      severity: 'error',
+      condition: VALIDATED,
+      reason: 'InvalidSpec',
+      path: fieldPath(path),
+      message: describeIssue(issue),
+    };
+    if (input.locate) diagnostic.location = input.locate(path);
+    return diagnostic;
+  });
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return `is required (expected ${issue.expected})`;
+      return `must be ${article(issue.expected)}, not ${describeValue(issue.input)}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against \`lattice explain latticeservice.spec\``;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(issue.input)}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `needs at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}`;
+      if (issue.origin === 'string') return `must not be empty`;
+      return `must be ${issue.inclusive === false ? 'greater than' : 'at least'} ${issue.minimum}, not ${describeValue(issue.input)}`;
+    case 'too_big':
+      return `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${issue.maximum}, not ${describeValue(issue.input)}`;
+    case 'invalid_format':
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `"${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  return String(value);
+}

@@ -1,0 +1,164 @@
+/**
+ * The workload: `ServiceAccount` and `Deployment` of a service.
+ *
+ * Every container runs under the Kubernetes "restricted" Pod Security Standard
+ * (kubernetes.io/docs/concepts/security/pod-security-standards/#restricted): non-root, no privilege
+ * escalation, all capabilities dropped, RuntimeDefault seccomp, plus a read-only root filesystem.
+ * Service account tokens are not mounted. Pods spread across nodes and zones.
+ */
+import { createHash } from 'node:crypto';
+import type { Container as KContainer, PodSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
+import type { Deployment, DeploymentStrategy } from 'kubernetes-types/apps/v1.d.ts';
+import type { Container, Probe } from '../api/latticeservice/v1alpha1.ts';
+import { ANNOTATIONS, selectorLabels, standardLabels } from './naming.ts';
+import { derivedMeta, namespaceOf } from './meta.ts';
+import { resolveCommandLine } from './config.ts';
+import type { DerivationState, KubeObject } from './types.ts';
+
+/** The container security context every derived container gets. */
+export function restrictedSecurityContext(): SecurityContext {
+  return {
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Rolling update settings (README, "Rollouts"): never below the desired count. */
+export const ROLLING = { maxUnavailable: 0, maxSurge: '25%' } as const;
+/** Canary: one extra pod at a time, each ready for minReadySeconds before the next. */
+export const CANARY = { maxUnavailable: 0, maxSurge: 1, minReadySeconds: 30 } as const;
+
+/** Derives the ServiceAccount and the Deployment; reads the pod wiring built by the config stage. */
+export function deriveWorkload(state: DerivationState): void {
+  const { service } = state;
+  const name = service.metadata.name;
+  state.objects.push({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: derivedMeta(state, name),
+    automountServiceAccountToken: false,
+  });
+  state.objects.push(deployment(state) as unknown as KubeObject);
+}
+
+function deployment(state: DerivationState): Deployment {
+  const { service, pod } = state;
+  const name = service.metadata.name;
+  const spec = service.spec;
+  const ports = Object.entries(spec.workload.service?.ports ?? {});
+  const containers: KContainer[] = Object.entries(spec.workload.containers).map(([cname, c], index) =>
+    container(state, cname, c, index === 0 ? ports : []),
+  );
+  const podSpec: PodSpec = {
+    serviceAccountName: name,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    containers,
+    topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
+      maxSkew: 1,
+      topologyKey,
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: selectorLabels(name) },
+      matchLabelKeys: ['pod-template-hash'],
+    })),
+  };
+  if (pod.volumes.length > 0) podSpec.volumes = pod.volumes;
+  if (pod.imagePullSecrets.length > 0) podSpec.imagePullSecrets = pod.imagePullSecrets;
+
+  const canary = spec.deploy?.strategy === 'canary';
+  const strategy: DeploymentStrategy = {
+    type: 'RollingUpdate',
+    rollingUpdate: canary ? { maxUnavailable: CANARY.maxUnavailable, maxSurge: CANARY.maxSurge } : { ...ROLLING },
+  };
+  const minReadySeconds = spec.deploy?.minReadySeconds ?? (canary ? CANARY.minReadySeconds : undefined);
+  const namespace = namespaceOf(state);
+  const deploymentSpec: NonNullable<Deployment['spec']> = {
+    replicas: spec.replicas,
+    selector: { matchLabels: selectorLabels(name) },
+    strategy,
+    template: {
+      metadata: {
+        labels: standardLabels(name, state.ctx.settings.partOf ?? namespace),
+        annotations: { [ANNOTATIONS.configHash]: configHash(state) },
+      },
+      spec: podSpec,
+    },
+  };
+  if (minReadySeconds !== undefined) deploymentSpec.minReadySeconds = minReadySeconds;
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: derivedMeta(state, name), spec: deploymentSpec };
+}
+
+function container(
+  state: DerivationState,
+  cname: string,
+  c: Container,
+  ports: [string, { port: number; targetPort?: number | undefined; protocol: 'TCP' | 'UDP' | 'SCTP' }][],
+): KContainer {
+  const wiring = state.pod.containers[cname] ?? { env: [], envFrom: [], volumeMounts: [] };
+  const out: KContainer = { name: cname, image: c.image };
+  Object.assign(out, resolveCommandLine(state, cname, c));
+  if (c.workingDir) out.workingDir = c.workingDir;
+  if (ports.length > 0) {
+    out.ports = ports.map(([pname, p]) => ({ name: pname, containerPort: p.targetPort ?? p.port, protocol: p.protocol }));
+  }
+  if (wiring.envFrom.length > 0) out.envFrom = wiring.envFrom;
+  if (wiring.env.length > 0) out.env = wiring.env;
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  for (const res of ['cpu', 'memory'] as const) {
+    const req = c.resources.requests?.[res] ?? c.resources.limits[res];
+    if (req !== undefined) requests[res] = req;
+    const lim = c.resources.limits[res];
+    if (lim !== undefined) limits[res] = lim;
+  }
+  out.resources = { requests, limits };
+  for (const kind of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+    const p = c[kind];
+    if (p) out[kind] = probe(state, p);
+  }
+  if (wiring.volumeMounts.length > 0) out.volumeMounts = wiring.volumeMounts;
+  out.securityContext = restrictedSecurityContext();
+  out.terminationMessagePolicy = 'FallbackToLogsOnError';
+  return out;
+}
+
+/** Resolves a probe port given by name to the container port it targets. */
+function probePort(state: DerivationState, port: number | string): number | string {
+  if (typeof port === 'number') return port;
+  const p = state.service.spec.workload.service?.ports?.[port];
+  return p ? (p.targetPort ?? p.port) : port;
+}
+
+function probe(state: DerivationState, p: Probe): KProbe {
+  const out: KProbe = {};
+  if (p.httpGet) {
+    const h: NonNullable<KProbe['httpGet']> = { path: p.httpGet.path, port: probePort(state, p.httpGet.port) };
+    if (p.httpGet.scheme) h.scheme = p.httpGet.scheme;
+    if (p.httpGet.host) h.host = p.httpGet.host;
+    if (p.httpGet.httpHeaders) h.httpHeaders = p.httpGet.httpHeaders;
+    out.httpGet = h;
+  }
+  if (p.tcpSocket) out.tcpSocket = { port: probePort(state, p.tcpSocket.port) };
+  if (p.exec) out.exec = { command: p.exec.command };
+  for (const k of ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold'] as const) {
+    if (p[k] !== undefined) out[k] = p[k];
+  }
+  return out;
+}
+
+/**
+ * sha256 over every configuration input (ConfigMaps, ExternalSecret specs, volumes), so a config
+ * change changes the pod template and Kubernetes rolls the pods. Secret values are not inputs:
+ * they never pass through Lattice.
+ */
+function configHash(state: DerivationState): string {
+  const hash = createHash('sha256');
+  const inputs = state.pod.configInputs;
+  for (const key of Object.keys(inputs).sort()) hash.update(`${key}\n${inputs[key]}\n`);
+  hash.update(JSON.stringify(state.pod.volumes));
+  return hash.digest('hex').slice(0, 16);
+}
