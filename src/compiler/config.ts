@@ -13,7 +13,7 @@
  * with subPath. Every derived config object feeds the pod's config hash.
  */
 import type { Container, ExternalServiceParams, VolumeParams } from '../api/latticeservice/v1alpha1.ts';
-import { VALIDATED } from './validate.ts';
+import { VALIDATED, fieldPath } from './validate.ts';
 import { childName, standardLabels } from './naming.ts';
 import { parseTemplate, type TemplatePart } from './template.ts';
 import {
@@ -218,7 +218,7 @@ function configMap(state: DerivationState, name: string, data: Record<string, st
 }
 
 function validationError(state: DerivationState, path: (string | number)[], reason: string, message: string): Diagnostic {
-  const d: Diagnostic = { severity: 'error', condition: VALIDATED, reason, path: path.map(String).join('.'), message };
+  const d: Diagnostic = { severity: 'error', condition: VALIDATED, reason, path: fieldPath(path), message };
   if (state.input.locate) d.location = state.input.locate(path);
   return d;
 }
@@ -234,10 +234,9 @@ function resolve(
   bindings: Map<string, SecretBinding>,
   allowSecrets: boolean,
 ): Resolution | undefined {
-  const field = path.map(String).join('.');
   const parsed = parseTemplate(text);
   if (!parsed.ok) {
-    state.diagnostics.push(validationError(state, path, 'InvalidPlaceholder', `${field}: ${parsed.message}`));
+    state.diagnostics.push(validationError(state, path, 'InvalidPlaceholder', `${parsed.message}`));
     return undefined;
   }
   const pieces: TemplatePiece[] = [];
@@ -248,7 +247,7 @@ function resolve(
       pieces.push({ text: part.text });
       continue;
     }
-    const resolved = resolvePlaceholder(state, part, field, path, bindings, allowSecrets);
+    const resolved = resolvePlaceholder(state, part, path, bindings, allowSecrets);
     if (resolved === undefined) {
       ok = false;
       continue;
@@ -270,7 +269,6 @@ function resolve(
 function resolvePlaceholder(
   state: DerivationState,
   part: Extract<TemplatePart, { kind: 'placeholder' }>,
-  field: string,
   path: (string | number)[],
   bindings: Map<string, SecretBinding>,
   allowSecrets: boolean,
@@ -278,7 +276,7 @@ function resolvePlaceholder(
   const { service } = state;
   const fail = (reason: string, message: string, secretProblem = false): undefined => {
     state.diagnostics.push(
-      secretProblem ? secretError(state, path.map(String).join('.'), reason, message) : validationError(state, path, reason, message),
+      secretProblem ? secretError(state, path, reason, message) : validationError(state, path, reason, message),
     );
     return undefined;
   };
@@ -290,46 +288,46 @@ function resolvePlaceholder(
     if (what === 'annotations' && key !== undefined) {
       const value = service.metadata.annotations?.[key];
       if (value === undefined) {
-        return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} names annotation "${key}", which metadata.annotations does not have (it has: ${Object.keys(service.metadata.annotations ?? {}).join(', ') || 'none'}).`);
+        return fail('UnknownPlaceholder', `placeholder ${part.raw} names annotation "${key}", which metadata.annotations does not have (it has: ${Object.keys(service.metadata.annotations ?? {}).join(', ') || 'none'}).`);
       }
       return { text: value };
     }
-    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} is not known. Valid metadata placeholders: \${metadata.name}, \${metadata.namespace}, \${metadata.annotations.KEY}.`);
+    return fail('UnknownPlaceholder', `placeholder ${part.raw} is not known. Valid metadata placeholders: \${metadata.name}, \${metadata.namespace}, \${metadata.annotations.KEY}.`);
   }
   if (root !== 'resources' || rest.length === 0) {
-    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} is not known. Placeholders start with metadata. or resources., e.g. \${metadata.name} or \${resources.db.password}; write $\${ for a literal \${.`);
+    return fail('UnknownPlaceholder', `placeholder ${part.raw} is not known. Placeholders start with metadata. or resources., e.g. \${metadata.name} or \${resources.db.password}; write $\${ for a literal \${.`);
   }
   const [resourceName, key, ...extra] = rest as [string, string | undefined, ...string[]];
   const declared = service.spec.workload.resources ?? {};
   const resource = declared[resourceName];
   if (!resource) {
-    return fail('UnknownResource', `${field}: placeholder ${part.raw} names resource "${resourceName}", which is not declared in spec.workload.resources (declared: ${Object.keys(declared).join(', ') || 'none'}). Declare it or fix the name.`);
+    return fail('UnknownResource', `placeholder ${part.raw} names resource "${resourceName}", which is not declared in spec.workload.resources (declared: ${Object.keys(declared).join(', ') || 'none'}). Declare it or fix the name.`);
   }
   if (key === undefined || extra.length > 0) {
-    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} must name one key of resource "${resourceName}", as \${resources.${resourceName}.KEY}. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
+    return fail('UnknownPlaceholder', `placeholder ${part.raw} must name one key of resource "${resourceName}", as \${resources.${resourceName}.KEY}. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
   }
   if (resource.type === 'secret') {
     if (!allowSecrets) {
       return fail('SecretInUnsupportedField',
-        `${field}: placeholder ${part.raw} reads a secret, but this field cannot carry secrets because it is visible in the pod spec. ` +
+        `placeholder ${part.raw} reads a secret, but this field cannot carry secrets because it is visible in the pod spec. ` +
           `Secret placeholders are allowed in ${SECRET_CAPABLE_FIELDS}. Put the secret in a variable and refer to it here as $(VARIABLE_NAME), which Kubernetes expands.`, true);
     }
     const binding = bindings.get(resourceName);
     if (!binding) return undefined; // the provider problem was already reported by bindSecrets
     if (binding.keys !== undefined && !binding.keys.includes(key)) {
       return fail('SecretKeyNotDeclared',
-        `${field}: placeholder ${part.raw} uses key "${key}" of secret "${resourceName}", which is not in its params.keys (${binding.keys.join(', ')}). Add "${key}" to spec.workload.resources.${resourceName}.params.keys or use one of the declared keys.`, true);
+        `placeholder ${part.raw} uses key "${key}" of secret "${resourceName}", which is not in its params.keys (${binding.keys.join(', ')}). Add "${key}" to spec.workload.resources.${resourceName}.params.keys or use one of the declared keys.`, true);
     }
     return { binding, key };
   }
   const values = nonSecretValues(state, resourceName);
   if (values === undefined) {
-    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw}: resources of type ${resource.type} have no values to insert; only secret, service and external-service resources do.`);
+    return fail('UnknownPlaceholder', `placeholder ${part.raw}: resources of type ${resource.type} have no values to insert; only secret, service and external-service resources do.`);
   }
-  if (values.unknown?.keys.includes(key)) return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw}: ${values.unknown.why}`);
+  if (values.unknown?.keys.includes(key)) return fail('UnknownPlaceholder', `placeholder ${part.raw}: ${values.unknown.why}`);
   const value = values.values[key];
   if (value === undefined) {
-    return fail('UnknownPlaceholder', `${field}: placeholder ${part.raw} names key "${key}", which resource "${resourceName}" (type ${resource.type}) does not have. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
+    return fail('UnknownPlaceholder', `placeholder ${part.raw} names key "${key}", which resource "${resourceName}" (type ${resource.type}) does not have. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
   }
   return { text: value };
 }

@@ -13,6 +13,7 @@ import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
 import type { SecretParams } from '../api/latticeservice/v1alpha1.ts';
 import { childName, standardLabels } from './naming.ts';
 import type { Diagnostic, DerivationState, KubeObject } from './types.ts';
+import { fieldPath } from './validate.ts';
 
 /** The ESO API version Lattice emits. */
 export const ESO_API_VERSION = 'external-secrets.io/v1';
@@ -58,7 +59,7 @@ export function bindSecrets(state: DerivationState): Map<string, SecretBinding> 
   for (const [resource, r] of Object.entries(service.spec.workload.resources ?? {})) {
     if (r.type !== 'secret') continue;
     const params = (r.params ?? {}) as SecretParams;
-    const path = `spec.workload.resources.${resource}.params.provider`;
+    const path = ['spec', 'workload', 'resources', resource, 'params', 'provider'];
     const provider = params.provider ?? ctx.defaultSecretProvider;
     if (provider === undefined) {
       state.diagnostics.push(secretError(state, path, 'NoSecretProvider',
@@ -75,11 +76,11 @@ export function bindSecrets(state: DerivationState): Map<string, SecretBinding> 
     let secretType = params.secretType;
     if (pullSecrets.has(resource)) {
       if (secretType !== undefined && secretType !== DOCKER_CONFIG_JSON) {
-        state.diagnostics.push(secretError(state, `spec.workload.resources.${resource}.params.secretType`, 'InvalidPullSecret',
+        state.diagnostics.push(secretError(state, ['spec', 'workload', 'resources', resource, 'params', 'secretType'], 'InvalidPullSecret',
           `secret resource "${resource}" is used in imagePullSecrets, so its type must be ${DOCKER_CONFIG_JSON}, not ${secretType}: remove params.secretType`));
       }
       if (params.keys !== undefined && !params.keys.includes('.dockerconfigjson')) {
-        state.diagnostics.push(secretError(state, `spec.workload.resources.${resource}.params.keys`, 'InvalidPullSecret',
+        state.diagnostics.push(secretError(state, ['spec', 'workload', 'resources', resource, 'params', 'keys'], 'InvalidPullSecret',
           `secret resource "${resource}" is used in imagePullSecrets, so it must sync the key .dockerconfigjson: add it to params.keys or remove keys`));
       }
       secretType = DOCKER_CONFIG_JSON;
@@ -98,10 +99,10 @@ export function bindSecrets(state: DerivationState): Map<string, SecretBinding> 
   return bindings;
 }
 
-/** A SecretsResolved error diagnostic at `path`. */
-export function secretError(state: DerivationState, path: string, reason: string, message: string): Diagnostic {
-  const d: Diagnostic = { severity: 'error', condition: SECRETS_RESOLVED, reason, path, message };
-  if (state.input.locate) d.location = state.input.locate(path.split('.'));
+/** A SecretsResolved error diagnostic at the field `path`. */
+export function secretError(state: DerivationState, path: (string | number)[], reason: string, message: string): Diagnostic {
+  const d: Diagnostic = { severity: 'error', condition: SECRETS_RESOLVED, reason, path: fieldPath(path), message };
+  if (state.input.locate) d.location = state.input.locate(path);
   return d;
 }
 

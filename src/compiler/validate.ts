@@ -65,6 +65,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${issue.maximum}, not ${describeValue(issue.input)}`;
     case 'invalid_format':
       return issue.message;
+    case 'invalid_key':
+      return `invalid key: ${issue.issues.map((i) => describeIssue(i as z.core.$ZodIssue)).join('; ')}`;
+    case 'invalid_element':
+      return issue.issues.map((i) => describeIssue(i as z.core.$ZodIssue)).join('; ');
     default:
       return issue.message;
   }
