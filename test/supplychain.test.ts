@@ -441,6 +441,16 @@ describe('Sigstore bundles', () => {
     assert.equal(reg.count(), 0);
   });
 
+  test('an invalid given bundle with the registry unreachable is RegistryUnavailable, and the message names the bundle problem', async () => {
+    const reg = new FakeRegistry(HOST);
+    reg.failures = Array<'network'>(10).fill('network');
+    const digest = `sha256:${'e'.repeat(64)}`;
+    const { verifier } = verifierFor(reg, [provider('team', `${HOST}/team`, trusted)], { bundles: [dsseBundle(stranger, cosignStatement(digest))], retry: { attempts: 1 } });
+    const v = await verifier.verify(`${HOST}/${REPO}@${digest}`);
+    assert.equal(v.outcome, 'RegistryUnavailable');
+    assert.ok(v.message.includes("A signature found before that did not verify: the Sigstore bundle's signature does not verify with any trusted key (tried: release, ci)"), v.message);
+  });
+
   test('bundles that are attestations, signed by other keys, changed, or for another digest are SignatureInvalid', async () => {
     const shared = new FakeRegistry(HOST);
     const digest = shared.putImage(REPO);
@@ -569,6 +579,15 @@ describe('cache, retries and registry access', () => {
     assert.ok(v.message.includes('the token service of registry registry.example.com refused the configured credentials (HTTP 401)'), v.message);
     assert.ok(v.message.includes('check that the credential "registry/pull" of ImageProvider "team" is current and can pull from it'));
     assert.ok(!v.message.includes('wrong'), 'the secret value never appears');
+  });
+
+  test('credentials are never sent to a token service over plain HTTP', async () => {
+    const reg = new FakeRegistry(HOST, { kind: 'bearer', realm: 'http://auth.example.com/token', username: 'robot', password: 'pw', token: 't' });
+    const { image } = signedImage(reg, release);
+    const v = await verifierFor(reg, [provider('team', `${HOST}/team`, trusted)], { credentials: () => ({ username: 'robot', password: 'pw' }) }).verifier.verify(image);
+    assert.equal(v.outcome, 'RegistryUnavailable');
+    assert.ok(v.message.includes('asks for credentials to be sent to http://auth.example.com, which is not HTTPS'), v.message);
+    assert.equal(reg.tokenRequests, 0);
   });
 
   test('basic authentication challenge is answered with the credentials', async () => {

@@ -309,6 +309,9 @@ export class RegistryClient {
     } catch {
       throw new RegistryError('unavailable', this.host, `registry ${this.host} named an invalid token service "${challenge.params.realm}"`, 1);
     }
+    if (basic !== undefined && tokenUrl.protocol !== 'https:' && !isLoopbackRegistry(tokenUrl.host)) {
+      throw new RegistryError('denied', this.host, `registry ${this.host} asks for credentials to be sent to ${tokenUrl.origin}, which is not HTTPS; Lattice does not send credentials in clear text`, 1);
+    }
     if (challenge.params.service !== undefined) tokenUrl.searchParams.set('service', challenge.params.service);
     tokenUrl.searchParams.set('scope', challenge.params.scope ?? scope);
     const res = await this.send(tokenUrl.toString(), 'GET', basic === undefined ? {} : { Authorization: basic });

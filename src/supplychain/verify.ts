@@ -174,6 +174,8 @@ interface SignatureSearch {
   verified?: { key: string; source: SignatureSource };
   failures: Failure[];
   imageFound: boolean;
+  /** Set when the registry could not be asked; `failures` then holds what was found before. */
+  registryError?: RegistryError;
 }
 
 const SOURCES: Record<SignatureSource, string> = {
@@ -252,12 +254,18 @@ export class ImageVerifier {
     const keyList = keys.map((k) => k.name).join(', ');
     const notEnforced = trust.enforce ? '' : ` This is reported, not enforced: ${who} has trust.enforce false.`;
 
-    let search: SignatureSearch;
-    try {
-      search = await this.searchSignatures(ref, subject, keys, provider);
-    } catch (err) {
-      if (!(err instanceof RegistryError)) throw err;
-      return { ...base, outcome: 'RegistryUnavailable', signed: false, verifiedBy: '', enforced: trust.enforce, message: unavailableMessage(err, `check the signature of image "${image}"`, provider) + notEnforced };
+    const search = await this.searchSignatures(ref, subject, keys, provider);
+    if (search.registryError !== undefined) {
+      const found = mostTelling(search.failures);
+      const alsoGiven = found === undefined ? '' : ` A signature found before that did not verify: ${found.message}.`;
+      return {
+        ...base,
+        outcome: 'RegistryUnavailable',
+        signed: false,
+        verifiedBy: '',
+        enforced: trust.enforce,
+        message: unavailableMessage(search.registryError, `check the signature of image "${image}"`, provider) + alsoGiven + notEnforced,
+      };
     }
     if (search.verified !== undefined) {
       const verified: ImageVerification = {
@@ -326,7 +334,7 @@ export class ImageVerifier {
     }
   }
 
-  /** Looks for a signature of `subject` by one of `keys`; stops at the first that verifies. */
+  /** Looks for a signature of `subject` by one of `keys`; stops at the first that verifies. Never throws a RegistryError. */
   private async searchSignatures(ref: ImageReference, subject: SignatureSubject, keys: TrustedKey[], provider: ImageProvider): Promise<SignatureSearch> {
     const failures: Failure[] = [];
     const hex = subject.digest.slice('sha256:'.length);
@@ -336,6 +344,16 @@ export class ImageVerifier {
       if (check.ok) return { verified: { key: check.key, source: 'given-bundle' }, failures, imageFound: true };
       failures.push(check);
     }
+    try {
+      return await this.searchRegistry(ref, subject, keys, provider, failures);
+    } catch (err) {
+      if (!(err instanceof RegistryError)) throw err;
+      return { failures, imageFound: true, registryError: err };
+    }
+  }
+
+  /** The registry part of {@link searchSignatures}: cosign signature manifest, then attached bundles. */
+  private async searchRegistry(ref: ImageReference, subject: SignatureSubject, keys: TrustedKey[], provider: ImageProvider, failures: Failure[]): Promise<SignatureSearch> {
     const client = await this.client(ref.registry, provider);
     const image = await client.manifest(ref.repository, subject.digest, true);
     if (image === undefined) return { failures, imageFound: false };
