@@ -429,6 +429,20 @@ describe('Sigstore bundles', () => {
     });
   }
 
+  test('a bundle listed by the OCI 1.1 referrers API is Verified without the tag-schema fallback', async () => {
+    const reg = new FakeRegistry(HOST);
+    reg.referrersApi = true;
+    const digest = reg.putImage(REPO);
+    const config = reg.putBlob('application/vnd.oci.empty.v1+json', Buffer.from('{}'));
+    const layer = reg.putBlob(BUNDLE_TYPE, Buffer.from(JSON.stringify(dsseBundle(release, cosignStatement(digest)))));
+    reg.putManifest(REPO, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: BUNDLE_TYPE, config, layers: [layer], subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1 } });
+    const { verifier } = verifierFor(reg, [provider('team', `${HOST}/team`, trusted)]);
+    const v = await verifier.verify(`${HOST}/${REPO}@${digest}`);
+    assert.equal(v.outcome, 'Verified', v.message);
+    assert.equal(v.source, 'sigstore-bundle');
+    assert.equal(reg.requests.filter((r) => r.url.endsWith(`/manifests/${digest.replace(':', '-')}`)).length, 0, 'no fallback to the referrers tag schema');
+  });
+
   test('a bundle given by the caller verifies without any registry request (offline render)', async () => {
     const reg = new FakeRegistry(HOST);
     const digest = `sha256:${'e'.repeat(64)}`;

@@ -14,7 +14,8 @@
  *    digest is the image digest and whose `predicateType` is `https://sigstore.dev/cosign/sign/v1`,
  *    verified offline with `@sigstore/verify` against the trusted keys only. Transparency-log entries
  *    and timestamps in the bundle are not consulted (thresholds 0): trust comes from the key alone.
- *    Keyless (certificate) bundles and message-signature bundles are refused.
+ *    Keyless (certificate) bundles and message-signature bundles are refused. The bundle's key hint is
+ *    not trusted to pick the key: every trusted key is tried.
  */
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
