@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
+import { run } from '../src/cli/main.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+function tmp(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-cli-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+const GOOD = `apiVersion: lattice.dev/v1alpha1
+kind: LatticeService
+metadata: {name: web, namespace: shop}
+spec:
+  workload:
+    containers:
+      main:
+        image: registry.example.com/web@sha256:${'c'.repeat(64)}
+        resources: {limits: {cpu: 250m, memory: 128Mi}}
+    service:
+      ports: {http: {port: 8080}}
+`;
+
+test('render prints derived objects then the services with status, and exits 0 when all are Ready', async () => {
+  const dir = tmp({ 'web.yaml': GOOD, 'other.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 0, r.stderr);
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), [
+    'ServiceAccount/web', 'Deployment/web', 'Service/web', 'VMServiceScrape/web', 'LatticeService/web',
+  ]);
+  assert.equal(docs.at(-1).status.phase, 'Ready');
+  assert.match(r.stderr, /^SERVICE\s+PHASE\s+RESOURCES\s+FIRST PROBLEM\nshop\/web\s+Ready\s+4\n/);
+  assert.match(r.stderr, /Ignored \(kinds Lattice does not handle\): v1 ConfigMap ×1\./);
+});
+
+test('render -o json prints one Kubernetes List', async () => {
+  const r = await lattice('render', '-o', 'json', tmp({ 'web.yaml': GOOD }));
+  assert.equal(r.code, 0);
+  const list = JSON.parse(r.stdout);
+  assert.equal(list.apiVersion, 'v1');
+  assert.equal(list.kind, 'List');
+  assert.equal(list.items.length, 5);
+});
+
+test('render --out-dir writes one file per object under <namespace>/<service>/', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'lattice-out-'));
+  const r = await lattice('render', '--out-dir', out, tmp({ 'web.yaml': GOOD }));
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, '');
+  assert.deepEqual(readdirSync(join(out, 'shop', 'web')).sort(), [
+    'deployment-web.yaml', 'latticeservice-web.yaml', 'service-web.yaml', 'serviceaccount-web.yaml', 'vmservicescrape-web.yaml',
+  ]);
+  assert.match(readFileSync(join(out, 'shop', 'web', 'deployment-web.yaml'), 'utf8'), /^apiVersion: apps\/v1\nkind: Deployment\n/);
+});
+
+test('render exits 1 when a service fails, naming the file, line and field in the summary', async () => {
+  const bad = GOOD.replace('cpu: 250m', 'cpu: lots');
+  const dir = tmp({ 'web.yaml': bad });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`shop/web\\s+Failed\\s+0\\s+${join(dir, 'web.yaml').replace(/[/.]/g, '\\$&')}:9:30 spec\\.workload\\.containers\\.main\\.resources\\.limits\\.cpu: is not a Kubernetes quantity`));
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+  assert.deepEqual(docs.map((d) => d.kind), ['LatticeService'], 'a failed service derives nothing but comes back with its status');
+  assert.equal(docs[0].status.phase, 'Failed');
+});
+
+test('malformed YAML never crashes render: file, line and column, exit 2', async () => {
+  const dir = tmp({ 'a.yaml': GOOD, 'b.yaml': 'apiVersion: v1\nkind: [unclosed\n' });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`error: ${join(dir, 'b.yaml').replace(/[/.]/g, '\\$&')}:\\d+:\\d+: `));
+  assert.match(r.stdout, /kind: Deployment/, 'the readable files are still rendered');
+  const missing = await lattice('render', join(dir, 'nope'));
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no such file or folder/);
+});
+
+test('bad invocations exit 2 with usage help', async () => {
+  const r = await lattice('render');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /missing required argument 'path'/);
+  const u = await lattice('frobnicate');
+  assert.equal(u.code, 2);
+  const o = await lattice('render', '-o', 'xml', '.');
+  assert.equal(o.code, 2);
+  assert.match(o.stderr, /Allowed choices are yaml, json/);
+});
+
+test('crds prints one CustomResourceDefinition per kind', async () => {
+  const r = await lattice('crds');
+  assert.equal(r.code, 0);
+  const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+  const ls = docs.find((d) => d.metadata.name === 'latticeservices.lattice.dev');
+  assert.ok(ls);
+  assert.deepEqual(ls.spec.names.shortNames, ['ls']);
+  assert.deepEqual(ls.spec.versions[0].subresources, { status: {} });
+  assert.deepEqual(ls.spec.versions[0].additionalPrinterColumns.map((c: { name: string }) => c.name), ['Phase', 'Replicas', 'Resources', 'Age']);
+});
+
+test('explain prints the field docs; an unknown field lists the valid ones', async () => {
+  const r = await lattice('explain', 'latticeservice.spec');
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^KIND:     LatticeService\nVERSION:  lattice\.dev\/v1alpha1\n\nFIELD: spec <Object> -required-\n/);
+  assert.match(r.stdout, /\n  replicas\t<integer>\n    Number of pods; the minimum when autoscaling is set\. Default 1\.\n/);
+  const c = await lattice('explain', 'ls.spec.workload.containers.resources.limits.memory');
+  assert.match(c.stdout, /FIELD: memory <IntOrString>/);
+  const bad = await lattice('explain', 'latticeservice.spec.replica');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /field "replica" does not exist in latticeservice\.spec\. Its fields: replicas, /);
+});
+
+test('the installed executable runs: npx lattice render examples/ exits 0', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/lattice.js'), 'render', join(ROOT, 'examples/commerce/payments.yaml'), join(ROOT, 'examples/platform/platform.yaml')], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /kind: PodDisruptionBudget/);
+  const version = execFileSync(process.execPath, [join(ROOT, 'bin/lattice.js'), '--version'], { encoding: 'utf8' });
+  assert.equal(version.trim(), '0.1.0');
+});

@@ -1,0 +1,34 @@
+/**
+ * Golden files: the rendered examples, reviewed and committed under test/golden/. Any change in
+ * derived output shows up as a diff here. Refresh after an intended change with
+ * `npm run golden:update`, then review the diff of test/golden/ before committing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { run } from '../src/cli/main.ts';
+
+const GOLDEN = new URL('./golden/examples.yaml', import.meta.url);
+const SUMMARY = new URL('./golden/examples.summary.txt', import.meta.url);
+const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
+
+test('lattice render examples/ matches the reviewed golden output', async () => {
+  const prev = process.env.SOURCE_DATE_EPOCH;
+  process.env.SOURCE_DATE_EPOCH = '1767225600';
+  let stdout = '';
+  let stderr = '';
+  try {
+    await run(['render', EXAMPLES], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  } finally {
+    if (prev === undefined) delete process.env.SOURCE_DATE_EPOCH;
+    else process.env.SOURCE_DATE_EPOCH = prev;
+  }
+  const summary = stderr.replaceAll(EXAMPLES, 'examples/');
+  if (process.env.LATTICE_UPDATE_GOLDEN === '1') {
+    writeFileSync(GOLDEN, stdout);
+    writeFileSync(SUMMARY, summary);
+  }
+  assert.ok(existsSync(GOLDEN), 'no golden file yet: run `npm run golden:update` and review test/golden/');
+  assert.equal(stdout, readFileSync(GOLDEN, 'utf8'), 'derived output changed: if intended, run `npm run golden:update` and review the diff');
+  assert.equal(summary, readFileSync(SUMMARY, 'utf8'));
+});
