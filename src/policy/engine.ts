@@ -1,0 +1,348 @@
+/**
+ * The policy engine: the valid, enabled CedarPolicies parsed once into one Cedar policy set, asked
+ * for every authorization request of every service. Cedar semantics (docs.cedarpolicy.com, "Policy
+ * evaluation"): a request is allowed when at least one permit policy is satisfied and no forbid
+ * policy is; a satisfied forbid always wins; with no satisfied permit the answer is deny. Lattice
+ * adds one rule: when any policy fails to evaluate (Cedar skips such a policy and lists it in its
+ * diagnostics), the decision is an error, refused and reported, never a silent allow or deny.
+ */
+import { PLATFORM_NAMESPACE } from '../api/common.ts';
+import {
+  acquirePolicySet,
+  byteOffsetToIndex,
+  describeCedarError,
+  errorStart,
+  isAuthorizedPreparsed,
+  positionOf,
+  releasePolicySet,
+  type DetailedError,
+} from './cedar.ts';
+import { validateCedarPolicies, type CedarPolicyValidation, type LoadedPolicy, type PolicyProblem, type PolicySource } from './load.ts';
+import {
+  LATTICE_ACTIONS,
+  exposeRouteRequest,
+  serviceRequests,
+  skipImageVerificationRequest,
+  type AuthorizationRequest,
+  type LatticeAction,
+  type RouteInput,
+  type ServiceAuthorizationInput,
+} from './requests.ts';
+
+/** Type of the status condition the pipeline sets from a {@link AuthorizationSummary}. */
+export const POLICY_CONDITION = 'PolicyAuthorized';
+/** Condition reason when every decision allowed. */
+export const REASON_AUTHORIZED = 'Authorized';
+/** Condition reason when a policy failed to evaluate or Cedar rejected a request. */
+export const REASON_EVALUATION_ERROR = 'PolicyEvaluationError';
+
+/** The condition reason of a denial, per action. */
+export const DENIAL_REASONS: Readonly<Record<LatticeAction, string>> = {
+  AccessSecret: 'AccessSecretDenied',
+  DeployImage: 'DeployImageDenied',
+  AccessExternalEndpoint: 'ExternalEndpointDenied',
+  OverrideSecurity: 'SecurityOverrideDenied',
+  AllowWildcard: 'WildcardDenied',
+  SkipImageVerification: 'SkipImageVerificationDenied',
+  ExposeRoute: 'RouteExposureDenied',
+};
+
+/** What Cedar decided for one request. */
+export interface AuthorizationDecision {
+  action: LatticeAction;
+  /** e.g. `secret payments/api-key`. */
+  resourceDescription: string;
+  /** The principal, `<namespace>/<name>`. */
+  service: string;
+  /** The Cedar resource, e.g. `Lattice::Secret::"vault:payments/api-key"`. */
+  resource: string;
+  /** The LatticeService field behind the request, e.g. `spec.workload.resources.api-key`. */
+  path: string;
+  /** True only for a Cedar allow without any evaluation error. */
+  allowed: boolean;
+  /** allow, deny, or error (a policy failed to evaluate, or Cedar rejected the request). */
+  outcome: 'allow' | 'deny' | 'error';
+  /** Ids of the policies that decided: the satisfied permits for an allow, the satisfied forbids for a deny. */
+  determiningPolicies: string[];
+  /** Evaluation errors, each `<policy id>: <Cedar's message> (<position>)`. */
+  errors: string[];
+  /** `Authorized`, the action's denial reason ({@link DENIAL_REASONS}) or `PolicyEvaluationError`. */
+  reason: string;
+  /** One paragraph a developer can act on. */
+  message: string;
+}
+
+/** The outcome of all decisions for one service, ready for the PolicyAuthorized condition. */
+export interface AuthorizationSummary {
+  /** Condition status: True when every decision allowed. */
+  status: 'True' | 'False';
+  /** `Authorized`; else `PolicyEvaluationError` when any decision errored; else the first denial's reason. */
+  reason: string;
+  message: string;
+  decisions: number;
+  allowed: number;
+  denied: number;
+  errors: number;
+}
+
+/** Decisions for every request of a service, and their summary. */
+export interface ServiceAuthorization {
+  decisions: AuthorizationDecision[];
+  summary: AuthorizationSummary;
+}
+
+/** Options of a {@link PolicyEngine}. */
+export interface PolicyEngineOptions {
+  /** Who developers are told to contact when no owner is known (LatticePlatform spec.platformContact). Default "the platform team". */
+  platformContact?: string;
+}
+
+/** Where a policy came from, to name its owner and place its evaluation errors. */
+interface PolicyOrigin {
+  policy: LoadedPolicy;
+  validation: CedarPolicyValidation;
+}
+
+/**
+ * The valid, enabled CedarPolicies as one preparsed Cedar policy set. Build one per change of the
+ * CedarPolicies and reuse it for every service: building validates and parses (milliseconds per
+ * policy); a decision only evaluates (tens of microseconds). Call {@link dispose} when replacing it,
+ * to free the engine's cached copy.
+ */
+export class PolicyEngine {
+  /** Validation result of every source, in order (invalid and disabled ones included). */
+  readonly validations: readonly CedarPolicyValidation[];
+  /** Every problem of every CedarPolicy. CedarPolicies with an error are not used. */
+  readonly problems: readonly PolicyProblem[];
+  /** Ids of the policies in use, in CedarPolicy then source order. */
+  readonly policyIds: readonly string[];
+  /** Names of the CedarPolicies left out because of an error. */
+  readonly rejected: readonly string[];
+  readonly platformContact: string;
+  private readonly origins: ReadonlyMap<string, PolicyOrigin>;
+  /** Preparsed policy set id per action; empty after dispose(). */
+  private policySets: Map<LatticeAction, string>;
+
+  private constructor(validations: CedarPolicyValidation[], options: PolicyEngineOptions) {
+    this.validations = validations;
+    this.platformContact = options.platformContact ?? 'the platform team';
+    this.problems = validations.flatMap((v) => v.problems);
+    this.rejected = validations.filter((v) => !v.valid).map((v) => v.name);
+    const origins = new Map<string, PolicyOrigin>();
+    // One Cedar policy set per action, holding the policies whose action scope can match it. A
+    // policy whose scope names other actions is never satisfied and never evaluates its conditions
+    // for this action (Cedar checks the scope first), so leaving it out changes neither the decision
+    // nor the diagnostics, and each decision evaluates fewer policies.
+    const sets = Object.fromEntries(LATTICE_ACTIONS.map((a) => [a, {} as Record<string, string>])) as Record<LatticeAction, Record<string, string>>;
+    for (const validation of validations) {
+      if (!validation.valid || !validation.enabled) continue;
+      for (const policy of validation.policies) {
+        origins.set(policy.id, { policy, validation });
+        const scoped = policy.actions?.every((a) => (LATTICE_ACTIONS as readonly string[]).includes(a));
+        const actions = scoped ? (policy.actions as LatticeAction[]) : LATTICE_ACTIONS;
+        for (const action of actions) sets[action][policy.id] = policy.text;
+      }
+    }
+    this.origins = origins;
+    this.policyIds = [...origins.keys()];
+    const ids = new Map<LatticeAction, string>();
+    for (const action of LATTICE_ACTIONS) {
+      const acquired = acquirePolicySet(sets[action]);
+      if (!acquired.ok) {
+        for (const id of ids.values()) releasePolicySet(id);
+        // Every policy was validated and ids are unique, so this is a Lattice defect.
+        throw new Error(`Cedar refused the validated policy set: ${acquired.errors.map(describeCedarError).join('; ')}`);
+      }
+      ids.set(action, acquired.id);
+    }
+    this.policySets = ids;
+  }
+
+  /**
+   * Validates the CedarPolicies (strict mode, see {@link validateCedarPolicies}) and parses the valid,
+   * enabled ones into one policy set. Never fails for bad policies: they are in {@link problems} and
+   * left out.
+   */
+  static fromPolicies(sources: readonly PolicySource[], options: PolicyEngineOptions = {}): PolicyEngine {
+    return new PolicyEngine(validateCedarPolicies(sources), options);
+  }
+
+  /** Frees the engine's cached policy set; the engine must not be used afterwards. */
+  dispose(): void {
+    for (const id of this.policySets.values()) releasePolicySet(id);
+    this.policySets = new Map();
+  }
+
+  /** Asks Cedar about one request. */
+  authorize(request: AuthorizationRequest): AuthorizationDecision {
+    const policySetId = this.policySets.get(request.action);
+    if (policySetId === undefined) throw new Error('PolicyEngine used after dispose()');
+    const answer = isAuthorizedPreparsed({
+      policySetId,
+      principal: request.principal,
+      action: request.action,
+      resource: request.resource,
+      context: request.context,
+      entities: request.entities,
+    });
+    const base = {
+      action: request.action,
+      resourceDescription: request.resourceDescription,
+      service: request.principal.id,
+      resource: `${request.resource.type}::${JSON.stringify(request.resource.id)}`,
+      path: request.path,
+    };
+    if (answer.type === 'failure') {
+      const errors = answer.errors.map((e) => `request rejected by Cedar: ${describeCedarError(e)}`);
+      return {
+        ...base,
+        allowed: false,
+        outcome: 'error',
+        determiningPolicies: [],
+        errors,
+        reason: REASON_EVALUATION_ERROR,
+        message: `${request.action} could not be decided for ${request.resourceDescription}: Cedar rejected the authorization request (${answer.errors.map((e) => e.message).join('; ')}). This is a defect in Lattice, not in your service or the policies: report it to ${this.platformContact}.`,
+      };
+    }
+    const { decision, diagnostics } = answer.response;
+    const determiningPolicies = [...diagnostics.reason];
+    if (diagnostics.errors.length > 0) {
+      const errors = diagnostics.errors.map((e) => this.describeEvaluationError(e.policyId, e.error));
+      const failing = [...new Set(diagnostics.errors.map((e) => e.policyId))];
+      const owners = this.ownersOf(failing);
+      return {
+        ...base,
+        allowed: false,
+        outcome: 'error',
+        determiningPolicies,
+        errors,
+        reason: REASON_EVALUATION_ERROR,
+        message:
+          `${request.action} could not be decided for ${request.resourceDescription}: ${plural(failing.length, 'policy', 'policies')} ${failing.join(', ')} failed to evaluate (${errors.join('; ')}). ` +
+          `Lattice refuses a request while a policy that applies to it fails, instead of ignoring the policy. Contact ${owners} to fix the policy.`,
+      };
+    }
+    if (decision === 'allow') {
+      return {
+        ...base,
+        allowed: true,
+        outcome: 'allow',
+        determiningPolicies,
+        errors: [],
+        reason: REASON_AUTHORIZED,
+        message: `${request.action} allowed for ${request.resourceDescription} by ${plural(determiningPolicies.length, 'policy', 'policies')} ${determiningPolicies.join(', ')}.`,
+      };
+    }
+    const reason = DENIAL_REASONS[request.action];
+    const service = `Service ${request.principal.id}`;
+    let message: string;
+    if (determiningPolicies.length === 0) {
+      message = `${request.action} denied for ${request.resourceDescription}. No Cedar policy permits ${service} to ${request.requestPhrase}. ${this.resourceContact(request)} to request a permit policy.`;
+    } else {
+      const which =
+        determiningPolicies.length === 1
+          ? `Denied by policy ${determiningPolicies[0]} (forbid)`
+          : `Denied by policies ${determiningPolicies.join(', ')} (forbid)`;
+      message =
+        `${request.action} denied for ${request.resourceDescription}. ${which}, and a forbid overrides every permit: ${service} may not ${request.requestPhrase}. ` +
+        `Contact ${this.ownersOf(determiningPolicies)} if the service needs this.`;
+    }
+    return { ...base, allowed: false, outcome: 'deny', determiningPolicies, errors: [], reason, message };
+  }
+
+  /** Asks Cedar about each request (every one, not stopping at the first denial) and summarises. */
+  decide(requests: readonly AuthorizationRequest[]): ServiceAuthorization {
+    const decisions = requests.map((r) => this.authorize(r));
+    return { decisions, summary: summarize(decisions) };
+  }
+
+  /** Builds the requests of a service ({@link serviceRequests}) and decides them. */
+  authorizeService(input: ServiceAuthorizationInput): ServiceAuthorization {
+    return this.decide(serviceRequests(input));
+  }
+
+  /** Whether the service may run `image` without signature verification (action SkipImageVerification). */
+  canSkipImageVerification(input: ServiceAuthorizationInput, image: string): AuthorizationDecision {
+    return this.authorize(skipImageVerificationRequest(input, image));
+  }
+
+  /** Whether the service may expose a route (action ExposeRoute). */
+  canExposeRoute(input: ServiceAuthorizationInput, route: RouteInput): AuthorizationDecision {
+    return this.authorize(exposeRouteRequest(input, route));
+  }
+
+  /** `<id>: <message> (<where>)` for an evaluation error of a policy in the set. */
+  private describeEvaluationError(policyId: string, error: DetailedError): string {
+    let text = `${policyId}: ${describeCedarError(error)}`;
+    const origin = this.origins.get(policyId);
+    const start = errorStart(error);
+    if (origin && origin.policy.offset !== undefined && start !== undefined) {
+      const source = origin.validation.source;
+      const index = origin.policy.offset + byteOffsetToIndex(origin.policy.text, start);
+      const where = source.locateText
+        ? { ...source.locateText(index), prefix: source.file ?? `CedarPolicy ${origin.validation.name}` }
+        : { ...positionOf(source.policy.spec.policies, index), prefix: `CedarPolicy ${origin.validation.name} spec.policies` };
+      text += ` (at ${where.prefix} line ${where.line}, column ${where.column})`;
+    }
+    return text;
+  }
+
+  /** Who to contact about some policies: their CedarPolicies' owners, else the platform contact. */
+  private ownersOf(policyIds: readonly string[]): string {
+    const byOwner = new Map<string, Set<string>>();
+    let unowned = false;
+    for (const id of policyIds) {
+      const v = this.origins.get(id)?.validation;
+      if (v?.owner === undefined) {
+        unowned = true;
+        continue;
+      }
+      const names = byOwner.get(v.owner) ?? new Set<string>();
+      names.add(v.name);
+      byOwner.set(v.owner, names);
+    }
+    const parts = [...byOwner].map(([owner, names]) => `${owner} (owner of CedarPolicy ${[...names].join(', ')} in ${PLATFORM_NAMESPACE})`);
+    if (unowned || parts.length === 0) parts.push(this.platformContact);
+    return parts.join(' or ');
+  }
+
+  /** "Contact ..." for the owner of a request's resource, else the platform contact. */
+  private resourceContact(request: AuthorizationRequest): string {
+    const owner = request.owner;
+    if (owner?.team !== undefined) {
+      const at = owner.contact === undefined ? '' : ` at ${owner.contact}`;
+      return `Contact the ${owner.team} team${at} (owner of namespace ${owner.namespace})`;
+    }
+    if (owner?.contact !== undefined) return `Contact ${owner.contact} (owner of namespace ${owner.namespace})`;
+    return `Contact ${this.platformContact}`;
+  }
+}
+
+function plural(n: number, one: string, many: string): string {
+  return n === 1 ? one : many;
+}
+
+/**
+ * The PolicyAuthorized condition for a list of decisions. All allowed: True, `Authorized`. Otherwise
+ * False, with `PolicyEvaluationError` when any decision errored (errors first in the message), else
+ * the reason of the first denial; the message carries every failed decision's message.
+ */
+export function summarize(decisions: readonly AuthorizationDecision[]): AuthorizationSummary {
+  const errored = decisions.filter((d) => d.outcome === 'error');
+  const denied = decisions.filter((d) => d.outcome === 'deny');
+  const counts = { decisions: decisions.length, allowed: decisions.length - errored.length - denied.length, denied: denied.length, errors: errored.length };
+  if (errored.length === 0 && denied.length === 0) {
+    const message =
+      decisions.length === 0
+        ? 'No authorization decision was needed.'
+        : `${decisions.length} authorization ${plural(decisions.length, 'decision', 'decisions')} made, all allowed by Cedar policy.`;
+    return { status: 'True', reason: REASON_AUTHORIZED, message, ...counts };
+  }
+  const failed = [...errored, ...denied];
+  const first = failed[0] as AuthorizationDecision;
+  const message =
+    failed.length === 1
+      ? first.message
+      : `${failed.length} of ${decisions.length} authorization decisions failed. ${failed.map((d) => d.message).join(' ')}`;
+  return { status: 'False', reason: first.reason, message, ...counts };
+}
