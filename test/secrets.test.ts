@@ -186,7 +186,7 @@ test('error: a secret placeholder in a field that cannot carry secrets says whic
   const r = derive({ workload: { containers: { main: container({ args: ['--token=${resources.db.token}'] }) }, resources: { db: { type: 'secret', params: { keys: ['token'] } } } } });
   const c = conditionOf(r, 'SecretsResolved');
   assert.equal(c.reason, 'SecretInUnsupportedField');
-  assert.match(c.message, /spec\.workload\.containers\.main\.args\.0: placeholder \$\{resources\.db\.token\} reads a secret, but this field cannot carry secrets/);
+  assert.match(c.message, /spec\.workload\.containers\.main\.args\[0\]: placeholder \$\{resources\.db\.token\} reads a secret, but this field cannot carry secrets/);
   assert.match(c.message, /Secret placeholders are allowed in variables and file content\. Put the secret in a variable and refer to it here as \$\(VARIABLE_NAME\)/);
 });
 

@@ -11,6 +11,8 @@ import type { PlatformDocument } from '../compiler/platform.ts';
 /** What was read: the documents, and the errors of files that could not be read or parsed. */
 export interface LoadResult {
   documents: PlatformDocument[];
+  /** Sigstore bundles (`*.sigstore.json` files), parsed, for offline signature verification. */
+  bundles: unknown[];
   errors: SourceError[];
   files: string[];
 }
@@ -32,7 +34,7 @@ export function findYamlFiles(paths: string[]): { files: string[]; errors: Sourc
         if (entry.startsWith('.') || entry === 'node_modules') continue;
         walk(join(path, entry), false);
       }
-    } else if (explicit || /\.ya?ml$/i.test(path)) {
+    } else if (explicit || /\.ya?ml$/i.test(path) || /\.sigstore\.json$/i.test(path)) {
       files.push(path);
     }
   };
@@ -44,12 +46,21 @@ export function findYamlFiles(paths: string[]): { files: string[]; errors: Sourc
 export function loadDocuments(paths: string[]): LoadResult {
   const { files, errors } = findYamlFiles(paths);
   const documents: PlatformDocument[] = [];
+  const bundles: unknown[] = [];
   for (const file of files) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       errors.push({ location: { file, line: 0, column: 0 }, message: `cannot read the file: ${(err as Error).message}` });
+      continue;
+    }
+    if (/\.sigstore\.json$/i.test(file)) {
+      try {
+        bundles.push(JSON.parse(text));
+      } catch (err) {
+        errors.push({ location: { file, line: 0, column: 0 }, message: `not a JSON Sigstore bundle: ${(err as Error).message}` });
+      }
       continue;
     }
     const parsed = parseYamlDocuments(text, file);
@@ -65,7 +76,7 @@ export function loadDocuments(paths: string[]): LoadResult {
       documents.push(entry);
     }
   }
-  return { documents, errors, files };
+  return { documents, bundles, errors, files: files.filter((f) => !/\.sigstore\.json$/i.test(f)) };
 }
 
 /** Reads the `files.*.source` files a LatticeService names, relative to its YAML file. Unreadable ones are left out (the compiler reports them). */

@@ -8,6 +8,7 @@ import { allCrds } from '../api/crd.ts';
 import { explain } from '../api/explain.ts';
 import { EXIT, render } from './render.ts';
 import { toYamlStream } from './output.ts';
+import { registerImages } from './images.ts';
 
 const io = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -31,15 +32,18 @@ export function buildProgram(setExit: (code: number) => void, streams = io): Com
     .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--out-dir <dir>', 'write one file per object under DIR/<namespace>/<service>/ instead of stdout')
+    .option('--resolve-digests', 'resolve image tags to digests in the registry (needs network access; only when the platform setting imageTags is resolve)')
     .addHelpText('after', `
 Output: the derived objects, then the input LatticeServices with their computed .status.
 A summary goes to stderr. Exit status: 0 every service Ready, 1 a service or platform resource
 failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reproducible timestamps.`)
-    .action((paths: string[], opts: { output: 'yaml' | 'json'; outDir?: string }) => {
-      const options: Parameters<typeof render>[1] = { output: opts.output };
+    .action(async (paths: string[], opts: { output: 'yaml' | 'json'; outDir?: string; resolveDigests?: boolean }) => {
+      const options: Parameters<typeof render>[1] = { output: opts.output, resolveDigests: opts.resolveDigests === true };
       if (opts.outDir !== undefined) options.outDir = opts.outDir;
-      setExit(render(paths, options, streams));
+      setExit(await render(paths, options, streams));
     });
+
+  registerImages(program, setExit, streams);
 
   program
     .command('crds')

@@ -11,8 +11,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { derivePlatform, type PlatformResult } from '../compiler/platform.ts';
 import { describe } from '../compiler/status.ts';
+import { quotaUsageTable } from '../compiler/quota.ts';
 import type { KubeObject } from '../compiler/types.ts';
 import { loadDocuments } from './load.ts';
+import { verifyImages } from './images.ts';
 import { toJsonList, toYaml, toYamlStream } from './output.ts';
 
 /** Exit statuses of the commands. */
@@ -24,6 +26,8 @@ export interface RenderOptions {
   outDir?: string;
   /** RFC 3339 time for condition transitions; from SOURCE_DATE_EPOCH when set, else now. */
   now?: string;
+  /** Resolve image tags to digests (network), when the platform allows tags. */
+  resolveDigests?: boolean;
 }
 
 /** Where the command writes; injectable for tests. */
@@ -54,8 +58,8 @@ export function outputObjects(result: PlatformResult): unknown[] {
   ];
 }
 
-/** Runs `lattice render`; returns the exit status. */
-export function render(paths: string[], options: RenderOptions, io: Streams): number {
+/** Runs `lattice render`; resolves to the exit status. */
+export async function render(paths: string[], options: RenderOptions, io: Streams): Promise<number> {
   const loaded = loadDocuments(paths);
   for (const err of loaded.errors) {
     io.stderr(`error: ${err.location.file}${err.location.line ? `:${err.location.line}:${err.location.column}` : ''}: ${err.message}\n`);
@@ -64,7 +68,8 @@ export function render(paths: string[], options: RenderOptions, io: Streams): nu
     io.stderr(`error: no YAML files found under ${paths.join(', ')}: pass the files or folders holding your LatticeServices\n`);
     return EXIT.usage;
   }
-  const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime() });
+  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
+  const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images });
   if (options.outDir) writeOutDir(options.outDir, result);
   else if (options.output === 'json') io.stdout(toJsonList(outputObjects(result)));
   else io.stdout(toYamlStream(outputObjects(result)));
@@ -107,6 +112,8 @@ export function summary(result: PlatformResult): string {
   for (const p of result.problems) {
     for (const d of p.diagnostics) out.push(`error: ${p.kind} ${p.name}: ${describe(d)}`);
   }
+  const quotaRows = quotaUsageTable(result.quotas);
+  if (quotaRows.length > 0) out.push('', 'Quota usage (each service at its maximum replicas):', ...quotaRows, '');
   const ready = result.services.filter((s) => s.status.phase === 'Ready').length;
   const total = result.services.reduce((n, s) => n + s.objects.length, 0) + result.platformObjects.length;
   out.push(`${ready} of ${result.services.length} services Ready; ${total} objects derived.`);

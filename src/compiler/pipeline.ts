@@ -13,6 +13,11 @@ import { deriveNetworkService } from './network.ts';
 import { deriveAvailability } from './availability.ts';
 import { deriveObservability } from './observability.ts';
 import { buildStatus } from './status.ts';
+import { gateQuota } from './quota.ts';
+import { deriveAutoscaling } from './autoscaling.ts';
+import { deriveIngress } from './ingress.ts';
+import { deriveMesh } from './mesh.ts';
+import { imageGate } from './images.ts';
 import type { Condition } from '../api/common.ts';
 import type { DerivationContext, DerivationState, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
@@ -20,10 +25,10 @@ import type { DerivationContext, DerivationState, KubeObject, ServiceInput, Serv
 export type Stage = (state: DerivationState) => void;
 
 /** Gates: run before anything is derived; any error stops the derivation. */
-export const GATES: Stage[] = [];
+export const GATES: Stage[] = [imageGate, gateQuota];
 
 /** Derivers, in order. */
-export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability];
+export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];
 
 /**
  * Apply order of derived kinds: configuration and identities before the workload that uses them,
@@ -44,6 +49,7 @@ export const KIND_ORDER = [
   'ScaledObject',
   'HTTPRoute',
   'Certificate',
+  'ReferenceGrant',
 ];
 
 /** Sorts objects into apply order (stable within a kind). */
@@ -92,7 +98,7 @@ export function deriveService(input: ServiceInput, ctx: DerivationContext): Serv
     objects: [],
     diagnostics: [],
     conditions: new Map(),
-    pod: { containers: {}, volumes: [], imagePullSecrets: [], configInputs: {} },
+    pod: { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} },
   };
   const failed = (): boolean => state.diagnostics.some((d) => d.severity === 'error');
   for (const gate of GATES) gate(state);
