@@ -73,9 +73,8 @@ export function kedaTriggers(service: LatticeService, prometheusAddress: string 
   const namespace = service.metadata.namespace ?? 'default';
   return metrics.map((m): KedaTrigger => {
     if (isResourceMetric(m.metric)) return { type: m.metric, metricType: 'Utilization', metadata: { value: targetText(m.target) } };
-    return {
+    const trigger: KedaTrigger = {
       type: 'prometheus',
-      name: m.metric.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, ''),
       metricType: 'AverageValue',
       metadata: {
         serverAddress: prometheusAddress ?? '',
@@ -83,6 +82,10 @@ export function kedaTriggers(service: LatticeService, prometheusAddress: string 
         threshold: targetText(m.target),
       },
     };
+    // KEDA names the trigger's metrics after `name` (default: the trigger type, the same for every
+    // Prometheus trigger), so each one is named after its metric.
+    const name = m.metric.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+    return name === '' ? trigger : { type: trigger.type, name, metricType: trigger.metricType, metadata: trigger.metadata };
   });
 }
 

@@ -33,7 +33,7 @@ export const quotaHardSchema = z
   .strictObject({
     cpu: quantity.optional().describe('CPU requests in cores, e.g. 8 or 7500m.'),
     memory: quantity.optional().describe('Memory requests in bytes, e.g. 32Gi.'),
-    gpu: z.number().int().min(0).optional().describe('GPUs (the count of resources of type gpu, per pod).'),
+    gpu: z.number().int().min(0).optional().describe('GPUs: the params.count of the resources of type gpu of each pod.'),
     pods: z.number().int().min(0).optional().describe('Pods.'),
   })
   .refine((h) => Object.values(h).some((v) => v !== undefined), 'set at least one of cpu, memory, gpu or pods');
