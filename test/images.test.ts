@@ -9,12 +9,12 @@ import { run } from '../src/cli/main.ts';
 import { imagesToVerify } from '../src/compiler/platform.ts';
 import { loadDocuments } from '../src/cli/load.ts';
 import { generateKey } from './fixtures/supplychain/signing.ts';
-import { NOW, IMAGE, conditionOf, objectOf, resultOf, service } from './support/fixtures.ts';
+import { NOW, IMAGE, conditionOf, objectOf, permitAll, resultOf, service } from './support/fixtures.ts';
 
 const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
 
 function withImages(objects: unknown[], images: ImageVerification[]): ReturnType<typeof derivePlatform> {
-  return derivePlatform(objects.map((object) => ({ object })), { now: NOW, images: new Map(images.map((v) => [v.image, v])) });
+  return derivePlatform([permitAll(), ...objects].map((object) => ({ object })), { now: NOW, images: new Map(images.map((v) => [v.image, v])) });
 }
 
 const verified: ImageVerification = { image: IMAGE, digest: `sha256:${'a'.repeat(64)}`, outcome: 'Verified', signed: true, verifiedBy: 'release', provider: 'corp', enforced: true, message: 'verified' };
@@ -60,7 +60,7 @@ test('a resolved tag: the Deployment carries the digest', () => {
 test('without verification results: an unpinned image is ImageNotPinned with how to pin it', () => {
   const tagged = 'registry.example.com/app:1.2.3';
   const svc = service('web', { workload: { containers: { main: { image: tagged, resources: { limits: { cpu: '1', memory: '1Gi' } } } } } });
-  const r = resultOf(derivePlatform([{ object: svc }], { now: NOW }), 'shop/web');
+  const r = resultOf(derivePlatform([{ object: permitAll() }, { object: svc }], { now: NOW }), 'shop/web');
   assert.equal(r.status.phase, 'Failed');
   const c = conditionOf(r, 'ImageVerified');
   assert.equal(c.reason, 'ImageNotPinned');
@@ -73,7 +73,7 @@ test('without verification results: an image under an enforcing provider is neve
     apiVersion: 'lattice.dev/v1alpha1', kind: 'ImageProvider', metadata: { name: 'corp', namespace: 'lattice-system' },
     spec: { registry: 'registry.example.com', trust: { enforce: true, keys: [{ name: 'k', publicKey: generateKey('ecdsa').publicKeyPem }] } },
   };
-  const result = derivePlatform([{ object: provider }, { object: service('web') }], { now: NOW });
+  const result = derivePlatform([{ object: permitAll() }, { object: provider }, { object: service('web') }], { now: NOW });
   assert.deepEqual(result.problems, []);
   const r = resultOf(result, 'shop/web');
   assert.equal(r.status.phase, 'Failed');

@@ -102,7 +102,7 @@ export function kindSchema(def: KindDefinition): JSONSchemaProps {
   const properties: Record<string, JSONSchemaProps> = {
     apiVersion: { type: 'string', description: `APIVersion of the object: ${def.group}/${def.version}.` },
     kind: { type: 'string', description: `Kind of the object: ${def.kind}.` },
-    metadata: { type: 'object', description: 'Standard object metadata.' },
+    metadata: { type: 'object' }, // the API server allows nothing else on root metadata (validateStructuralMetadataInvariants)
     spec: { ...structuralSchema(def.spec), description: `Desired state of the ${def.kind}.` },
   };
   if (def.status) properties.status = { ...structuralSchema(def.status), description: `Observed state of the ${def.kind}, written by Lattice.` };

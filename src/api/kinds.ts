@@ -8,6 +8,9 @@ import { GROUP, VERSION } from './common.ts';
 import * as latticeService from './latticeservice/v1alpha1.ts';
 import * as latticePlatform from './latticeplatform/v1alpha1.ts';
 import * as secretProvider from './secretprovider/v1alpha1.ts';
+import * as imageProvider from './imageprovider/v1alpha1.ts';
+import * as cedarPolicy from './cedarpolicy/v1alpha1.ts';
+import * as latticeQuota from './latticequota/v1alpha1.ts';
 
 /** A printer column of `kubectl get` (apiextensions.k8s.io/v1 `additionalPrinterColumns`). */
 export interface PrinterColumn {
@@ -81,6 +84,60 @@ export const KINDS: KindDefinition[] = [
     spec: secretProvider.secretProviderSpecSchema,
     printerColumns: [
       { name: 'Default', type: 'boolean', jsonPath: '.spec.default', description: 'Used by secret resources that name no provider.' },
+      AGE,
+    ],
+  },
+  {
+    kind: imageProvider.KIND,
+    plural: imageProvider.PLURAL,
+    singular: 'imageprovider',
+    shortNames: imageProvider.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      'A container registry the platform knows (read in namespace lattice-system): which images it covers (host and repository prefix), the registry credential to pull them with, and the keys that must have signed them.',
+    spec: imageProvider.imageProviderSpecSchema,
+    printerColumns: [
+      { name: 'Registry', type: 'string', jsonPath: '.spec.registry', description: 'Host and repository prefix covered.' },
+      { name: 'Enforce', type: 'boolean', jsonPath: '.spec.trust.enforce', description: 'Whether unsigned images are refused.' },
+      AGE,
+    ],
+  },
+  {
+    kind: cedarPolicy.KIND,
+    plural: cedarPolicy.PLURAL,
+    singular: 'cedarpolicy',
+    shortNames: cedarPolicy.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      'Platform authorization rules in the Cedar policy language (read in lattice-system). Lattice asks them before a service reads a secret, runs an image, calls an external endpoint, relaxes its security context, accepts calls from any service or exposes a public route; no permit means deny, and a forbid always wins.',
+    spec: cedarPolicy.cedarPolicySpecSchema,
+    status: cedarPolicy.cedarPolicyStatusSchema,
+    printerColumns: [
+      { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled', description: 'Whether the policies are used.' },
+      { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status', description: 'Whether every policy validated against the schema.' },
+      { name: 'Policies', type: 'integer', jsonPath: '.status.policyCount', description: 'Number of policies.' },
+      AGE,
+    ],
+  },
+  {
+    kind: latticeQuota.KIND,
+    plural: latticeQuota.PLURAL,
+    singular: 'latticequota',
+    shortNames: latticeQuota.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      'A ceiling, in lattice-system, on what the services of some namespaces may request together: CPU, memory, GPUs and pods, counting each service at its maximum replicas. A service that would take its quota over the limit is not derived (QuotaSatisfied=False).',
+    spec: latticeQuota.latticeQuotaSpecSchema,
+    printerColumns: [
+      { name: 'CPU', type: 'string', jsonPath: '.spec.hard.cpu', description: 'CPU limit in cores.' },
+      { name: 'Memory', type: 'string', jsonPath: '.spec.hard.memory', description: 'Memory limit.' },
+      { name: 'Pods', type: 'integer', jsonPath: '.spec.hard.pods', description: 'Pod limit.' },
       AGE,
     ],
   },

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseYamlDocuments, type SourceError } from '../api/source.ts';
 import type { PlatformDocument } from '../compiler/platform.ts';
+import { policyTextLocator } from '../policy/index.ts';
 
 /** What was read: the documents, and the errors of files that could not be read or parsed. */
 export interface LoadResult {
@@ -71,6 +72,10 @@ export function loadDocuments(paths: string[]): LoadResult {
         continue;
       }
       const entry: PlatformDocument = { object: doc.object, locate: doc.locate, origin: `${file}#${doc.index + 1}` };
+      if ((doc.object as { kind?: unknown }).kind === 'CedarPolicy') {
+        const locatePolicyText = policyTextLocator(text, doc.index);
+        if (locatePolicyText) entry.locatePolicyText = locatePolicyText;
+      }
       const sources = readFileSources(doc.object, file);
       if (sources) entry.fileSources = sources;
       documents.push(entry);

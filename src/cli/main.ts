@@ -9,6 +9,8 @@ import { explain } from '../api/explain.ts';
 import { EXIT, render } from './render.ts';
 import { toYamlStream } from './output.ts';
 import { registerImages } from './images.ts';
+import { registerAuthz } from './authz.ts';
+import { registerGraph } from './graph.ts';
 
 const io = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -44,6 +46,8 @@ failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reprodu
     });
 
   registerImages(program, setExit, streams);
+  registerAuthz(program, setExit, streams);
+  registerGraph(program, setExit, streams);
 
   program
     .command('crds')

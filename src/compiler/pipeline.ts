@@ -18,6 +18,7 @@ import { deriveAutoscaling } from './autoscaling.ts';
 import { deriveIngress } from './ingress.ts';
 import { deriveMesh } from './mesh.ts';
 import { imageGate } from './images.ts';
+import { authorizationGate } from './authorization.ts';
 import type { Condition } from '../api/common.ts';
 import type { DerivationContext, DerivationState, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
@@ -25,7 +26,7 @@ import type { DerivationContext, DerivationState, KubeObject, ServiceInput, Serv
 export type Stage = (state: DerivationState) => void;
 
 /** Gates: run before anything is derived; any error stops the derivation. */
-export const GATES: Stage[] = [imageGate, gateQuota];
+export const GATES: Stage[] = [imageGate, authorizationGate, gateQuota];
 
 /** Derivers, in order. */
 export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];
@@ -87,7 +88,7 @@ export function deriveService(input: ServiceInput, ctx: DerivationContext): Serv
     if (id.previous !== undefined) statusOpts.previous = id.previous;
     return { key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(statusOpts), diagnostics: state.diagnostics };
   };
-  const validation = validateService(input);
+  const validation = input.validated ? { ok: true as const, service: input.validated } : validateService(input);
   if (!validation.ok) return result([], { diagnostics: validation.diagnostics, conditions: new Map() });
 
   const state: DerivationState = {

@@ -9,16 +9,24 @@ import { API_VERSION, PLATFORM_NAMESPACE } from '../api/common.ts';
 import { KIND as SERVICE_KIND, latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../api/secretprovider/v1alpha1.ts';
+import { KIND as QUOTA_KIND } from '../api/latticequota/v1alpha1.ts';
+import { KIND as IMAGE_PROVIDER_KIND, imageProviderSchema, type ImageProvider } from '../api/imageprovider/v1alpha1.ts';
 import type { SourceLocation } from '../api/source.ts';
+import { KIND as CEDAR_POLICY_KIND, cedarPolicySchema } from '../api/cedarpolicy/v1alpha1.ts';
+import type { NamespaceMetadata, PolicySource } from '../policy/index.ts';
+import { authorizationInput, policyEngineFor } from './authorization.ts';
+import type { ImageVerification } from '../supplychain/verify.ts';
 import { issuesToDiagnostics } from './validate.ts';
-import { deriveService } from './pipeline.ts';
-import { clusterSecretStoreFor } from './secrets.ts';
+import { Fleet, documentKey } from './fleet.ts';
+import { computeQuotaUsage, isQuotaDocument, readQuotas, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
 /** One input document with where it came from. */
 export interface PlatformDocument extends ServiceInput {
   /** Human-readable origin, e.g. `examples/commerce/payments.yaml#2`. */
   origin?: string;
+  /** For a CedarPolicy from a file: maps a character index in `spec.policies` to its file position. */
+  locatePolicyText?: (index: number) => { line: number; column: number };
 }
 
 /** A problem with a platform resource (not a service), shown in the summary and failing the render. */
@@ -44,12 +52,18 @@ export interface PlatformResult {
   problems: PlatformProblem[];
   ignored: IgnoredDocument[];
   settings: PlatformSettings;
+  /** Every valid LatticeQuota with the services it covers and their summed demand, by quota name. */
+  quotas: QuotaUsage[];
+  /** The fleet the services were derived in, to apply further changes incrementally (src/compiler/fleet.ts). */
+  fleet?: Fleet;
 }
 
 /** Options of {@link derivePlatform}. */
 export interface PlatformOptions {
   /** RFC 3339 time written on condition transitions. */
   now: string;
+  /** Image verification results by image reference, computed before derivation (see src/supplychain/verify.ts). */
+  images?: ReadonlyMap<string, ImageVerification>;
 }
 
 function kindOf(object: unknown): { apiVersion: string; kind: string; name: string } {
@@ -66,17 +80,27 @@ export interface ClassifiedDocuments {
   services: PlatformDocument[];
   platforms: PlatformDocument[];
   providers: PlatformDocument[];
+  /** LatticeQuotas. */
+  quotas: PlatformDocument[];
+  /** `v1 Namespace` objects: platform context (their labels select quotas and feed policies). */
+  namespaces: PlatformDocument[];
+  imageProviders: PlatformDocument[];
+  cedarPolicies: PlatformDocument[];
   ignored: IgnoredDocument[];
 }
 
 /** Sorts documents by kind; anything that is not a Lattice kind handled here is ignored. */
 export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
-  const out: ClassifiedDocuments = { services: [], platforms: [], providers: [], ignored: [] };
+  const out: ClassifiedDocuments = { services: [], platforms: [], providers: [], quotas: [], namespaces: [], imageProviders: [], cedarPolicies: [], ignored: [] };
   for (const doc of documents) {
     const { apiVersion, kind, name } = kindOf(doc.object);
     if (apiVersion === API_VERSION && kind === SERVICE_KIND) out.services.push(doc);
     else if (apiVersion === API_VERSION && kind === PLATFORM_KIND) out.platforms.push(doc);
     else if (apiVersion === API_VERSION && kind === PROVIDER_KIND) out.providers.push(doc);
+    else if (apiVersion === API_VERSION && kind === IMAGE_PROVIDER_KIND) out.imageProviders.push(doc);
+    else if (apiVersion === API_VERSION && kind === CEDAR_POLICY_KIND) out.cedarPolicies.push(doc);
+    else if (isQuotaDocument(doc.object)) out.quotas.push(doc);
+    else if (apiVersion === 'v1' && kind === 'Namespace') out.namespaces.push(doc);
     else {
       const ignored: IgnoredDocument = { apiVersion, kind: kind || '(no kind)', name };
       if (doc.origin !== undefined) ignored.origin = doc.origin;
@@ -150,11 +174,28 @@ function readProviders(docs: PlatformDocument[], problems: PlatformProblem[]): {
   return defaults[0] ? { providers, defaultProvider: defaults[0].name } : { providers };
 }
 
+/** Reads the ImageProviders; an invalid one is reported and not used. */
+export function readImageProviders(docs: PlatformDocument[], problems: PlatformProblem[]): ImageProvider[] {
+  const out: ImageProvider[] = [];
+  for (const doc of docs) {
+    const parsed = imageProviderSchema.safeParse(doc.object);
+    const name = kindOf(doc.object).name;
+    if (!parsed.success) {
+      problems.push(problem(IMAGE_PROVIDER_KIND, name, issuesToDiagnostics(parsed.error.issues, doc)));
+    } else if (out.some((p) => p.metadata.name === name)) {
+      problems.push(problem(IMAGE_PROVIDER_KIND, name, [platformError('DuplicateName', `ImageProvider ${name} is declared twice; remove one.`, doc.locate?.(['metadata', 'name']), 'metadata.name')]));
+    } else {
+      out.push(parsed.data);
+    }
+  }
+  return out;
+}
+
 /**
  * Builds the derivation context for a set of documents: settings, providers, and the index of valid
  * services (other services' derivations read their ports from it).
  */
-export function buildContext(classified: ClassifiedDocuments, now: string, problems: PlatformProblem[]): DerivationContext {
+export function buildContext(classified: ClassifiedDocuments, now: string, problems: PlatformProblem[], images?: ReadonlyMap<string, ImageVerification>): DerivationContext {
   const settings = readSettings(classified.platforms, problems);
   const { providers, defaultProvider } = readProviders(classified.providers, problems);
   const services = new Map<string, IndexedService>();
@@ -164,28 +205,126 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
     const key = `${parsed.data.metadata.namespace ?? 'default'}/${parsed.data.metadata.name}`;
     if (!services.has(key)) services.set(key, { key, service: parsed.data });
   }
-  const ctx: DerivationContext = { settings, services, secretProviders: providers, now };
+  const { quotas, problems: quotaProblems } = readQuotas(classified.quotas);
+  for (const p of quotaProblems) problems.push(problem(QUOTA_KIND, p.name, p.diagnostics));
+  const quotaUsage = computeQuotaUsage(quotas.values(), services.values(), namespaceLabels(classified.namespaces), settings);
+  const imageProviders = readImageProviders(classified.imageProviders, problems);
+  const policySources = readCedarPolicies(classified.cedarPolicies, problems);
+  const policyEngine = policyEngineFor(policySources, settings.platformContact);
+  for (const p of policyEngine.problems) {
+    if (p.severity !== 'error') continue;
+    const d = platformError('InvalidPolicy', p.policyId ? `policy ${p.policyId}: ${p.message}` : p.message, p.location?.file !== undefined ? { file: p.location.file, line: p.location.line, column: p.location.column } : undefined, 'spec.policies');
+    problems.push(problem(CEDAR_POLICY_KIND, p.cedarPolicy, [d]));
+  }
+  const ctx: DerivationContext = {
+    settings, services, secretProviders: providers, imageProviders, now, quotas, quotaUsage,
+    policyEngine, namespaces: namespaceMetadata(classified.namespaces),
+  };
+  if (images !== undefined) ctx.images = images;
+  ctx.skipImageVerification = (service, image) => {
+    const decision = policyEngine.canSkipImageVerification(authorizationInput(service, ctx), image);
+    return { allowed: decision.outcome === 'allow', policies: decision.determiningPolicies };
+  };
   if (defaultProvider !== undefined) ctx.defaultSecretProvider = defaultProvider;
   return ctx;
 }
 
-/** Derives every service of the platform and the platform-level objects. */
+/** The CedarPolicies as policy sources; a document that is not a valid CedarPolicy is reported and not used. */
+export function readCedarPolicies(docs: readonly PlatformDocument[], problems: PlatformProblem[]): PolicySource[] {
+  const out: PolicySource[] = [];
+  for (const doc of docs) {
+    const parsed = cedarPolicySchema.safeParse(doc.object);
+    if (!parsed.success) {
+      problems.push(problem(CEDAR_POLICY_KIND, kindOf(doc.object).name, issuesToDiagnostics(parsed.error.issues, doc)));
+      continue;
+    }
+    const source: PolicySource = { policy: parsed.data };
+    if (doc.origin !== undefined) source.file = doc.origin.replace(/#[0-9]+$/, '');
+    if (doc.locatePolicyText) source.locateText = doc.locatePolicyText;
+    out.push(source);
+  }
+  return out;
+}
+
+/** Labels and annotations of each namespace, by name (team, environment, owner for Cedar). */
+export function namespaceMetadata(docs: readonly PlatformDocument[]): Record<string, NamespaceMetadata> {
+  const out: Record<string, NamespaceMetadata> = {};
+  for (const doc of docs) {
+    const meta = (doc.object as { metadata?: { name?: unknown; labels?: unknown; annotations?: unknown } } | null)?.metadata;
+    if (typeof meta?.name !== 'string' || meta.name in out) continue;
+    const strings = (v: unknown): Record<string, string> =>
+      Object.fromEntries(Object.entries(v !== null && typeof v === 'object' ? v : {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    out[meta.name] = { labels: strings(meta.labels), annotations: strings(meta.annotations) };
+  }
+  return out;
+}
+
+/** Labels of each namespace, by name, from `v1 Namespace` objects (the first object of a name wins). */
+export function namespaceLabels(docs: readonly PlatformDocument[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const doc of docs) {
+    const meta = (doc.object as { metadata?: { name?: unknown; labels?: unknown } } | null)?.metadata;
+    if (typeof meta?.name !== 'string' || out.has(meta.name)) continue;
+    const labels: Record<string, string> = {};
+    if (meta.labels !== null && typeof meta.labels === 'object') {
+      for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
+    }
+    out.set(meta.name, labels);
+  }
+  return out;
+}
+
+/** What image verification needs to know before derivation: the images of valid services, the ImageProviders, the settings. */
+export interface ImagesToVerify {
+  images: string[];
+  providers: ImageProvider[];
+  settings: PlatformSettings;
+}
+
+/** Collects the images of every valid service (sorted, unique), with the providers and settings. */
+export function imagesToVerify(documents: PlatformDocument[]): ImagesToVerify {
+  const classified = classify(documents);
+  const problems: PlatformProblem[] = [];
+  const settings = readSettings(classified.platforms, problems);
+  const providers = readImageProviders(classified.imageProviders, problems);
+  const images = new Set<string>();
+  for (const doc of classified.services) {
+    const parsed = latticeServiceSchema.safeParse(doc.object);
+    if (!parsed.success) continue;
+    for (const c of Object.values(parsed.data.spec.workload.containers)) images.add(c.image);
+  }
+  return { images: [...images].sort(), providers, settings };
+}
+
+/**
+ * The Fleet of a set of classified documents (src/compiler/fleet.ts): the context `buildContext`
+ * builds, every service loaded and derived once, duplicates reported in `problems`. derivePlatform
+ * starts here, and so can anything that then keeps the fleet up to date one change at a time.
+ */
+export function openFleet(classified: ClassifiedDocuments, options: PlatformOptions, problems: PlatformProblem[]): Fleet {
+  // The fleet validates and indexes the services itself: the context is built without them.
+  const ctx = buildContext({ ...classified, services: [] }, options.now, problems, options.images);
+  const fleet = new Fleet(ctx, { namespaceLabels: namespaceLabels(classified.namespaces) });
+  for (const doc of fleet.load(classified.services).duplicates) {
+    const key = documentKey(doc.object);
+    problems.push(problem(SERVICE_KIND, key, [platformError('DuplicateName',
+      `LatticeService ${key} is declared more than once; only the first is derived. Remove or rename the duplicate.`, doc.locate?.(['metadata', 'name']), 'metadata.name')]));
+  }
+  return fleet;
+}
+
+/** Derives every service of the platform and the platform-level objects (ClusterSecretStores, the network baseline). */
 export function derivePlatform(documents: PlatformDocument[], options: PlatformOptions): PlatformResult {
   const classified = classify(documents);
   const problems: PlatformProblem[] = [];
-  const ctx = buildContext(classified, options.now, problems);
-  const seen = new Set<string>();
-  const services: ServiceResult[] = [];
-  for (const doc of classified.services) {
-    const result = deriveService(doc, ctx);
-    if (seen.has(result.key)) {
-      problems.push(problem(SERVICE_KIND, result.key, [platformError('DuplicateName',
-        `LatticeService ${result.key} is declared more than once; only the first is derived. Remove or rename the duplicate.`, doc.locate?.(['metadata', 'name']), 'metadata.name')]));
-      continue;
-    }
-    seen.add(result.key);
-    services.push(result);
-  }
-  const platformObjects = [...ctx.secretProviders.values()].map(clusterSecretStoreFor);
-  return { services, platformObjects, problems, ignored: classified.ignored, settings: ctx.settings };
+  const fleet = openFleet(classified, options, problems);
+  return {
+    services: fleet.results(),
+    platformObjects: fleet.platformObjects(),
+    problems,
+    ignored: classified.ignored,
+    settings: fleet.ctx.settings,
+    quotas: [...(fleet.ctx.quotaUsage?.values() ?? [])],
+    fleet,
+  };
 }

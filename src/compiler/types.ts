@@ -8,6 +8,12 @@ import type { SourceLocation } from '../api/source.ts';
 import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
 import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
+import type { ImageProvider } from '../api/imageprovider/v1alpha1.ts';
+import type { ImageVerification } from '../supplychain/verify.ts';
+import type { NamespaceMetadata, PolicyEngine } from '../policy/index.ts';
+import type { LatticeQuota } from '../api/latticequota/v1alpha1.ts';
+import type { QuotaUsage } from './quota.ts';
+import type { ServiceGraph } from './graph.ts';
 
 /** Any Kubernetes object Lattice derives. */
 export interface KubeObject {
@@ -51,6 +57,11 @@ export interface ServiceInput {
   locate?: (path: readonly (string | number)[]) => SourceLocation;
   /** Contents of local files named by `files.*.source`, keyed by the path as written; read by the CLI. */
   fileSources?: Record<string, string>;
+  /**
+   * `object` already validated (latticeServiceSchema.parse(object)), when the caller has it (the
+   * Fleet validates every service once to build the graph); the pipeline then does not validate again.
+   */
+  validated?: LatticeService;
 }
 
 /** A validated service in the platform's index, the view other services' derivations get of it. */
@@ -71,8 +82,34 @@ export interface DerivationContext {
   secretProviders: ReadonlyMap<string, SecretProvider>;
   /** Name of the provider marked `default: true`, when exactly one is. */
   defaultSecretProvider?: string;
+  /** Valid ImageProviders (registries, their credentials and trusted keys). */
+  imageProviders: readonly ImageProvider[];
+  /**
+   * Image verification results by image reference as written, computed before derivation (it needs
+   * the network). Undefined when the caller did not verify: then only digest pinning is checked and
+   * an image under an enforcing ImageProvider fails as not verified.
+   */
+  images?: ReadonlyMap<string, ImageVerification>;
+  /**
+   * Asks the policy engine whether `service` may run `image` although its verification failed
+   * (Cedar action `SkipImageVerification`). Undefined when no policy engine is configured: no skip.
+   */
+  skipImageVerification?: (service: LatticeService, image: string, verification: ImageVerification) => { allowed: boolean; policies: string[] };
+  /** The Cedar policy engine built from the platform's CedarPolicies (parsed once per change of them). */
+  policyEngine?: PolicyEngine;
+  /** Namespaces by name with their labels and annotations (team, environment, owner), from Namespace objects. */
+  namespaces: Readonly<Record<string, NamespaceMetadata>>;
   /** Time written on condition transitions (RFC 3339). Fixed by the caller for reproducible output. */
   now: string;
+  /** Valid LatticeQuotas by name (src/compiler/quota.ts). Absent: no quota applies. */
+  quotas?: ReadonlyMap<string, LatticeQuota>;
+  /** Each quota's covered services and summed demand, by quota name; the quota gate reads it. */
+  quotaUsage?: ReadonlyMap<string, QuotaUsage>;
+  /**
+   * The service graph over `services` (src/compiler/graph.ts): who calls whom, agreed or one-sided.
+   * Kept up to date by the Fleet; when absent, the mesh stage builds one from `services`.
+   */
+  graph?: ServiceGraph;
 }
 
 /** What concerns contribute to one container before the workload module assembles the pod. */
@@ -87,6 +124,8 @@ export interface PodWiring {
   containers: Record<string, ContainerWiring>;
   volumes: Volume[];
   imagePullSecrets: LocalObjectReference[];
+  /** Image to run per container when verification resolved a tag to a digest. */
+  images: Record<string, string>;
   /**
    * Every piece of configuration whose change must roll the pods, by a stable key. Hashed into the
    * `lattice.dev/config-hash` pod annotation. Holds references and non-secret text only.

@@ -27,7 +27,7 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 
 /** Validates `input.object` as a LatticeService, collecting every problem at once. */
 export function validateService(input: ServiceInput): ValidationResult {
-  const result = latticeServiceSchema.safeParse(input.object);
+  const result = latticeServiceSchema.safeParse(input.object, { reportInput: true });
   if (result.success) return { ok: true, service: result.data };
   return { ok: false, diagnostics: issuesToDiagnostics(result.error.issues, input) };
 }
@@ -56,13 +56,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'unrecognized_keys':
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against \`lattice explain latticeservice.spec\``;
     case 'invalid_value':
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(issue.input)}`;
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${butWas(issue.input)}`;
     case 'too_small':
       if (issue.origin === 'array') return `needs at least ${issue.minimum} item${issue.minimum === 1 ? '' : 's'}`;
       if (issue.origin === 'string') return `must not be empty`;
-      return `must be ${issue.inclusive === false ? 'greater than' : 'at least'} ${issue.minimum}, not ${describeValue(issue.input)}`;
+      return `must be ${issue.inclusive === false ? 'greater than' : 'at least'} ${issue.minimum}${butWas(issue.input)}`;
     case 'too_big':
-      return `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${issue.maximum}, not ${describeValue(issue.input)}`;
+      return `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${issue.maximum}${butWas(issue.input)}`;
     case 'invalid_format':
       return issue.message;
     case 'invalid_key':
@@ -72,6 +72,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     default:
       return issue.message;
   }
+}
+
+/** ", not <value>" when zod reported the input (it does with `reportInput: true`), else nothing. */
+function butWas(input: unknown): string {
+  return input === undefined ? '' : `, not ${describeValue(input)}`;
 }
 
 function article(type: string): string {

@@ -13,6 +13,7 @@ import type { Container, Probe } from '../api/latticeservice/v1alpha1.ts';
 import { ANNOTATIONS, selectorLabels, standardLabels } from './naming.ts';
 import { derivedMeta, namespaceOf } from './meta.ts';
 import { resolveCommandLine } from './config.ts';
+import { resolveResources } from './profiles.ts';
 import type { DerivationState, KubeObject } from './types.ts';
 
 /** The container security context every derived container gets. */
@@ -24,6 +25,24 @@ export function restrictedSecurityContext(): SecurityContext {
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
   };
+}
+
+/**
+ * The security context of a container: the restricted defaults, with the relaxations the container
+ * declares in `security` (each one was authorized by a Cedar OverrideSecurity permit before derivation).
+ */
+export function containerSecurityContext(c: Container): SecurityContext {
+  const ctx = restrictedSecurityContext();
+  const sec = c.security;
+  if (!sec) return ctx;
+  if (sec.capabilities?.add?.length) ctx.capabilities = { drop: ['ALL'], add: sec.capabilities.add.map((a) => a.replace(/^CAP_/, '')) };
+  if (sec.privileged !== undefined) ctx.privileged = sec.privileged;
+  if (sec.privileged) ctx.allowPrivilegeEscalation = true; // Kubernetes rejects privileged without privilege escalation
+  if (sec.allowPrivilegeEscalation !== undefined && !sec.privileged) ctx.allowPrivilegeEscalation = sec.allowPrivilegeEscalation;
+  if (sec.readOnlyRootFilesystem !== undefined) ctx.readOnlyRootFilesystem = sec.readOnlyRootFilesystem;
+  if (sec.runAsUser !== undefined) ctx.runAsUser = sec.runAsUser;
+  if (sec.runAsNonRoot === false || sec.runAsUser === 0) ctx.runAsNonRoot = false;
+  return ctx;
 }
 
 /** Rolling update settings (README, "Rollouts"): never below the desired count. */
@@ -56,7 +75,10 @@ function deployment(state: DerivationState): Deployment {
     serviceAccountName: name,
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: {
+      runAsNonRoot: !Object.values(spec.workload.containers).some((c) => c.security?.runAsNonRoot === false || c.security?.runAsUser === 0),
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     containers,
     topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
       maxSkew: 1,
@@ -66,6 +88,10 @@ function deployment(state: DerivationState): Deployment {
       matchLabelKeys: ['pod-template-hash'],
     })),
   };
+  if (spec.workload.hostNetwork) {
+    podSpec.hostNetwork = true;
+    podSpec.dnsPolicy = 'ClusterFirstWithHostNet';
+  }
   if (pod.volumes.length > 0) podSpec.volumes = pod.volumes;
   if (pod.imagePullSecrets.length > 0) podSpec.imagePullSecrets = pod.imagePullSecrets;
 
@@ -77,7 +103,9 @@ function deployment(state: DerivationState): Deployment {
   const minReadySeconds = spec.deploy?.minReadySeconds ?? (canary ? CANARY.minReadySeconds : undefined);
   const namespace = namespaceOf(state);
   const deploymentSpec: NonNullable<Deployment['spec']> = {
-    replicas: spec.replicas,
+    // With autoscaling, the ScaledObject's HPA owns the replica count: leaving the field out keeps
+    // the controller's server-side apply from resetting it (see autoscaling.ts).
+    ...(spec.autoscaling === undefined ? { replicas: spec.replicas } : {}),
     selector: { matchLabels: selectorLabels(name) },
     strategy,
     template: {
@@ -99,7 +127,7 @@ function container(
   ports: [string, { port: number; targetPort?: number | undefined; protocol: 'TCP' | 'UDP' | 'SCTP' }][],
 ): KContainer {
   const wiring = state.pod.containers[cname] ?? { env: [], envFrom: [], volumeMounts: [] };
-  const out: KContainer = { name: cname, image: c.image };
+  const out: KContainer = { name: cname, image: state.pod.images[cname] ?? c.image };
   Object.assign(out, resolveCommandLine(state, cname, c));
   if (c.workingDir) out.workingDir = c.workingDir;
   if (ports.length > 0) {
@@ -107,21 +135,14 @@ function container(
   }
   if (wiring.envFrom.length > 0) out.envFrom = wiring.envFrom;
   if (wiring.env.length > 0) out.env = wiring.env;
-  const requests: Record<string, string> = {};
-  const limits: Record<string, string> = {};
-  for (const res of ['cpu', 'memory'] as const) {
-    const req = c.resources.requests?.[res] ?? c.resources.limits[res];
-    if (req !== undefined) requests[res] = req;
-    const lim = c.resources.limits[res];
-    if (lim !== undefined) limits[res] = lim;
-  }
-  out.resources = { requests, limits };
+  const { requests, limits } = resolveResources(c, state.ctx.settings);
+  out.resources = { requests: { ...requests }, limits: { ...limits } };
   for (const kind of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
     const p = c[kind];
     if (p) out[kind] = probe(state, p);
   }
   if (wiring.volumeMounts.length > 0) out.volumeMounts = wiring.volumeMounts;
-  out.securityContext = restrictedSecurityContext();
+  out.securityContext = containerSecurityContext(c);
   out.terminationMessagePolicy = 'FallbackToLogsOnError';
   return out;
 }
@@ -151,7 +172,8 @@ function probe(state: DerivationState, p: Probe): KProbe {
 }
 
 /**
- * sha256 over every configuration input (ConfigMaps, ExternalSecret specs, volumes), so a config
+ * sha256 over every configuration input (ConfigMaps, ExternalSecret specs, volumes, the env and
+ * mount wiring of each container, pull secrets), so a config
  * change changes the pod template and Kubernetes rolls the pods. Secret values are not inputs:
  * they never pass through Lattice.
  */
@@ -160,5 +182,7 @@ function configHash(state: DerivationState): string {
   const inputs = state.pod.configInputs;
   for (const key of Object.keys(inputs).sort()) hash.update(`${key}\n${inputs[key]}\n`);
   hash.update(JSON.stringify(state.pod.volumes));
+  hash.update(JSON.stringify(state.pod.containers));
+  hash.update(JSON.stringify(state.pod.imagePullSecrets));
   return hash.digest('hex').slice(0, 16);
 }

@@ -41,16 +41,40 @@ export function provider(name = 'vault', isDefault = true): Record<string, unkno
   };
 }
 
-/** Derives a platform from plain objects. */
-export function deriveObjects(objects: unknown[]): PlatformResult {
-  return derivePlatform(objects.map((object): PlatformDocument => ({ object })), { now: NOW });
+/**
+ * A CedarPolicy permitting every action except SkipImageVerification (a bypass of the supply-chain
+ * gate, never granted by accident). Lattice denies by default, so tests of other concerns run on a
+ * platform with this policy; authorization tests give their own policies instead.
+ */
+export function permitAll(): Record<string, unknown> {
+  return {
+    apiVersion: 'lattice.dev/v1alpha1',
+    kind: 'CedarPolicy',
+    metadata: { name: 'permit-all', namespace: 'lattice-system' },
+    spec: {
+      description: 'Tests only: everything but skipping image verification is permitted.',
+      policies: 'permit (principal, action, resource) unless { action == Lattice::Action::"SkipImageVerification" };',
+    },
+  };
 }
 
-/** Derives a platform from YAML text (positions available, file name `file`). */
+function hasPolicies(objects: unknown[]): boolean {
+  return objects.some((o) => (o as { kind?: unknown }).kind === 'CedarPolicy');
+}
+
+/** Derives a platform from plain objects; without a CedarPolicy among them, on a permit-all platform. */
+export function deriveObjects(objects: unknown[]): PlatformResult {
+  const all = hasPolicies(objects) ? objects : [permitAll(), ...objects];
+  return derivePlatform(all.map((object): PlatformDocument => ({ object })), { now: NOW });
+}
+
+/** Derives a platform from YAML text (positions available, file name `file`); permit-all unless it has CedarPolicies. */
 export function deriveYaml(text: string, file = 'input.yaml'): PlatformResult {
   const { documents, errors } = parseYamlDocuments(text, file);
   if (errors.length > 0) throw new Error(`fixture YAML does not parse: ${errors.map((e) => e.message).join('; ')}`);
-  return derivePlatform(documents.map((d) => ({ object: d.object, locate: d.locate })), { now: NOW });
+  const docs: PlatformDocument[] = documents.map((d) => ({ object: d.object, locate: d.locate }));
+  if (!hasPolicies(documents.map((d) => d.object))) docs.unshift({ object: permitAll() });
+  return derivePlatform(docs, { now: NOW });
 }
 
 /** The result of service `key` (`namespace/name`); throws when absent. */

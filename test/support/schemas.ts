@@ -66,6 +66,7 @@ import { ExternalSecret } from '@kubernetes-models/external-secrets/external-sec
 import { SecretStore } from '@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStore';
 import { Gateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { ReferenceGrant } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant';
 import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
 import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry';
 import { Sidecar } from '@kubernetes-models/istio/networking.istio.io/v1/Sidecar';
@@ -207,6 +208,7 @@ const MODEL_KINDS: ModelKind[] = [
 
   model('gateway.networking.k8s.io/v1', 'Gateway', Gateway, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway'),
   model('gateway.networking.k8s.io/v1', 'HTTPRoute', HTTPRoute, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute'),
+  model('gateway.networking.k8s.io/v1beta1', 'ReferenceGrant', ReferenceGrant, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant'),
 
   model('cert-manager.io/v1', 'Certificate', Certificate, '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate'),
   model('cert-manager.io/v1', 'Issuer', Issuer, '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer'),

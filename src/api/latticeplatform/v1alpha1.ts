@@ -4,14 +4,89 @@
  * Later capabilities (mesh, authorization, autoscaling, ingress) add their settings here.
  */
 import { z } from 'zod';
-import { API_VERSION, objectMeta, quantity } from '../common.ts';
+import { API_VERSION, dnsLabel, objectMeta, quantity } from '../common.ts';
+import { parseQuantity } from '../quantity.ts';
+import { SIZE_PROFILES } from '../latticeservice/v1alpha1.ts';
 
 export const KIND = 'LatticePlatform';
 export const PLURAL = 'latticeplatforms';
 export const SHORT_NAMES = ['lp'];
 
+/** The requests and limits of one size profile, as the platform redefines it. */
+export const sizeProfileSchema = z
+  .strictObject({
+    requests: z
+      .strictObject({
+        cpu: quantity.describe('CPU request in cores, e.g. 250m.'),
+        memory: quantity.describe('Memory request, e.g. 384Mi.'),
+      })
+      .describe('What the scheduler reserves for a container of this profile.'),
+    limits: z
+      .strictObject({
+        memory: quantity.describe('Memory limit, e.g. 512Mi.'),
+        cpu: quantity.optional().describe('CPU limit; omitted (the default profiles) lets the container burst.'),
+      })
+      .describe('The most a container of this profile may use.'),
+  })
+  .superRefine((p, ctx) => {
+    for (const res of ['cpu', 'memory'] as const) {
+      const lim = p.limits[res];
+      if (lim !== undefined && parseQuantity(p.requests[res]) > parseQuantity(lim)) {
+        ctx.addIssue({ code: 'custom', path: ['requests', res], message: `${res} request ${p.requests[res]} is larger than the limit ${lim}: lower the request or raise the limit` });
+      }
+    }
+  });
+
+/** A Gateway API `Gateway` the platform runs, that routes of one exposure attach to. */
+export const gatewaySettingSchema = z.strictObject({
+  name: dnsLabel.describe('Name of the Gateway (gateway.networking.k8s.io/v1).'),
+  namespace: dnsLabel.describe('Namespace of the Gateway. It must allow HTTPRoutes from service namespaces (listeners[].allowedRoutes).'),
+  serviceAccount: dnsLabel
+    .optional()
+    .describe("ServiceAccount of the gateway's proxy pods, whose identity the mesh lets reach routed services (default <name>-istio: Istio names an automatically deployed gateway <gateway name>-<GatewayClass name>)."),
+  clusterIssuer: dnsLabel
+    .optional()
+    .describe('A cert-manager ClusterIssuer: when set, every route on this gateway gets a Certificate (cert-manager.io/v1) for its hosts.'),
+});
+
+/**
+ * Namespaces the cluster-wide default deny leaves alone: the platform's own components, which
+ * manage their own network policies. The DNS namespace and the Istio root namespace are always
+ * excluded as well, whatever this list says (without them no pod resolves names or gets mesh config).
+ */
+export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager'];
+
+/** Settings of the service mesh and network policies (docs/mesh.md). */
+export const meshSettingsSchema = z.strictObject({
+  trustDomain: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a SPIFFE trust domain such as cluster.local (lower-case letters, digits, "-" and ".")')
+    .default('cluster.local')
+    .describe('SPIFFE trust domain of the mesh (Istio meshConfig.trustDomain). A caller is identified as <trustDomain>/ns/<namespace>/sa/<service>.'),
+  istioNamespace: dnsLabel
+    .default('istio-system')
+    .describe('Istio root namespace (meshConfig.rootNamespace), where istiod runs and the mesh-wide PeerAuthentication and AuthorizationPolicy go.'),
+  systemNamespaces: z
+    .array(dnsLabel)
+    .default(DEFAULT_SYSTEM_NAMESPACES)
+    .describe('Namespaces excluded from the cluster-wide default deny (platform components with their own policies). The DNS and Istio namespaces are always excluded.'),
+  dns: z
+    .strictObject({
+      namespace: dnsLabel.default('kube-system').describe('Namespace of the cluster DNS pods.'),
+      podLabels: z
+        .record(z.string(), z.string())
+        .default({ 'k8s-app': 'kube-dns' })
+        .describe('Labels of the cluster DNS pods (CoreDNS keeps the k8s-app: kube-dns label of kube-dns).'),
+    })
+    .prefault({})
+    .describe('Where the cluster DNS runs: every service may send DNS queries there, for the names it needs only.'),
+});
+
 /** The settings, with defaults. */
 export const latticePlatformSpecSchema = z.strictObject({
+  mesh: meshSettingsSchema
+    .prefault({})
+    .describe('Service mesh and network policy settings: trust domain, Istio namespace, namespaces left out of the default deny, cluster DNS.'),
   clusterDomain: z
     .string()
     .default('cluster.local')
@@ -23,10 +98,29 @@ export const latticePlatformSpecSchema = z.strictObject({
   defaultVolumeSizeLimit: quantity
     .default('1Gi')
     .describe('Size limit of a scratch volume that declares none.'),
+  imageTags: z
+    .enum(['reject', 'resolve'])
+    .default('reject')
+    .describe('reject (default): images must be pinned by digest. resolve: a tag is resolved to its digest when the service is derived (by the controller; by lattice render only with --resolve-digests), and the Deployment carries the digest.'),
   partOf: z
     .string()
     .optional()
     .describe('Value of the app.kubernetes.io/part-of label on derived objects (default: the service namespace).'),
+  prometheusAddress: z
+    .url({ protocol: /^https?$/, error: 'must be an http or https URL, e.g. http://vmsingle.monitoring.svc:8429' })
+    .optional()
+    .describe('Prometheus-compatible query address KEDA reads service metrics from (autoscaling on a Prometheus metric), e.g. http://vmsingle.monitoring.svc:8429.'),
+  gateways: z
+    .strictObject({
+      internal: gatewaySettingSchema.optional().describe('The Gateway of routes with exposure internal.'),
+      public: gatewaySettingSchema.optional().describe('The internet-facing Gateway of routes with exposure public.'),
+    })
+    .optional()
+    .describe('The Gateway API Gateways that service routes (spec.ingress) attach to.'),
+  sizeProfiles: z
+    .partialRecord(z.enum(SIZE_PROFILES), sizeProfileSchema)
+    .optional()
+    .describe('Redefinitions of the container size profiles (small, medium, large, xlarge), profile to requests and limits; profiles not listed keep their defaults.'),
 });
 
 /** A LatticePlatform document. */
@@ -39,6 +133,12 @@ export const latticePlatformSchema = z.object({
 
 /** Platform settings with every default applied. */
 export type PlatformSettings = z.output<typeof latticePlatformSpecSchema>;
+/** Mesh and network policy settings, with defaults. */
+export type MeshSettings = z.output<typeof meshSettingsSchema>;
+/** One gateway setting. */
+export type GatewaySetting = z.output<typeof gatewaySettingSchema>;
+/** One size profile: requests and limits. */
+export type SizeProfileSetting = z.output<typeof sizeProfileSchema>;
 
 /** The settings of a platform that declares no LatticePlatform. */
 export function defaultPlatformSettings(): PlatformSettings {

@@ -32,25 +32,49 @@ const resourceAmounts = z.strictObject({
   memory: quantity.optional().describe('Memory in bytes with a binary suffix: 512Mi, 1Gi.'),
 });
 
+/** Size profiles a container may declare instead of explicit requests and limits (see `resources.profile`). */
+export const SIZE_PROFILES = ['small', 'medium', 'large', 'xlarge'] as const;
+/** A size profile name. */
+export type SizeProfile = (typeof SIZE_PROFILES)[number];
+
 const containerResources = z
   .strictObject({
+    profile: z
+      .enum(SIZE_PROFILES)
+      .optional()
+      .describe(
+        'A size profile instead of explicit requests and limits. Defaults (CPU request / memory request / memory limit): small 250m/384Mi/512Mi, medium 500m/768Mi/1Gi, large 1/2Gi/3Gi, xlarge 2/4Gi/6Gi; the platform may redefine them (LatticePlatform spec.sizeProfiles). No CPU limit: the container may burst.',
+      ),
     requests: resourceAmounts
       .optional()
       .describe('What the scheduler reserves for the container. Defaults to the limits.'),
-    limits: resourceAmounts.describe(
-      'The most the container may use. Required: memory must be set; cpu may be omitted to allow bursting.',
-    ),
+    limits: resourceAmounts
+      .optional()
+      .describe(
+        'The most the container may use. Required unless a profile is given: memory must be set; cpu may be omitted to allow bursting.',
+      ),
   })
   .superRefine((r, ctx) => {
-    if (r.limits.cpu === undefined && r.requests?.cpu === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: 'a CPU amount is required so the scheduler can place the pod: set requests.cpu (e.g. 250m), or limits.cpu' });
+    if (r.profile !== undefined) {
+      const explicit = (['requests', 'limits'] as const).filter((k) => r[k] !== undefined);
+      if (explicit.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profile'],
+          message: `declares both profile ${r.profile} and explicit ${explicit.join(' and ')}: drop \`profile\` to keep the explicit values, or drop ${explicit.map((k) => `\`${k}\``).join(' and ')} to use the ${r.profile} profile`,
+        });
+      }
+      return;
     }
-    if (r.limits.memory === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], message: 'memory limit is required: add e.g. `memory: 512Mi` under limits' });
+    if (r.limits?.cpu === undefined && r.requests?.cpu === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: 'a CPU amount is required so the scheduler can place the pod: set requests.cpu (e.g. 250m), or limits.cpu, or use a size profile (`resources: {profile: small}`)' });
+    }
+    if (r.limits?.memory === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], message: 'memory limit is required: add e.g. `memory: 512Mi` under limits, or use a size profile (`resources: {profile: small}`)' });
     }
     for (const res of ['cpu', 'memory'] as const) {
       const req = r.requests?.[res];
-      const lim = r.limits[res];
+      const lim = r.limits?.[res];
       if (req !== undefined && lim !== undefined && parseQuantity(req) > parseQuantity(lim)) {
         ctx.addIssue({
           code: 'custom',
@@ -137,6 +161,28 @@ const volume = z.strictObject({
   sizeLimit: quantity.optional().describe('Size limit of the emptyDir volume (default: the platform setting defaultVolumeSizeLimit, 1Gi).'),
 });
 
+const capabilityName = z
+  .string()
+  .regex(/^(CAP_)?[A-Z][A-Z0-9_]*$/, 'is not a Linux capability name: write it in upper case, e.g. NET_ADMIN or NET_BIND_SERVICE');
+
+/** Departures from the restricted security context; each one needs a Cedar permit (action OverrideSecurity). */
+export const containerSecuritySchema = z.strictObject({
+  capabilities: z
+    .strictObject({
+      add: z
+        .array(capabilityName)
+        .optional()
+        .describe('Linux capabilities to add, e.g. [NET_BIND_SERVICE]. All others stay dropped. Each needs a Cedar permit for OverrideSecurity on SecurityOverride "capability:NAME".'),
+    })
+    .optional()
+    .describe('Linux capabilities beyond the default (all dropped).'),
+  privileged: z.boolean().optional().describe('Run privileged (default false). true needs a Cedar permit for SecurityOverride "privileged".'),
+  runAsUser: z.number().int().min(0).optional().describe('User id to run as (default: the image user, which must not be root). 0 needs a Cedar permit for SecurityOverride "runAsRoot".'),
+  runAsNonRoot: z.boolean().optional().describe('Refuse to start as root (default true). false needs a Cedar permit for SecurityOverride "runAsRoot".'),
+  readOnlyRootFilesystem: z.boolean().optional().describe('Mount the root filesystem read-only (default true). false needs a Cedar permit for SecurityOverride "readOnlyRootFilesystem".'),
+  allowPrivilegeEscalation: z.boolean().optional().describe('Allow gaining privileges, e.g. through setuid (default false). true needs a Cedar permit for SecurityOverride "allowPrivilegeEscalation".'),
+});
+
 /** A container of the workload. */
 export const containerSchema = z.strictObject({
   image: z
@@ -160,7 +206,10 @@ export const containerSchema = z.strictObject({
     .array(dnsLabel)
     .optional()
     .describe('Names of secret resources whose every key becomes an environment variable of this container.'),
-  resources: containerResources.describe('CPU and memory requests and limits.'),
+  resources: containerResources.describe('CPU and memory: explicit requests and limits, or a size profile.'),
+  security: containerSecuritySchema
+    .optional()
+    .describe('Security-context relaxations; every container otherwise runs with the restricted Pod Security Standard.'),
   livenessProbe: probe.optional().describe('Restarts the container when it fails.'),
   readinessProbe: probe.optional().describe('Takes the pod out of load balancing while it fails.'),
   startupProbe: probe.optional().describe('Holds the other probes until the container has started.'),
@@ -305,8 +354,51 @@ export const autoscalingMetricSchema = z.strictObject({
   metric: z
     .string()
     .min(1)
-    .describe('cpu or memory (percent of the request), or the name of a Prometheus metric (value per pod).'),
+    .describe('cpu or memory (percent of the request), or the name of a Prometheus metric scraped from this service (value per pod; a counter, named *_total, is scaled on its per-second rate).'),
   target: z.number().positive().describe('Target value: a utilisation percentage for cpu/memory (at most 100), else the metric value per pod.'),
+});
+
+/** Prometheus metric names (Prometheus data model: `[a-zA-Z_:][a-zA-Z0-9_:]*`). */
+export const PROMETHEUS_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/**
+ * Host names a route may serve: a DNS name of lower-case RFC 1123 labels, optionally with a leading
+ * `*.` wildcard label (the Gateway API `Hostname` format; IP addresses are not allowed there).
+ */
+export const ROUTE_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+
+/** Exposures of a route: on the platform's internal gateway, or on its public (internet-facing) one. */
+export const ROUTE_EXPOSURES = ['internal', 'public'] as const;
+
+/** One HTTP route of `spec.ingress.routes`. */
+export const routeSchema = z.strictObject({
+  hosts: z
+    .array(
+      z
+        .string()
+        .max(253)
+        .regex(ROUTE_HOST, 'is not a host name: write a lower-case DNS name such as shop.example.com, or *.example.com for a wildcard')
+        .refine((h) => /[a-z]/.test(h.slice(h.lastIndexOf('.') + 1)), 'is an IP address, not a host name: routes match DNS names such as shop.example.com (Gateway API hostnames exclude IPs)'),
+    )
+    .min(1)
+    .max(16)
+    .describe('Host names the route serves, e.g. shop.example.com (Gateway API hostnames; a leading *. is a wildcard). At most 16.'),
+  paths: z
+    .array(
+      z.strictObject({
+        path: z.string().startsWith('/').max(1024).describe('Request path to match, e.g. /api.'),
+        type: z.enum(['PathPrefix', 'Exact']).default('PathPrefix').describe('PathPrefix (default: the path and everything under it) or Exact.'),
+      }),
+    )
+    .min(1)
+    .max(8)
+    .optional()
+    .describe('Paths the route matches (default: every path). At most 8 (the Gateway API limit of matches per rule).'),
+  port: portName.optional().describe('Name of the port in workload.service.ports the route sends traffic to (default: the port named http, else the only port).'),
+  exposure: z
+    .enum(ROUTE_EXPOSURES)
+    .default('internal')
+    .describe('internal (default): on the platform internal gateway. public: on the internet-facing gateway; needs a Cedar permit for ExposeRoute.'),
 });
 
 /** The `spec` of a LatticeService. */
@@ -325,6 +417,10 @@ export const latticeServiceSpecSchema = z
           })
           .optional()
           .describe('The network service the workload offers; derives a Kubernetes Service.'),
+        hostNetwork: z
+          .boolean()
+          .optional()
+          .describe('Use the node\'s network namespace (default false). true needs a Cedar permit for OverrideSecurity on SecurityOverride "hostNetwork".'),
         resources: z
           .record(dnsLabel, resourceSchema)
           .optional()
@@ -342,6 +438,15 @@ export const latticeServiceSpecSchema = z
       })
       .optional()
       .describe('Horizontal autoscaling between replicas (the minimum) and max.'),
+    ingress: z
+      .strictObject({
+        routes: z
+          .record(dnsLabel, routeSchema)
+          .refine((r) => Object.keys(r).length > 0, 'declare at least one route')
+          .describe('HTTP routes, name to route. Each derives a Gateway API HTTPRoute on the internal or public gateway.'),
+      })
+      .optional()
+      .describe('HTTP traffic from outside the mesh: routes through the platform gateways to a port of the service.'),
     observability: z
       .strictObject({
         metrics: z
@@ -379,11 +484,42 @@ export const latticeServiceSpecSchema = z
       if (spec.replicas > spec.autoscaling.max) {
         ctx.addIssue({ code: 'custom', path: ['replicas'], message: `replicas (${spec.replicas}, the minimum) is above autoscaling.max (${spec.autoscaling.max}): lower replicas or raise max` });
       }
+      const seenMetrics = new Set<string>();
       spec.autoscaling.metrics?.forEach((m, i) => {
-        if ((m.metric === 'cpu' || m.metric === 'memory') && m.target > 100) {
+        const resource = m.metric === 'cpu' || m.metric === 'memory';
+        if (resource && m.target > 100) {
           ctx.addIssue({ code: 'custom', path: ['autoscaling', 'metrics', i, 'target'], message: `${m.metric} target ${m.target} is a percentage of the request and must be at most 100` });
         }
+        if (!resource && !PROMETHEUS_METRIC_NAME.test(m.metric)) {
+          ctx.addIssue({ code: 'custom', path: ['autoscaling', 'metrics', i, 'metric'], message: `"${m.metric}" is neither cpu, memory nor a Prometheus metric name (letters, digits, "_" and ":", not starting with a digit)` });
+        } else if (!resource && Object.keys(ports).length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['autoscaling', 'metrics', i, 'metric'], message: `scaling on metric ${m.metric} needs the service's metrics to be scraped, which needs a port: declare workload.service.ports (the port named metrics is scraped), or scale on cpu or memory` });
+        }
+        if (seenMetrics.has(m.metric)) {
+          ctx.addIssue({ code: 'custom', path: ['autoscaling', 'metrics', i, 'metric'], message: `metric ${m.metric} is listed twice: keep one entry per metric` });
+        }
+        seenMetrics.add(m.metric);
       });
+      const metrics = spec.autoscaling.metrics ?? [];
+      if (spec.replicas === 0 && metrics.every((m) => m.metric === 'cpu' || m.metric === 'memory')) {
+        ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas 0 (scale to zero) needs a Prometheus metric among autoscaling.metrics: KEDA cannot wake a service from zero on cpu or memory alone. Set replicas to at least 1, or add a metric' });
+      }
+    }
+    for (const [rname, route] of Object.entries(spec.ingress?.routes ?? {})) {
+      const declared = Object.keys(ports);
+      const at = ['ingress', 'routes', rname];
+      if (declared.length === 0) {
+        ctx.addIssue({ code: 'custom', path: at, message: `route ${rname} needs a port to send traffic to: declare workload.service.ports` });
+      } else if (route.port !== undefined && ports[route.port] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [...at, 'port'], message: `port "${route.port}" is not declared in workload.service.ports (declared: ${declared.join(', ')})` });
+      } else if (route.port === undefined && ports.http === undefined && declared.length > 1) {
+        ctx.addIssue({ code: 'custom', path: [...at, 'port'], message: `route ${rname} names no port and the service has several (${declared.join(', ')}) and none named http: set port to one of them` });
+      } else {
+        const target = route.port ?? (ports.http !== undefined ? 'http' : declared[0]!);
+        if (ports[target]!.protocol !== 'TCP') {
+          ctx.addIssue({ code: 'custom', path: [...at, 'port'], message: `port "${target}" uses ${ports[target]!.protocol}; HTTP routes need a TCP port` });
+        }
+      }
     }
     const resources = spec.workload.resources ?? {};
     const requireSecret = (name: string, path: (string | number)[], use: string): void => {
@@ -467,5 +603,9 @@ export type LatticeServiceStatus = z.output<typeof latticeServiceStatusSchema>;
 export type SecretParams = z.output<typeof secretParamsSchema>;
 /** Parsed params of an external-service resource. */
 export type ExternalServiceParams = z.output<typeof externalServiceParamsSchema>;
+/** A route of `spec.ingress.routes`, with defaults applied. */
+export type Route = z.output<typeof routeSchema>;
+/** Container resources as declared (explicit values or a profile). */
+export type ContainerResources = Container['resources'];
 /** Parsed params of a volume resource. */
 export type VolumeParams = z.output<typeof volumeParamsSchema>;

@@ -1,0 +1,94 @@
+/**
+ * `lattice authz`: the platform's Cedar authorization, for a platform team's CI and for developers.
+ *
+ * - `lattice authz check PATH --service ns/name`: every gate decision for one service (action,
+ *   resource, allow/deny/error) with the policies that determined it. Exit 1 when any is not allowed.
+ * - `lattice authz validate PATH`: validates every CedarPolicy against the Lattice Cedar schema (strict
+ *   mode) and prints Cedar's own messages with file positions. Exit 1 when any policy is invalid.
+ */
+import type { Command } from 'commander';
+import { buildContext, classify, readCedarPolicies, type PlatformProblem } from '../compiler/platform.ts';
+import { authorizationInput } from '../compiler/authorization.ts';
+import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
+import { formatPolicyProblem, validateCedarPolicies } from '../policy/index.ts';
+import { loadDocuments, type LoadResult } from './load.ts';
+import { verifyImages } from './images.ts';
+import { renderTime, EXIT, type Streams } from './render.ts';
+
+function reportLoadErrors(loaded: LoadResult, streams: Streams): void {
+  for (const err of loaded.errors) streams.stderr(`error: ${err.location.file}${err.location.line ? `:${err.location.line}:${err.location.column}` : ''}: ${err.message}\n`);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** Registers `lattice authz check` and `lattice authz validate`. */
+export function registerAuthz(program: Command, setExit: (code: number) => void, streams: Streams): void {
+  const authz = program.command('authz').description('Cedar authorization: explain decisions for a service, validate policies.');
+
+  authz
+    .command('check')
+    .description('Print every authorization decision for one service, with the policies behind each.')
+    .argument('<path...>', 'YAML files or folders with the LatticeServices, CedarPolicies and Namespaces')
+    .requiredOption('--service <namespace/name>', 'the service to check, e.g. commerce/payments')
+    .addHelpText('after', '\nExit status 0 when every request is allowed, 1 when any is denied or could not be decided, 2 when the service is not found.')
+    .action(async (paths: string[], opts: { service: string }) => {
+      const loaded = loadDocuments(paths);
+      reportLoadErrors(loaded, streams);
+      const classified = classify(loaded.documents);
+      const problems: PlatformProblem[] = [];
+      const images = await verifyImages(loaded.documents, { bundles: loaded.bundles });
+      const ctx = buildContext(classified, renderTime(), problems, images);
+      for (const p of problems.filter((x) => x.kind === 'CedarPolicy')) {
+        for (const d of p.diagnostics) streams.stderr(`warning: CedarPolicy ${p.name} is not used: ${d.message}\n`);
+      }
+      const doc = classified.services.find((d) => {
+        const m = (d.object as { metadata?: { name?: string; namespace?: string } }).metadata;
+        return `${m?.namespace ?? 'default'}/${m?.name}` === opts.service;
+      });
+      if (!doc) {
+        const known = classified.services.map((d) => {
+          const m = (d.object as { metadata?: { name?: string; namespace?: string } }).metadata;
+          return `${m?.namespace ?? 'default'}/${m?.name}`;
+        });
+        streams.stderr(`error: no LatticeService ${opts.service} under ${paths.join(', ')}. Services found: ${known.join(', ') || 'none'}.\n`);
+        setExit(EXIT.usage);
+        return;
+      }
+      const parsed = latticeServiceSchema.safeParse(doc.object);
+      if (!parsed.success) {
+        streams.stderr(`error: LatticeService ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
+        setExit(EXIT.failed);
+        return;
+      }
+      const { decisions, summary } = ctx.policyEngine!.authorizeService(authorizationInput(parsed.data, ctx));
+      const rows = [['ACTION', 'RESOURCE', 'DECISION', 'DETERMINING POLICIES']];
+      for (const d of decisions) rows.push([d.action, d.resourceDescription, d.outcome.toUpperCase(), d.determiningPolicies.join(', ') || '(none: default deny)']);
+      streams.stdout(decisions.length > 0 ? table(rows) : 'The service asks for nothing that needs a permit.\n');
+      for (const d of decisions.filter((x) => x.outcome !== 'allow')) streams.stdout(`\n${d.reason}: ${d.message}\n`);
+      streams.stdout(`\nPolicyAuthorized=${summary.status} (${summary.reason}): ${summary.message}\n`);
+      setExit(summary.status === 'True' ? EXIT.ok : EXIT.failed);
+    });
+
+  authz
+    .command('validate')
+    .description('Validate every CedarPolicy against the Lattice Cedar schema (strict mode).')
+    .argument('<path...>', 'YAML files or folders with CedarPolicies')
+    .addHelpText('after', '\nPrints Cedar\'s messages with file:line:col. Exit status 0 when every CedarPolicy is valid, 1 otherwise.')
+    .action((paths: string[]) => {
+      const loaded = loadDocuments(paths);
+      reportLoadErrors(loaded, streams);
+      const problems: PlatformProblem[] = [];
+      const sources = readCedarPolicies(classify(loaded.documents).cedarPolicies, problems);
+      for (const p of problems) for (const d of p.diagnostics) streams.stdout(`error: CedarPolicy ${p.name}: ${d.path ?? ''}: ${d.message}\n`);
+      const validations = validateCedarPolicies(sources);
+      for (const v of validations) for (const p of v.problems) streams.stdout(`${formatPolicyProblem(p)}\n`);
+      const valid = validations.filter((v) => v.valid);
+      const count = valid.reduce((n, v) => n + v.policies.length, 0);
+      streams.stdout(`${valid.length} of ${validations.length + problems.length} CedarPolicies valid (${count} policies).\n`);
+      if (loaded.errors.length > 0) setExit(EXIT.usage);
+      else setExit(valid.length === validations.length && problems.length === 0 ? EXIT.ok : EXIT.failed);
+    });
+}

@@ -1,0 +1,66 @@
+/**
+ * The authorization gate: before anything is derived, the platform's Cedar policies decide whether
+ * the service may do what its spec asks (read each secret, run each image, call each external
+ * endpoint, relax its security context, accept any caller, expose a public route). Nothing is
+ * permitted by default and a `forbid` always wins (Cedar semantics, docs.cedarpolicy.com). Every
+ * denial is collected; any denial or evaluation error fails the service with nothing derived.
+ *
+ * The policy set is parsed once per change of the CedarPolicies ({@link policyEngineFor}), not per
+ * service: render, the controller and the incremental fleet all share the cached engine.
+ */
+import { createHash } from 'node:crypto';
+import { PolicyEngine, type PolicySource, type ServiceAuthorizationInput } from '../policy/index.ts';
+import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import type { DerivationContext, DerivationState, Diagnostic } from './types.ts';
+
+/** Condition type written by this gate. */
+export const POLICY_AUTHORIZED = 'PolicyAuthorized';
+
+let cached: { key: string; engine: PolicyEngine } | undefined;
+
+/**
+ * The policy engine for these CedarPolicies and platform contact: the cached one when neither
+ * changed, else a new one (the previous engine is disposed).
+ */
+export function policyEngineFor(sources: readonly PolicySource[], platformContact: string): PolicyEngine {
+  const key = createHash('sha256')
+    .update(JSON.stringify([platformContact, sources.map((s) => [s.file ?? '', s.policy.metadata.name, s.policy.spec])]))
+    .digest('hex');
+  if (cached?.key === key) return cached.engine;
+  const engine = PolicyEngine.fromPolicies(sources, { platformContact });
+  cached?.engine.dispose();
+  cached = { key, engine };
+  return engine;
+}
+
+/** The authorization input of a service: namespace facts, default provider, image verification results. */
+export function authorizationInput(service: LatticeService, ctx: DerivationContext): ServiceAuthorizationInput {
+  const input: ServiceAuthorizationInput = { service, namespaces: ctx.namespaces };
+  if (ctx.defaultSecretProvider !== undefined) input.defaultSecretProvider = ctx.defaultSecretProvider;
+  if (ctx.images) {
+    input.imageVerifications = Object.values(service.spec.workload.containers).flatMap((c) => {
+      const v = ctx.images?.get(c.image);
+      return v ? [{ image: c.image, signed: v.signed, verifiedBy: v.verifiedBy }] : [];
+    });
+  }
+  return input;
+}
+
+/** The gate: one Cedar decision per request of the service; denials and errors become diagnostics. */
+export function authorizationGate(state: DerivationState): void {
+  const engine = state.ctx.policyEngine;
+  if (!engine) throw new Error('the derivation context has no policy engine: build it with buildContext');
+  const { decisions, summary } = engine.authorizeService(authorizationInput(state.service, state.ctx));
+  for (const d of decisions) {
+    if (d.outcome === 'allow') continue;
+    const diagnostic: Diagnostic = { severity: 'error', condition: POLICY_AUTHORIZED, reason: d.reason, message: d.message };
+    if (d.path) {
+      diagnostic.path = d.path;
+      if (state.input.locate) diagnostic.location = state.input.locate(d.path.split('.').map((seg) => (/^[0-9]+$/.test(seg) ? Number(seg) : seg)));
+    }
+    state.diagnostics.push(diagnostic);
+  }
+  if (summary.status === 'True') {
+    state.conditions.set(POLICY_AUTHORIZED, { type: POLICY_AUTHORIZED, status: 'True', reason: summary.reason, message: summary.message });
+  }
+}

@@ -1,0 +1,408 @@
+/**
+ * The mesh stage: per-service network policies derived from the *agreed* edges of the service graph
+ * (src/compiler/graph.ts), enforced at two independent layers, plus the status that tells both owners
+ * of a one-sided declaration what to add (docs/mesh.md).
+ *
+ * Per service:
+ * - `CiliumNetworkPolicy` (cilium.io/v2, L3/L4): selects the service's pods; default deny in both
+ *   directions (`enableDefaultDeny`); ingress only from the pods of agreed callers on the service's
+ *   ports; egress only to the pods of agreed callees on their ports, to the cluster DNS on port 53
+ *   with a DNS rule listing the names the service needs, to istiod for mesh configuration, and to
+ *   the declared external services (`toFQDNs`, or `toCIDR` for IP addresses);
+ * - Istio `AuthorizationPolicy` (security.istio.io/v1, L7, ALLOW): the SPIFFE principals
+ *   `<trustDomain>/ns/<namespace>/sa/<service>` of the agreed callers, on the service's ports; none
+ *   when the service has no agreed caller (the mesh-wide allow-nothing policy then denies everything);
+ * - one Istio `ServiceEntry` (networking.istio.io/v1) per external service host, visible to the
+ *   service's namespace only (`exportTo: ["."]`).
+ *
+ * Cilium label semantics (docs.cilium.io, "Using Kubernetes Constructs In Policy"): pod labels are
+ * matched with the `k8s:` source prefix; a namespaced policy's selectors are confined to its own
+ * namespace unless they name `k8s:io.kubernetes.pod.namespace`, which Lattice always does for peers;
+ * `k8s:io.cilium.k8s.policy.serviceaccount` is the pod's ServiceAccount.
+ */
+import type { ExternalServiceParams, LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import type { MeshSettings } from '../api/latticeplatform/v1alpha1.ts';
+import { ServiceGraph, splitKey, type Edge } from './graph.ts';
+import { LABELS, childName } from './naming.ts';
+import { derivedMeta, namespaceOf } from './meta.ts';
+import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from './types.ts';
+
+/** The condition one-sided and unknown dependencies are reported on. */
+export const DEPENDENCIES_AGREED = 'DependenciesAgreed';
+/** The condition an inbound wildcard is flagged on (False) when no policy engine authorized it. */
+export const INBOUND_RESTRICTED = 'InboundRestricted';
+
+/** Reasons of {@link DEPENDENCIES_AGREED} and {@link INBOUND_RESTRICTED}. */
+export const REASONS = {
+  allAgreed: 'AllAgreed',
+  inboundNotDeclared: 'InboundNotDeclared',
+  outboundNotDeclared: 'OutboundNotDeclared',
+  serviceNotFound: 'ServiceNotFound',
+  serviceInvalid: 'ServiceInvalid',
+  wildcardInbound: 'WildcardInbound',
+} as const;
+
+/** Cilium endpoint label keys, with their source prefix (docs.cilium.io, "Using Kubernetes Constructs In Policy"). */
+export const CILIUM_LABELS = {
+  /** The pod's namespace. */
+  namespace: 'k8s:io.kubernetes.pod.namespace',
+  /** The pod's ServiceAccount. */
+  serviceAccount: 'k8s:io.cilium.k8s.policy.serviceaccount',
+} as const;
+
+/** Labels of the istiod pods (Istio's default installation) and the port sidecars fetch their configuration and certificates from. */
+export const ISTIOD = { labels: { app: 'istiod' }, port: 15012 } as const;
+
+/** A Cilium label key for a Kubernetes pod label. */
+export function ciliumPodLabel(key: string): string {
+  return `k8s:${key}`;
+}
+
+/** The Cilium endpoint selector of the pods of service `name` in `namespace`: by name label, namespace and ServiceAccount. */
+export function ciliumPeerSelector(name: string, namespace: string): { matchLabels: Record<string, string> } {
+  return {
+    matchLabels: {
+      [ciliumPodLabel(LABELS.name)]: name,
+      [CILIUM_LABELS.namespace]: namespace,
+      [CILIUM_LABELS.serviceAccount]: name,
+    },
+  };
+}
+
+/** The SPIFFE identity Istio gives the pods of service `name` (its ServiceAccount is its name), as written in `principals`. */
+export function principalOf(trustDomain: string, namespace: string, name: string): string {
+  return `${trustDomain}/ns/${namespace}/sa/${name}`;
+}
+
+/** The DNS name of a service: `<name>.<namespace>.svc.<clusterDomain>`. */
+export function serviceHost(name: string, namespace: string, clusterDomain: string): string {
+  return `${name}.${namespace}.svc.${clusterDomain}`;
+}
+
+/** A port a service's pods listen on, as policies see it: the container (target) port. */
+export interface PodPort {
+  port: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/**
+ * The pod ports of a service: the `targetPort` (or `port`) of every declared Service port, unique,
+ * in declaration order. Both Cilium and Istio match the port of the pod after Service translation.
+ */
+export function podPorts(service: LatticeService): PodPort[] {
+  const seen = new Set<string>();
+  const out: PodPort[] = [];
+  for (const p of Object.values(service.spec.workload.service?.ports ?? {})) {
+    const port = p.targetPort ?? p.port;
+    const id = `${port}/${p.protocol}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ port, protocol: p.protocol });
+  }
+  return out;
+}
+
+/** One endpoint of an external-service resource, as the mesh allows it. */
+export interface ExternalEndpoint {
+  /** The resource name. */
+  resource: string;
+  /** Host name, or IP address when `ip` is true. */
+  host: string;
+  ip: boolean;
+  port: number;
+  /** The URL scheme: http, https, grpc, grpcs, tcp or tls. */
+  scheme: string;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
+/** Istio ServiceEntry port protocol per endpoint scheme: TLS is passed through, the app originates it. */
+const ISTIO_PROTOCOLS: Record<string, string> = { http: 'HTTP', https: 'TLS', grpc: 'GRPC', grpcs: 'TLS', tcp: 'TCP', tls: 'TLS' };
+
+/** The endpoints of every external-service resource of a service, in declaration order (validated URLs). */
+export function externalEndpoints(service: LatticeService): ExternalEndpoint[] {
+  const out: ExternalEndpoint[] = [];
+  for (const [resource, r] of Object.entries(service.spec.workload.resources ?? {})) {
+    if (r.type !== 'external-service') continue;
+    for (const endpoint of (r.params as ExternalServiceParams).endpoints) {
+      const url = new URL(endpoint);
+      const scheme = url.protocol.replace(/:$/, '');
+      let host = url.hostname;
+      const ip = /^\[.*\]$/.test(host) || /^[0-9.]+$/.test(host);
+      if (host.startsWith('[')) host = host.slice(1, -1);
+      out.push({ resource, host: host.replace(/\.$/, ''), ip, port: url.port ? Number(url.port) : DEFAULT_PORTS[scheme] ?? 0, scheme });
+    }
+  }
+  return out;
+}
+
+const graphs = new WeakMap<ReadonlyMap<string, IndexedService>, ServiceGraph>();
+
+/**
+ * The graph of a derivation context: `ctx.graph` when the caller keeps one (the Fleet does), else
+ * one built from `ctx.services` once per services map.
+ */
+export function graphOf(ctx: DerivationContext): ServiceGraph {
+  if (ctx.graph) return ctx.graph;
+  let graph = graphs.get(ctx.services);
+  if (!graph) {
+    graph = ServiceGraph.from([...ctx.services].map(([key, s]) => [key, s.service] as const));
+    graphs.set(ctx.services, graph);
+  }
+  return graph;
+}
+
+/** The namespaces and labels policies use, from the platform settings. */
+function meshOf(ctx: DerivationContext): MeshSettings {
+  return ctx.settings.mesh;
+}
+
+/** Derives the CiliumNetworkPolicy, the AuthorizationPolicy and the ServiceEntries of a service, and reports its edges. */
+export function deriveMesh(state: DerivationState): void {
+  const graph = graphOf(state.ctx);
+  const { outbound, inbound } = graph.edgesOf(state.key);
+  report(state, graph, outbound, inbound);
+
+  const callers = inbound.filter((e) => e.state === 'agreed').map((e) => splitKey(e.caller));
+  const callees = outbound
+    .filter((e) => e.state === 'agreed')
+    .map((e) => ({ ...splitKey(e.callee), ports: podPorts(graph.service(e.callee)!) }))
+    .filter((c) => c.ports.length > 0);
+  const externals = externalEndpoints(state.service);
+  const ports = podPorts(state.service);
+
+  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports));
+  if (callers.length > 0 && ports.length > 0) state.objects.push(authorizationPolicy(state, callers, ports));
+  state.objects.push(...serviceEntries(state, externals));
+}
+
+function ciliumPorts(ports: readonly PodPort[]): { ports: { port: string; protocol: string }[] }[] {
+  return [{ ports: ports.map((p) => ({ port: String(p.port), protocol: p.protocol })) }];
+}
+
+function ciliumPolicy(
+  state: DerivationState,
+  callers: { namespace: string; name: string }[],
+  callees: { namespace: string; name: string; ports: PodPort[] }[],
+  externals: ExternalEndpoint[],
+  ports: PodPort[],
+): KubeObject {
+  const { settings } = state.ctx;
+  const mesh = meshOf(state.ctx);
+  const name = state.service.metadata.name;
+  // Every name the pods need to resolve: agreed callees, istiod (the sidecar's discovery address), external hosts.
+  const names = new Set<string>();
+  for (const c of callees) names.add(serviceHost(c.name, c.namespace, settings.clusterDomain));
+  names.add(serviceHost('istiod', mesh.istioNamespace, settings.clusterDomain));
+  for (const e of externals) if (!e.ip) names.add(e.host);
+
+  const dnsSelector: Record<string, string> = { [CILIUM_LABELS.namespace]: mesh.dns.namespace };
+  for (const [k, v] of Object.entries(mesh.dns.podLabels)) dnsSelector[ciliumPodLabel(k)] = v;
+  const istiodSelector: Record<string, string> = { [CILIUM_LABELS.namespace]: mesh.istioNamespace };
+  for (const [k, v] of Object.entries(ISTIOD.labels)) istiodSelector[ciliumPodLabel(k)] = v;
+
+  const egress: Record<string, unknown>[] = [
+    {
+      toEndpoints: [{ matchLabels: dnsSelector }],
+      toPorts: [{
+        ports: [{ port: '53', protocol: 'UDP' }, { port: '53', protocol: 'TCP' }],
+        rules: { dns: [...names].sort().map((n) => ({ matchName: n })) },
+      }],
+    },
+    { toEndpoints: [{ matchLabels: istiodSelector }], toPorts: ciliumPorts([{ port: ISTIOD.port, protocol: 'TCP' }]) },
+  ];
+  for (const c of callees) {
+    const sel = ciliumPeerSelector(c.name, c.namespace);
+    // The callee's pods are matched by name label and namespace; its ServiceAccount is not needed to select it.
+    delete sel.matchLabels[CILIUM_LABELS.serviceAccount];
+    egress.push({ toEndpoints: [sel], toPorts: ciliumPorts(c.ports) });
+  }
+  // External endpoints: one rule per port, host names through toFQDNs, addresses through toCIDR.
+  const byPort = new Map<number, { names: Set<string>; cidrs: Set<string> }>();
+  for (const e of externals) {
+    let group = byPort.get(e.port);
+    if (!group) byPort.set(e.port, (group = { names: new Set(), cidrs: new Set() }));
+    if (e.ip) group.cidrs.add(e.host.includes(':') ? `${e.host}/128` : `${e.host}/32`);
+    else group.names.add(e.host);
+  }
+  for (const [port, group] of byPort) {
+    const toPorts = ciliumPorts([{ port, protocol: 'TCP' }]);
+    if (group.names.size > 0) egress.push({ toFQDNs: [...group.names].map((n) => ({ matchName: n })), toPorts });
+    if (group.cidrs.size > 0) egress.push({ toCIDR: [...group.cidrs], toPorts });
+  }
+
+  const spec: Record<string, unknown> = {
+    description: `Derived by Lattice for ${state.key}: only agreed service dependencies, DNS, istiod and declared external services.`,
+    endpointSelector: { matchLabels: { [ciliumPodLabel(LABELS.name)]: name } },
+    enableDefaultDeny: { ingress: true, egress: true },
+  };
+  if (callers.length > 0 && ports.length > 0) {
+    spec.ingress = [{ fromEndpoints: callers.map((c) => ciliumPeerSelector(c.name, c.namespace)), toPorts: ciliumPorts(ports) }];
+  }
+  spec.egress = egress;
+  return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: derivedMeta(state, name), spec };
+}
+
+function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[]): KubeObject {
+  const name = state.service.metadata.name;
+  const trustDomain = meshOf(state.ctx).trustDomain;
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: derivedMeta(state, name),
+    spec: {
+      selector: { matchLabels: { [LABELS.name]: name } },
+      action: 'ALLOW',
+      rules: [{
+        from: [{ source: { principals: callers.map((c) => principalOf(trustDomain, c.namespace, c.name)) } }],
+        to: [{ operation: { ports: ports.map((p) => String(p.port)) } }],
+      }],
+    },
+  };
+}
+
+function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): KubeObject[] {
+  const svc = state.service.metadata.name;
+  const namespace = namespaceOf(state);
+  const byResource = new Map<string, Map<string, ExternalEndpoint[]>>();
+  for (const e of externals) {
+    let hosts = byResource.get(e.resource);
+    if (!hosts) byResource.set(e.resource, (hosts = new Map()));
+    const list = hosts.get(e.host) ?? [];
+    list.push(e);
+    hosts.set(e.host, list);
+  }
+  const out: KubeObject[] = [];
+  for (const [resource, hosts] of byResource) {
+    for (const [host, endpoints] of hosts) {
+      const first = endpoints[0]!;
+      const name = hosts.size === 1 ? childName([svc, resource], 253) : childName([svc, resource, host.replace(/[^a-z0-9]+/gi, '-').toLowerCase()], 253);
+      const seen = new Set<number>();
+      const ports = endpoints
+        .filter((e) => !seen.has(e.port) && seen.add(e.port))
+        .map((e) => {
+          const protocol = ISTIO_PROTOCOLS[e.scheme] ?? 'TCP';
+          return { number: e.port, name: `${protocol.toLowerCase()}-${e.port}`, protocol };
+        });
+      const spec: Record<string, unknown> = first.ip
+        ? {
+            // An address has no name to route on: Istio matches it by address, and still needs a host name.
+            hosts: [`${resource}.${svc}.${namespace}.lattice.external`],
+            addresses: [host],
+            ports,
+            location: 'MESH_EXTERNAL',
+            resolution: 'STATIC',
+            endpoints: [{ address: host }],
+            exportTo: ['.'],
+          }
+        : { hosts: [host], ports, location: 'MESH_EXTERNAL', resolution: 'DNS', exportTo: ['.'] };
+      out.push({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: derivedMeta(state, name), spec });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status: one-sided and unknown dependencies, reported to both owners.
+
+const STILL_DEPLOYED = 'This service is still deployed and Ready; only this dependency is denied.';
+
+/**
+ * What the owners of `targetKey` must write so that it declares `peerKey` in `direction`: a line
+ * to add under `spec.workload.resources`, or, when it already declares the peer the other way, a
+ * change of that resource's direction to `both`.
+ */
+export function declarationHint(target: LatticeService | undefined, targetKey: string, peerKey: string, direction: 'inbound' | 'outbound'): string {
+  const targetNamespace = splitKey(targetKey).namespace;
+  const peer = splitKey(peerKey);
+  const resources = target?.spec.workload.resources ?? {};
+  for (const [r, res] of Object.entries(resources)) {
+    if (res.type !== 'service' || res.id === '*') continue;
+    if (`${res.namespace ?? targetNamespace}/${res.id ?? r}` === peerKey) {
+      return `change spec.workload.resources.${r}.direction to both`;
+    }
+  }
+  let name = peer.name;
+  let withId = false;
+  if (resources[name] !== undefined) {
+    withId = true;
+    name = `${peer.namespace}-${peer.name}`;
+    for (let n = 2; resources[name] !== undefined; n++) name = `${peer.namespace}-${peer.name}-${n}`;
+  }
+  const fields = ['type: service', `direction: ${direction}`];
+  if (withId) fields.push(`id: ${peer.name}`);
+  if (peer.namespace !== targetNamespace) fields.push(`namespace: ${peer.namespace}`);
+  return `add under spec.workload.resources: \`${name}: {${fields.join(', ')}}\``;
+}
+
+function warn(state: DerivationState, condition: string, reason: string, resource: string | undefined, message: string): void {
+  const path = resource === undefined ? ['spec', 'workload', 'resources'] : ['spec', 'workload', 'resources', resource];
+  const d: Diagnostic = { severity: 'warning', condition, reason, path: path.join('.'), message };
+  if (state.input.locate) d.location = state.input.locate(path);
+  state.diagnostics.push(d);
+}
+
+function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], inbound: Edge[]): void {
+  const self = state.key;
+  const missingPeer = (peer: string): { reason: string; what: string } =>
+    graph.isInvalid(peer)
+      ? { reason: REASONS.serviceInvalid, what: `${peer} exists but fails validation, so it has no policies and its declarations are not read; its owners must fix it (see its Validated condition)` }
+      : { reason: REASONS.serviceNotFound, what: `no service ${peer} is among the services Lattice sees; check the name and namespace (the resource's id and namespace), or create that service` };
+  let problems = 0;
+  for (const e of outbound) {
+    if (e.state === 'agreed') continue;
+    problems++;
+    if (e.state === 'inbound-missing') {
+      warn(state, DEPENDENCIES_AGREED, REASONS.inboundNotDeclared, e.callerResource,
+        `this service declares that it calls ${e.callee}, but ${e.callee} does not accept calls from it, so both network layers deny that traffic. ` +
+          `The owners of ${e.callee} must ${declarationHint(graph.service(e.callee), e.callee, self, 'inbound')}. ${STILL_DEPLOYED}`);
+    } else if (e.state === 'outbound-missing') {
+      warn(state, DEPENDENCIES_AGREED, REASONS.outboundNotDeclared, undefined,
+        `${e.callee} accepts calls from this service (its resources.${e.calleeResource}), but this service does not declare that it calls ${e.callee}, so that traffic is denied. ` +
+          `If this service calls it, ${declarationHint(state.service, self, e.callee, 'outbound')}; if not, ask the owners of ${e.callee} to remove resources.${e.calleeResource}. ${STILL_DEPLOYED}`);
+    } else {
+      const m = missingPeer(e.callee);
+      warn(state, DEPENDENCIES_AGREED, m.reason, e.callerResource, `this service declares that it calls ${e.callee}, but ${m.what}. Until then that traffic is denied. ${STILL_DEPLOYED}`);
+    }
+  }
+  for (const e of inbound) {
+    if (e.state === 'agreed' || e.caller === self) continue; // a self-edge was reported as outbound
+    problems++;
+    if (e.state === 'inbound-missing') {
+      warn(state, DEPENDENCIES_AGREED, REASONS.inboundNotDeclared, undefined,
+        `${e.caller} declares that it calls this service (its resources.${e.callerResource}), but this service does not accept it, so that traffic is denied. ` +
+          `To accept it, ${declarationHint(state.service, self, e.caller, 'inbound')}; if not, ask the owners of ${e.caller} to remove the dependency. ${STILL_DEPLOYED}`);
+    } else if (e.state === 'outbound-missing') {
+      warn(state, DEPENDENCIES_AGREED, REASONS.outboundNotDeclared, e.calleeResource,
+        `this service accepts calls from ${e.caller}, but ${e.caller} does not declare that it calls this service, so no traffic from it is allowed. ` +
+          `The owners of ${e.caller} must ${declarationHint(graph.service(e.caller), e.caller, self, 'outbound')}; or remove this resource if the call is not wanted. ${STILL_DEPLOYED}`);
+    } else {
+      const m = missingPeer(e.caller);
+      warn(state, DEPENDENCIES_AGREED, m.reason, e.calleeResource, `this service accepts calls from ${e.caller}, but ${m.what}; or remove this resource. ${STILL_DEPLOYED}`);
+    }
+  }
+  const wildcard = graph.wildcardOf(self);
+  const throughWildcard = inbound.filter((e) => e.wildcard).map((e) => e.caller);
+  const shown = throughWildcard.length > 10 ? `${throughWildcard.slice(0, 10).join(', ')} and ${throughWildcard.length - 10} more` : throughWildcard.join(', ');
+  if (problems === 0) {
+    const agreed = new Set([...outbound, ...inbound].map((e) => `${e.caller}>${e.callee}`)).size;
+    const viaWildcard = wildcard && throughWildcard.length > 0
+      ? ` ${throughWildcard.length} caller${throughWildcard.length === 1 ? ' is' : 's are'} accepted through the wildcard resources.${wildcard.resource}${state.ctx.policyEngine ? ', which the platform\'s authorization policies permit' : ''}.`
+      : '';
+    state.conditions.set(DEPENDENCIES_AGREED, {
+      type: DEPENDENCIES_AGREED,
+      status: 'True',
+      reason: REASONS.allAgreed,
+      message: (agreed === 0
+        ? 'This service declares no service dependencies and no service declares it.'
+        : `All ${agreed} service dependenc${agreed === 1 ? 'y is' : 'ies are'} declared by both sides.`) + viaWildcard,
+    });
+  }
+  // With a policy engine, the authorization gate has already permitted the wildcard (Cedar action
+  // AllowWildcard) or failed the service. Without one, nothing authorized it: allowed, and flagged.
+  if (wildcard && !state.ctx.policyEngine) {
+    warn(state, INBOUND_RESTRICTED, REASONS.wildcardInbound, wildcard.resource,
+      `id "*" accepts calls from every service${wildcard.namespace ? ` in namespace ${wildcard.namespace}` : ''} that declares this one as a dependency, without naming it, ` +
+        'and no authorization policy engine is configured to decide who may use a wildcard: it is allowed and flagged here. ' +
+        `Name each caller with direction: inbound to clear this. Callers accepted through the wildcard: ${shown || 'none yet'}.`);
+  }
+}

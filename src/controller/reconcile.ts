@@ -1,0 +1,328 @@
+/**
+ * One reconcile: make the cluster match what the compiler derives for one key.
+ *
+ * For a LatticeService (`namespace/name`):
+ * 1. derive it from the cached platform (src/controller/derive.ts: the same functions as `lattice render`);
+ * 2. derived: server-side apply every object in the compiler's apply order, each with an owner
+ *    reference to the service; then prune the objects of earlier derivations that are not derived any
+ *    more: only objects carrying the service's labels AND an owner reference to its uid are candidates;
+ * 3. not derived (invalid spec, denied, unverified image, any gate): remove the service's ExternalSecrets
+ *    (no secret keeps syncing for a spec that was refused), leave everything else as it was;
+ * 4. write `.status` through the status subresource when it changed, and record an Event when the
+ *    Ready condition changes or a new generation becomes Ready.
+ * A service that is gone needs nothing: the API server's garbage collector deletes what it owned.
+ *
+ * For the platform key: apply the platform-level objects of `derivePlatform` (ClusterSecretStores,
+ * the mesh baseline) and prune those not derived any more. They carry no owner reference (a
+ * cluster-scoped object cannot be owned by a namespaced SecretProvider), so a platform object is a
+ * prune candidate only when it has Lattice's labels, no `lattice.dev/service` label, and managedFields
+ * naming the controller's field manager as applier.
+ *
+ * Every write first checks that this replica still leads; when it does not, the reconcile stops
+ * with {@link NotLeaderError} and nothing more is written.
+ */
+import type { Logger } from 'pino';
+import type { Condition } from '../api/common.ts';
+import type { LatticeServiceStatus } from '../api/latticeservice/v1alpha1.ts';
+import type { KubeObject } from '../compiler/types.ts';
+import type { Clock } from './clock.ts';
+import { rfc3339 } from './clock.ts';
+import type { PlatformView } from './derive.ts';
+import type { EventRecorder } from './events.ts';
+import { apiFailure, type ApiFailure, type LatticeObjectApi, type Unstructured } from './kube.ts';
+import type { ControllerMetrics } from './metrics.ts';
+import { stableJson } from './stable.ts';
+import {
+  DERIVED_KINDS,
+  PLATFORM_SELECTOR,
+  SERVICE_RESOURCE,
+  appliedByController,
+  derivedKind,
+  isOwnedBy,
+  objectId,
+  ownerReferenceFor,
+  serviceSelector,
+  type DerivedKind,
+} from './resources.ts';
+
+/** The work queue key of the platform-level objects (a service key always has a `/`). */
+export const PLATFORM_KEY = '@platform';
+
+/** Thrown when a write is about to happen and this replica no longer leads. */
+export class NotLeaderError extends Error {
+  constructor() {
+    super('this replica no longer holds the leader Lease; stopping without writing');
+  }
+}
+
+/** An object could not be applied or deleted. Carries the API failure (for Retry-After). */
+export class WriteError extends Error {
+  constructor(
+    readonly object: string,
+    readonly failure: ApiFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the reconciler needs. */
+export interface ReconcilerDeps {
+  api: LatticeObjectApi;
+  view: PlatformView;
+  /** The cached LatticeService `namespace/name`. */
+  service(namespace: string, name: string): Unstructured | undefined;
+  events: EventRecorder;
+  clock: Clock;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  isLeader(): boolean;
+  /** How long "the cluster does not serve this kind" is believed before asking discovery again (ms). */
+  discoveryTtlMs: number;
+}
+
+/** Sentence appended to the status of a service that failed, about what stays in the cluster. */
+export const KEPT_NOTE = 'Objects derived from an earlier, valid spec are left as they were, except its ExternalSecrets, which were removed.';
+
+/** Reconciles keys; stateless between calls except for the discovery cache. */
+export class Reconciler {
+  private readonly notServed = new Map<string, number>();
+  private lastPlatformProblems = '';
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Reconciles one key; throws to have it retried with backoff. */
+  async reconcile(key: string): Promise<void> {
+    if (key === PLATFORM_KEY) return this.reconcilePlatform(this.deps.logger.child({ key }));
+    const slash = key.indexOf('/');
+    const namespace = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    return this.reconcileService(namespace, name, this.deps.logger.child({ service: key }));
+  }
+
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.deps.isLeader()) throw new NotLeaderError();
+    return fn();
+  }
+
+  /** True when the cluster serves the kind; a "no" is remembered for discoveryTtlMs. */
+  private async served(kind: Pick<DerivedKind, 'apiVersion' | 'kind'>): Promise<boolean> {
+    const id = `${kind.apiVersion}/${kind.kind}`;
+    const until = this.notServed.get(id);
+    if (until !== undefined && until > this.deps.clock.now()) return false;
+    const ok = await this.deps.api.serves(kind.apiVersion, kind.kind);
+    if (ok) this.notServed.delete(id);
+    else this.notServed.set(id, this.deps.clock.now() + this.deps.discoveryTtlMs);
+    return ok;
+  }
+
+  private async applyObject(object: KubeObject, log: Logger): Promise<void> {
+    const id = objectId(object);
+    const known = derivedKind(object.apiVersion, object.kind);
+    if (!known) {
+      throw new WriteError(id, { message: 'unknown kind' },
+        `Lattice derived ${id}, a kind the controller does not know (it is missing from src/controller/resources.ts), so it could never prune it; it was not applied. This is a bug in Lattice: please report it.`);
+    }
+    if (!(await this.served(object))) {
+      throw new WriteError(id, { code: 404, message: 'kind not served' },
+        `the cluster does not serve ${object.apiVersion} ${object.kind}, needed for ${id}: install ${known.providedBy}, then the controller applies it on its next retry.`);
+    }
+    try {
+      await this.write(() => this.deps.api.apply(object as Unstructured & KubeObject));
+      log.debug({ object: id }, 'applied');
+    } catch (err) {
+      if (err instanceof NotLeaderError) throw err;
+      const f = apiFailure(err);
+      throw new WriteError(id, f, `applying ${id} failed: ${f.code !== undefined ? `HTTP ${f.code}${f.reason ? ` ${f.reason}` : ''}: ` : ''}${f.message}`);
+    }
+  }
+
+  private async deleteObject(object: Unstructured, log: Logger, why: string): Promise<void> {
+    const id = objectId(object);
+    try {
+      await this.write(() => this.deps.api.deleteObject(object as Unstructured & KubeObject));
+      log.info({ object: id }, why);
+    } catch (err) {
+      if (err instanceof NotLeaderError) throw err;
+      const f = apiFailure(err);
+      if (f.code === 409) {
+        // The uid precondition failed: the object was replaced by another one of the same name, which is not ours to delete.
+        log.info({ object: id }, 'not pruned: it was replaced by another object since it was listed');
+        return;
+      }
+      throw new WriteError(id, f, `deleting ${id} failed: ${f.code !== undefined ? `HTTP ${f.code}: ` : ''}${f.message}`);
+    }
+  }
+
+  /**
+   * Deletes the objects owned by `service` (labels + owner reference to its uid) of `kinds` that are
+   * not in `keep`, in reverse apply order.
+   */
+  private async pruneService(service: Unstructured, keep: Set<string>, kinds: readonly DerivedKind[], log: Logger): Promise<number> {
+    const { name, namespace, uid } = service.metadata as { name: string; namespace: string; uid: string };
+    let pruned = 0;
+    for (const kind of [...kinds].reverse()) {
+      if (!(await this.served(kind))) continue;
+      let items: Unstructured[];
+      try {
+        items = (await this.deps.api.listObjects(kind, { namespace, labelSelector: serviceSelector(name) })).items;
+      } catch (err) {
+        const f = apiFailure(err);
+        throw new WriteError(`${kind.kind} in ${namespace}`, f, `listing ${kind.kind}s of ${namespace}/${name} to prune failed: ${f.message}`);
+      }
+      for (const item of items) {
+        if (!isOwnedBy(item, uid) || keep.has(objectId(item))) continue;
+        await this.deleteObject(item, log, 'pruned: no longer derived');
+        pruned += 1;
+      }
+    }
+    return pruned;
+  }
+
+  private async reconcileService(namespace: string, name: string, log: Logger): Promise<void> {
+    const live = this.deps.service(namespace, name);
+    if (!live) {
+      log.debug('the LatticeService is gone; the garbage collector deletes what it owned');
+      return;
+    }
+    const meta = live.metadata as { uid?: string; deletionTimestamp?: unknown; generation?: number };
+    if (meta.deletionTimestamp) {
+      log.debug('the LatticeService is being deleted; nothing to do');
+      return;
+    }
+    if (!meta.uid) throw new Error(`LatticeService ${namespace}/${name} has no metadata.uid; the API server always sets one`);
+    const key = `${namespace}/${name}`;
+    const now = rfc3339(this.deps.clock.now());
+    const view = this.deps.view;
+    // Image verification needs the network: done here, before the result is used; new results re-derive.
+    const verified = await view.verifyImages(live);
+    let result = view.result(key);
+    const derivedFrom = (result?.object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+    if (verified || !result || derivedFrom !== live.metadata?.resourceVersion) {
+      // Derive from exactly the cached object (its status holds the previous conditions).
+      view.upsert(live, now);
+      result = view.result(key);
+    }
+    if (!result) throw new Error(`the fleet has no derivation of ${key} after adding it; this is a bug in Lattice`);
+    const derived = result.status.phase !== 'Failed';
+    this.deps.metrics.derivations.inc({ result: derived ? 'success' : 'failure' });
+    let status: LatticeServiceStatus = result.status;
+    try {
+      if (derived) {
+        const owner = ownerReferenceFor({ metadata: { name, uid: meta.uid } });
+        const objects = result.objects.map((o) => withOwner(o, owner, namespace));
+        for (const o of objects) await this.applyObject(o, log);
+        const pruned = await this.pruneService(live, new Set(objects.map(objectId)), DERIVED_KINDS.filter((k) => k.levels.includes('service')), log);
+        log.info({ generation: meta.generation, applied: objects.length, pruned }, 'derived and applied');
+      } else {
+        const removed = await this.pruneService(live, new Set(), DERIVED_KINDS.filter((k) => k.levels.includes('service') && k.secretBearing), log);
+        status = failedStatus(status);
+        log.info({ generation: meta.generation, reason: readyOf(status)?.reason, removedSecrets: removed }, 'not derived: ' + (status.message ?? ''));
+      }
+    } catch (err) {
+      if (err instanceof NotLeaderError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      status = applyFailedStatus(result.status, live, message, now);
+      try {
+        await this.writeStatus(live, status, log);
+      } catch (statusErr) {
+        if (statusErr instanceof NotLeaderError) throw statusErr;
+        log.debug({ error: apiFailure(statusErr).message }, 'could not write the ApplyFailed status');
+      }
+      throw err;
+    }
+    await this.writeStatus(live, status, log);
+  }
+
+  /** Writes the status when it differs from the cached one, then records an Event on a transition. */
+  private async writeStatus(live: Unstructured, status: LatticeServiceStatus, log: Logger): Promise<void> {
+    const previous = (live as { status?: Record<string, unknown> }).status;
+    if (stableJson(previous ?? null) === stableJson(status)) return;
+    await this.write(() => this.deps.api.patchStatus({ apiVersion: SERVICE_RESOURCE.apiVersion, kind: SERVICE_RESOURCE.kind, metadata: live.metadata as { name: string; namespace: string; resourceVersion?: string } }, status as unknown as Record<string, unknown>, previous));
+    log.debug({ phase: status.phase, observedGeneration: status.observedGeneration }, 'status written');
+    const before = readyOf(previous as LatticeServiceStatus | undefined);
+    const after = readyOf(status);
+    if (!after) return;
+    const newGeneration = (previous as { observedGeneration?: unknown } | undefined)?.observedGeneration !== status.observedGeneration;
+    if (before?.status === after.status && before?.reason === after.reason && !(after.status === 'True' && newGeneration)) return;
+    const subject = { apiVersion: SERVICE_RESOURCE.apiVersion, kind: SERVICE_RESOURCE.kind, metadata: live.metadata as { name: string; namespace: string; uid?: string; resourceVersion?: string } };
+    if (after.status === 'True') {
+      await this.deps.events.record(subject, { type: 'Normal', reason: 'Derived', action: 'Reconcile', note: `${status.message ?? after.message} Applied for generation ${status.observedGeneration ?? '?'}.` });
+    } else {
+      await this.deps.events.record(subject, { type: 'Warning', reason: after.reason, action: 'Reconcile', note: after.message });
+    }
+  }
+
+  private async reconcilePlatform(log: Logger): Promise<void> {
+    const view = this.deps.view;
+    const result = { problems: view.problems, platformObjects: view.platformObjects() };
+    const problems = result.problems.map((p) => `${p.kind} ${p.name}: ${p.diagnostics.map((d) => d.message).join('; ')}`).join('\n');
+    if (problems !== this.lastPlatformProblems) {
+      this.lastPlatformProblems = problems;
+      for (const p of result.problems) log.warn({ resource: `${p.kind} ${p.name}`, reasons: p.diagnostics.map((d) => d.reason) }, `platform resource not used: ${p.diagnostics.map((d) => d.message).join('; ')}`);
+    }
+    const keep = new Set<string>();
+    for (const o of result.platformObjects) {
+      const known = derivedKind(o.apiVersion, o.kind);
+      if (known && !known.levels.includes('platform')) {
+        throw new WriteError(objectId(o), { message: 'wrong level' }, `Lattice derived ${objectId(o)} at platform level, but the controller only prunes ${o.kind} per service. This is a bug in Lattice: please report it.`);
+      }
+      await this.applyObject(o, log);
+      keep.add(objectId(o));
+    }
+    let pruned = 0;
+    for (const kind of DERIVED_KINDS.filter((k) => k.levels.includes('platform')).reverse()) {
+      if (!(await this.served(kind))) continue;
+      const items = (await this.deps.api.listObjects(kind, { labelSelector: PLATFORM_SELECTOR })).items;
+      for (const item of items) {
+        if (!appliedByController(item) || keep.has(objectId(item))) continue;
+        await this.deleteObject(item, log, 'pruned: no longer derived for the platform');
+        pruned += 1;
+      }
+    }
+    log.info({ applied: result.platformObjects.length, pruned, problems: result.problems.length }, 'platform objects applied');
+  }
+}
+
+/** The derived object with the owner reference added; refuses objects outside the service's namespace (owner references cannot cross namespaces). */
+function withOwner(o: KubeObject, owner: ReturnType<typeof ownerReferenceFor>, namespace: string): KubeObject {
+  if (o.metadata.namespace !== namespace) {
+    throw new WriteError(objectId(o), { message: 'wrong namespace' },
+      `Lattice derived ${objectId(o)} outside the service's namespace ${namespace}; an owner reference cannot cross namespaces, so the controller could not prune it and did not apply it. This is a bug in Lattice: please report it.`);
+  }
+  return { ...o, metadata: { ...o.metadata, ownerReferences: [owner] } };
+}
+
+function readyOf(status: { conditions?: Condition[] } | undefined): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/** The compiler's status of a failed service, with what the controller kept and removed. */
+function failedStatus(status: LatticeServiceStatus): LatticeServiceStatus {
+  const conditions = status.conditions.map((c) => (c.type === 'Ready' ? { ...c, message: `${c.message} ${KEPT_NOTE}` } : c));
+  return { ...status, conditions, message: `${status.message ?? ''} ${KEPT_NOTE}`.trim() };
+}
+
+/**
+ * The status after a derivation that succeeded but could not be applied: phase Pending, Ready False
+ * with reason ApplyFailed and the API server's answer. lastTransitionTime is kept when Ready was
+ * already False.
+ */
+export function applyFailedStatus(derived: LatticeServiceStatus, live: Unstructured, message: string, now: string): LatticeServiceStatus {
+  const previous = readyOf((live as { status?: LatticeServiceStatus }).status);
+  const text = `Derived ${derived.resourceCount} resources but could not apply them: ${message}. Retrying with backoff.`;
+  const ready: Condition = {
+    type: 'Ready',
+    status: 'False',
+    reason: 'ApplyFailed',
+    message: text,
+    lastTransitionTime: previous && previous.status === 'False' ? previous.lastTransitionTime : now,
+  };
+  if (derived.observedGeneration !== undefined) ready.observedGeneration = derived.observedGeneration;
+  return {
+    ...derived,
+    phase: 'Pending',
+    conditions: derived.conditions.map((c) => (c.type === 'Ready' ? ready : c)),
+    message: text,
+  };
+}
