@@ -11,18 +11,12 @@ import { buildContext, classify, readCedarPolicies, type PlatformProblem } from 
 import { authorizationInput } from '../compiler/authorization.ts';
 import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
 import { formatPolicyProblem, validateCedarPolicies } from '../policy/index.ts';
-import { loadDocuments, type LoadResult } from './load.ts';
+import { loadForCommand } from './load.ts';
+import { table } from './output.ts';
 import { verifyImages } from './images.ts';
 import { renderTime, EXIT, type Streams } from './render.ts';
 
-function reportLoadErrors(loaded: LoadResult, streams: Streams): void {
-  for (const err of loaded.errors) streams.stderr(`error: ${err.location.file}${err.location.line ? `:${err.location.line}:${err.location.column}` : ''}: ${err.message}\n`);
-}
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /** Registers `lattice authz check` and `lattice authz validate`. */
 export function registerAuthz(program: Command, setExit: (code: number) => void, streams: Streams): void {
@@ -35,8 +29,8 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .requiredOption('--service <namespace/name>', 'the service to check, e.g. commerce/payments')
     .addHelpText('after', '\nExit status 0 when every request is allowed, 1 when any is denied or could not be decided, 2 when the service is not found.')
     .action(async (paths: string[], opts: { service: string }) => {
-      const loaded = loadDocuments(paths);
-      reportLoadErrors(loaded, streams);
+      const loaded = loadForCommand(paths, streams);
+      if (!loaded) return setExit(EXIT.usage);
       const classified = classify(loaded.documents);
       const problems: PlatformProblem[] = [];
       const images = await verifyImages(loaded.documents, { bundles: loaded.bundles });
@@ -78,8 +72,8 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .argument('<path...>', 'YAML files or folders with CedarPolicies')
     .addHelpText('after', '\nPrints Cedar\'s messages with file:line:col. Exit status 0 when every CedarPolicy is valid, 1 otherwise.')
     .action((paths: string[]) => {
-      const loaded = loadDocuments(paths);
-      reportLoadErrors(loaded, streams);
+      const loaded = loadForCommand(paths, streams);
+      if (!loaded) return setExit(EXIT.usage);
       const problems: PlatformProblem[] = [];
       const sources = readCedarPolicies(classify(loaded.documents).cedarPolicies, problems);
       for (const p of problems) for (const d of p.diagnostics) streams.stdout(`error: CedarPolicy ${p.name}: ${d.path ?? ''}: ${d.message}\n`);

@@ -14,7 +14,8 @@ import { imagesToVerify, type PlatformDocument } from '../compiler/platform.ts';
 import { ImageVerifier, isBlocking, type ImageVerification } from '../supplychain/verify.ts';
 import { credentialsFromDockerConfig } from '../supplychain/registry.ts';
 import { parseRegistryScope } from '../supplychain/scope.ts';
-import { loadDocuments } from './load.ts';
+import { loadForCommand } from './load.ts';
+import { table } from './output.ts';
 import { EXIT, type Streams } from './render.ts';
 
 /** Options of {@link verifyImages}. */
@@ -62,10 +63,6 @@ export async function verifyImages(documents: PlatformDocument[], options: Verif
   return out;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 /** Registers `lattice images verify`. */
 export function registerImages(program: Command, setExit: (code: number) => void, streams: Streams): void {
@@ -77,8 +74,8 @@ export function registerImages(program: Command, setExit: (code: number) => void
     .option('--resolve-digests', 'resolve tags to digests in the registry, when the platform setting imageTags is resolve (needs network access)')
     .addHelpText('after', '\nPrints one row per image: image, digest, verified by, or why not. Exit status 1 when an image would stop its service.')
     .action(async (paths: string[], opts: { resolveDigests?: boolean }) => {
-      const loaded = loadDocuments(paths);
-      for (const err of loaded.errors) streams.stderr(`error: ${err.location.file}${err.location.line ? `:${err.location.line}:${err.location.column}` : ''}: ${err.message}\n`);
+      const loaded = loadForCommand(paths, streams);
+      if (!loaded) return setExit(EXIT.usage);
       const results = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: opts.resolveDigests === true });
       const rows = [['IMAGE', 'DIGEST', 'RESULT', 'VERIFIED BY / WHY NOT']];
       for (const v of results.values()) {

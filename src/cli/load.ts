@@ -108,3 +108,28 @@ function readFileSources(object: object, file: string): Record<string, string> |
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }
+
+/** Where commands write; injectable for tests. */
+export interface Streams {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** `file:line:col: message` of a load error, for stderr. */
+export function formatSourceError(err: SourceError): string {
+  return `error: ${err.location.file}${err.location.line ? `:${err.location.line}:${err.location.column}` : ''}: ${err.message}\n`;
+}
+
+/**
+ * Loads the documents for a command, printing every file error to stderr. Returns undefined (after
+ * saying so) when no YAML file was found at all: a bad invocation.
+ */
+export function loadForCommand(paths: string[], streams: Streams): LoadResult | undefined {
+  const loaded = loadDocuments(paths);
+  for (const err of loaded.errors) streams.stderr(formatSourceError(err));
+  if (loaded.files.length === 0 && loaded.errors.length === 0) {
+    streams.stderr(`error: no YAML files found under ${paths.join(', ')}: pass the files or folders holding your LatticeServices\n`);
+    return undefined;
+  }
+  return loaded;
+}

@@ -11,6 +11,8 @@ import { toYamlStream } from './output.ts';
 import { registerImages } from './images.ts';
 import { registerAuthz } from './authz.ts';
 import { registerGraph } from './graph.ts';
+import { registerController } from './controller.ts';
+import { registerInstall } from './install.ts';
 
 const io = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -48,6 +50,8 @@ failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reprodu
   registerImages(program, setExit, streams);
   registerAuthz(program, setExit, streams);
   registerGraph(program, setExit, streams);
+  registerController(program, setExit, streams);
+  registerInstall(program, setExit, streams);
 
   program
     .command('crds')

@@ -18,3 +18,9 @@ export function toYamlStream(objects: unknown[]): string {
 export function toJsonList(objects: unknown[]): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: {}, items: objects }, null, 2) + '\n';
 }
+
+/** Aligns rows into columns separated by two spaces (the first row is the header). */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}

@@ -13,9 +13,9 @@ import { derivePlatform, type PlatformResult } from '../compiler/platform.ts';
 import { describe } from '../compiler/status.ts';
 import { quotaUsageTable } from '../compiler/quota.ts';
 import type { KubeObject } from '../compiler/types.ts';
-import { loadDocuments } from './load.ts';
+import { loadForCommand, type Streams } from './load.ts';
 import { verifyImages } from './images.ts';
-import { toJsonList, toYaml, toYamlStream } from './output.ts';
+import { table, toJsonList, toYaml, toYamlStream } from './output.ts';
 
 /** Exit statuses of the commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
@@ -30,11 +30,7 @@ export interface RenderOptions {
   resolveDigests?: boolean;
 }
 
-/** Where the command writes; injectable for tests. */
-export interface Streams {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+export type { Streams };
 
 /** The time to stamp on conditions: SOURCE_DATE_EPOCH (reproducible builds convention) or the clock. */
 export function renderTime(env: NodeJS.ProcessEnv = process.env): string {
@@ -60,14 +56,8 @@ export function outputObjects(result: PlatformResult): unknown[] {
 
 /** Runs `lattice render`; resolves to the exit status. */
 export async function render(paths: string[], options: RenderOptions, io: Streams): Promise<number> {
-  const loaded = loadDocuments(paths);
-  for (const err of loaded.errors) {
-    io.stderr(`error: ${err.location.file}${err.location.line ? `:${err.location.line}:${err.location.column}` : ''}: ${err.message}\n`);
-  }
-  if (loaded.files.length === 0 && loaded.errors.length === 0) {
-    io.stderr(`error: no YAML files found under ${paths.join(', ')}: pass the files or folders holding your LatticeServices\n`);
-    return EXIT.usage;
-  }
+  const loaded = loadForCommand(paths, io);
+  if (!loaded) return EXIT.usage;
   const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
   const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images });
   if (options.outDir) writeOutDir(options.outDir, result);
@@ -103,11 +93,8 @@ export function summary(result: PlatformResult): string {
     const firstProblem = s.diagnostics.find((d) => d.severity === 'error') ?? s.diagnostics[0];
     return [`${s.namespace}/${s.name}`, s.status.phase, String(s.status.resourceCount), firstProblem ? describe(firstProblem) : ''];
   });
-  const header = ['SERVICE', 'PHASE', 'RESOURCES', 'FIRST PROBLEM'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const out: string[] = [];
-  if (rows.length > 0) out.push(line(header), ...rows.map(line));
+  if (rows.length > 0) out.push(table([['SERVICE', 'PHASE', 'RESOURCES', 'FIRST PROBLEM'], ...rows]).trimEnd());
   else out.push('No LatticeServices found.');
   for (const p of result.problems) {
     for (const d of p.diagnostics) out.push(`error: ${p.kind} ${p.name}: ${describe(d)}`);
