@@ -38,6 +38,13 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
+/** A timer as a promise, with a way to cancel it (the promise then never settles). */
+export function delay(clock: Clock, ms: number): { promise: Promise<void>; cancel: () => void } {
+  let handle: unknown;
+  const promise = new Promise<void>((resolve) => (handle = clock.setTimeout(resolve, ms)));
+  return { promise, cancel: () => clock.clearTimeout(handle) };
+}
+
 /** RFC 3339 time with second precision, as written on conditions (`2026-01-01T00:00:00Z`). */
 export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.[0-9]{3}Z$/, 'Z');

@@ -276,7 +276,13 @@ export class Controller {
     if (!this.active) return;
     if (type.kind === SERVICE_RESOURCE.kind && type.apiVersion === SERVICE_RESOURCE.apiVersion) {
       const now = rfc3339(this.clock.now());
-      this.enqueue(verb === 'delete' ? this.view.remove(serviceKey(object), now) : this.view.upsert(object, now));
+      try {
+        this.enqueue(verb === 'delete' ? this.view.remove(serviceKey(object), now) : this.view.upsert(object, now));
+      } catch (err) {
+        // The compiler never throws for bad input; a throw is a bug or a broken fleet: start over from the caches.
+        this.logger.error({ service: serviceKey(object), error: (err as Error).message }, 'deriving after a change failed; rebuilding from the caches');
+        this.scheduleRebuild();
+      }
       return;
     }
     this.scheduleRebuild();

@@ -66,15 +66,13 @@ export class PlatformView {
     return this.fleet !== undefined;
   }
 
-  /** Every cached input object as a compiler input document (no file positions: objects come from the cluster). */
+  /**
+   * Every cached input object as a compiler input document: no origin and no file positions (the
+   * objects come from the cluster; the compiler names them by kind and name in its messages).
+   */
   documents(): PlatformDocument[] {
     const docs: PlatformDocument[] = [];
-    for (const type of this.types) {
-      for (const object of this.source.list(type)) {
-        const m = object.metadata ?? {};
-        docs.push({ object, origin: `cluster ${type.kind} ${m.namespace ? `${m.namespace}/` : ''}${m.name}` });
-      }
-    }
+    for (const type of this.types) for (const object of this.source.list(type)) docs.push({ object });
     return docs;
   }
 

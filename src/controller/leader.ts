@@ -19,7 +19,7 @@
  */
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { sleep, type Clock } from './clock.ts';
+import { delay, sleep, type Clock } from './clock.ts';
 import { apiFailure } from './kube.ts';
 
 /** Settings of the election. */
@@ -60,6 +60,8 @@ export class LeaderElector {
   private observedVersion: string | undefined;
   private observedAt = 0;
   private readonly abort = new AbortController();
+  /** Resolves (false) when the loop is asked to stop. */
+  private readonly stopped = new Promise<boolean>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(false), { once: true }));
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -90,7 +92,9 @@ export class LeaderElector {
     while (!this.abort.signal.aborted) {
       const attempt = this.tryAcquireOrRenew();
       const deadline = this.leading ? Math.max(0, s.renewDeadlineMs - (this.clock.now() - this.lastRenew)) : s.retryPeriodMs;
-      const ok = await Promise.race([attempt, sleep(this.clock, deadline, this.abort.signal).then(() => false)]);
+      const timer = delay(this.clock, deadline);
+      const ok = await Promise.race([attempt, timer.promise.then(() => false), this.stopped]);
+      timer.cancel();
       if (this.abort.signal.aborted) {
         await attempt.catch(() => false);
         return;

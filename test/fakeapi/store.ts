@@ -186,6 +186,14 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+/** Copies the server-owned metadata of `current` onto `next` (fields `current` lacks are removed). */
+function keepServerMeta(next: Obj, current: Obj): void {
+  for (const k of SERVER_META) {
+    if (current.metadata[k] === undefined) delete next.metadata[k];
+    else next.metadata[k] = clone(current.metadata[k]);
+  }
+}
+
 function pathText(path: string): string {
   return `.${path.split(SEP).join('.')}`;
 }
@@ -406,7 +414,7 @@ export class Store {
     } else {
       candidate = clone(next) as Obj;
       candidate.metadata = { ...(next.metadata as Meta) };
-      for (const k of SERVER_META) candidate.metadata[k] = current.metadata[k];
+      keepServerMeta(candidate, current);
       if (r.status) {
         if (current.status === undefined) delete candidate.status;
         else candidate.status = clone(current.status);
@@ -498,7 +506,7 @@ export class Store {
     managed.push(applyEntry(newPaths));
     const candidate = next as Obj;
     candidate.metadata = { ...(next.metadata as Meta) };
-    for (const k of SERVER_META) candidate.metadata[k] = current.metadata[k];
+    keepServerMeta(candidate, current);
     const sameContent = stable({ ...candidate, metadata: { ...candidate.metadata, managedFields: undefined } }) === stable({ ...current, metadata: { ...current.metadata, managedFields: undefined } });
     const sameOwnership = stable(managed.map((m) => [m.manager, m.operation, m.fieldsV1])) === stable(entries.map((m) => [m.manager, m.operation, m.fieldsV1]));
     if (sameContent && sameOwnership) return { object: current, created: false }; // a no-op apply changes nothing, not even resourceVersion

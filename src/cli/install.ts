@@ -1,0 +1,43 @@
+/**
+ * `lattice install`: print the manifests that install the operator (src/controller/install.ts):
+ * `lattice install | kubectl apply -f -` (or `kubectl apply --server-side -f -`).
+ */
+import { Option, type Command } from 'commander';
+import { installManifests } from '../controller/install.ts';
+import { parseImageReference } from '../supplychain/reference.ts';
+import { toJsonList, toYamlStream } from './output.ts';
+import { EXIT, type Streams } from './render.ts';
+
+/** The version printed in labels and used in the default image tag. */
+export const OPERATOR_VERSION = '0.1.0';
+/** Default operator image: the tag `docker build -t lattice-controller:0.1.0 .` produces (load it into kind with `kind load docker-image`). */
+export const DEFAULT_IMAGE = `lattice-controller:${OPERATOR_VERSION}`;
+
+/** Registers `lattice install`. */
+export function registerInstall(program: Command, setExit: (code: number) => void, streams: Streams): void {
+  program
+    .command('install')
+    .description('Print the manifests that install the operator: namespace, CRDs, RBAC, Deployment, metrics Service.')
+    .option('--image <ref>', 'operator image (build it from the Dockerfile; pin a digest in production)', DEFAULT_IMAGE)
+    .option('--replicas <n>', 'controller replicas (one leads, the others stand by)', '2')
+    .option('--controller-arg <arg...>', 'extra arguments for `lattice controller`, e.g. --controller-arg=--log-level=debug')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .addHelpText('after', '\nInstall: lattice install | kubectl apply --server-side -f -\nUninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every Lattice object)')
+    .action((opts: { image: string; replicas: string; controllerArg?: string[]; output: 'yaml' | 'json' }) => {
+      const replicas = Number(opts.replicas);
+      if (!Number.isInteger(replicas) || replicas < 1) {
+        streams.stderr(`error: --replicas: "${opts.replicas}" must be a whole number of at least 1\n`);
+        setExit(EXIT.usage);
+        return;
+      }
+      const image = parseImageReference(opts.image);
+      if (!image.ok) {
+        streams.stderr(`error: --image: "${opts.image}" is not an image reference: ${image.error}\n`);
+        setExit(EXIT.usage);
+        return;
+      }
+      const objects = installManifests({ image: opts.image, replicas, extraArgs: opts.controllerArg ?? [], version: OPERATOR_VERSION });
+      streams.stdout(opts.output === 'json' ? toJsonList(objects) : toYamlStream(objects));
+      setExit(EXIT.ok);
+    });
+}

@@ -1,0 +1,205 @@
+/**
+ * The operator end to end, without a cluster: the real controller and the real
+ * @kubernetes/client-node against the in-process fake API server (test/fakeapi/). Each scenario
+ * asserts the store's final state against what `lattice render` derives from the same inputs.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { KIND_ORDER } from '../src/compiler/pipeline.ts';
+import { FIELD_MANAGER, objectId } from '../src/controller/resources.ts';
+import { KEPT_NOTE } from '../src/controller/reconcile.ts';
+import { API, IMAGE, IMAGE_B, World, container, service, until } from './fakeapi/harness.ts';
+
+const PAYMENTS_SPEC = {
+  replicas: 2,
+  workload: {
+    containers: {
+      api: container(IMAGE, {
+        variables: { DATABASE_URL: 'postgres://app:${resources.db.dsn}@db:5432/payments', STRIPE_KEY: '${resources.stripe.api-key}', MODE: 'live' },
+      }),
+    },
+    service: { ports: { http: { port: 8080 } } },
+    resources: {
+      db: { type: 'secret', params: { keys: ['dsn'] } },
+      stripe: { type: 'secret', params: { keys: ['api-key'] } },
+    },
+  },
+};
+
+describe('controller: a service through its life', () => {
+  const world = new World();
+  let uid = '';
+
+  before(async () => {
+    await world.setUp(['commerce']);
+    // A decoy: Lattice's labels but no owner reference. The controller must never touch it.
+    world.api.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'payments-hand-made', namespace: 'commerce', labels: { 'lattice.dev/service': 'payments', 'app.kubernetes.io/managed-by': 'lattice' } },
+      data: { note: 'made by hand' },
+    });
+    await world.startController('controller-a');
+    world.api.create(service('payments', 'commerce', PAYMENTS_SPEC));
+  });
+  after(() => world.tearDown());
+
+  it('creates every derived object, owned and labelled, and writes status Ready for generation 1', async () => {
+    const live = await world.converged('commerce', 'payments', 'Ready');
+    uid = live.metadata.uid;
+    await world.idle();
+    await world.assertMatchesRender('commerce', 'payments');
+    const kinds = world.derivedOf('commerce', 'payments').filter((o) => o.metadata.name !== 'payments-hand-made').map((o) => o.kind).sort();
+    for (const k of ['Deployment', 'ExternalSecret', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ConfigMap']) assert.ok(kinds.includes(k), `no ${k} derived (got ${kinds.join(', ')})`);
+    const status = live.status as { observedGeneration: number; conditions: { type: string; status: string; reason: string; observedGeneration: number }[] };
+    assert.equal(status.observedGeneration, 1);
+    const ready = status.conditions.find((c) => c.type === 'Ready')!;
+    assert.deepEqual([ready.status, ready.reason, ready.observedGeneration], ['True', 'Derived', 1]);
+    // The platform-level objects: the ClusterSecretStore of the SecretProvider.
+    const css = world.api.get('external-secrets.io/v1', 'ClusterSecretStore', undefined, 'vault');
+    assert.ok(css, 'no ClusterSecretStore vault');
+    assert.deepEqual((css.spec as { provider: unknown }).provider, { vault: { server: 'https://vault.example.com:8200', path: 'secret', version: 'v2' } });
+    assert.equal(css.metadata.ownerReferences, undefined, 'a cluster-scoped object cannot be owned by a namespaced SecretProvider');
+  });
+
+  it('applies with server-side apply as lattice-controller, in the compiler\'s dependency order', () => {
+    const applies = world.api.requests.filter((r) => r.method === 'PATCH' && r.resource?.namespace === 'commerce' && r.resource.subresource === undefined && r.status < 300);
+    assert.ok(applies.length >= 6);
+    for (const r of applies) {
+      assert.equal(r.contentType, 'application/apply-patch+yaml');
+      assert.equal(r.query.fieldManager, FIELD_MANAGER);
+      assert.equal(r.query.force, 'true');
+    }
+    // The first pass over the service's objects: each kind no earlier in KIND_ORDER than the one before.
+    const first = applies.slice(0, world.derivedOf('commerce', 'payments').length - 1).map((r) => KIND_ORDER.indexOf(r.resource!.kind));
+    assert.deepEqual(first, [...first].sort((a, b) => a - b), `apply order by kind: ${applies.map((r) => r.resource!.kind).join(', ')}`);
+    const deployment = world.api.get('apps/v1', 'Deployment', 'commerce', 'payments')!;
+    assert.ok(deployment.metadata.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply'));
+  });
+
+  it('records a Normal Derived Event about the service', async () => {
+    const events = await until('a Derived event', () => {
+      const list = world.api.list('events.k8s.io/v1', 'Event', 'commerce').filter((e) => e.reason === 'Derived');
+      return list.length > 0 ? list : undefined;
+    });
+    const e = events[0]! as unknown as { type: string; regarding: { kind: string; name: string; uid: string }; reportingController: string; note: string };
+    assert.equal(e.type, 'Normal');
+    assert.deepEqual([e.regarding.kind, e.regarding.name, e.regarding.uid], ['LatticeService', 'payments', uid]);
+    assert.equal(e.reportingController, 'lattice.dev/lattice-controller');
+    assert.match(e.note, /generation 1/);
+  });
+
+  it('follows an edit: a port added, a secret removed, its ExternalSecret pruned, the hand-made ConfigMap untouched', async () => {
+    const live = world.svc('commerce', 'payments')!;
+    const spec = structuredClone(PAYMENTS_SPEC) as unknown as { workload: { containers: { api: { variables: Record<string, string> } }; service: { ports: Record<string, unknown> }; resources: Record<string, unknown> } };
+    spec.workload.service.ports.grpc = { port: 9090 };
+    delete spec.workload.resources.stripe;
+    delete spec.workload.containers.api.variables.STRIPE_KEY;
+    world.api.update({ ...live, spec });
+    const updated = await world.converged('commerce', 'payments', 'Ready');
+    assert.equal(updated.metadata.generation, 2);
+    await world.idle();
+    await world.assertMatchesRender('commerce', 'payments');
+    const svc = world.api.get('v1', 'Service', 'commerce', 'payments')!;
+    assert.deepEqual((svc.spec as { ports: { name: string; port: number }[] }).ports.map((p) => [p.name, p.port]).sort(), [['grpc', 9090], ['http', 8080]]);
+    assert.equal(world.api.get('external-secrets.io/v1', 'ExternalSecret', 'commerce', 'payments-stripe'), undefined, 'the removed secret\'s ExternalSecret was not pruned');
+    assert.ok(world.api.get('external-secrets.io/v1', 'ExternalSecret', 'commerce', 'payments-db'), 'the kept secret\'s ExternalSecret is gone');
+    const decoy = world.api.get('v1', 'ConfigMap', 'commerce', 'payments-hand-made');
+    assert.ok(decoy, 'an object without the owner reference was deleted');
+    assert.equal(decoy.metadata.resourceVersion !== undefined && decoy.metadata.managedFields?.every((f) => f.manager !== FIELD_MANAGER), true, 'the controller wrote to an object it does not own');
+    world.assertNoOrphans();
+  });
+
+  it('fails the service when a CedarPolicy denies it: PolicyAuthorized False, no ExternalSecret left, the rest kept', async () => {
+    world.api.create({
+      apiVersion: API,
+      kind: 'CedarPolicy',
+      metadata: { name: 'freeze-payments', namespace: 'lattice-system' },
+      spec: {
+        owner: 'the security team',
+        policies: '@id("no-secrets-for-payments")\nforbid (principal == Lattice::Service::"commerce/payments", action == Lattice::Action::"AccessSecret", resource);\n',
+      },
+    });
+    const failed = await world.converged('commerce', 'payments', 'Failed');
+    await world.idle();
+    const status = failed.status as { message: string; conditions: { type: string; status: string; reason: string; message: string }[]; resources: unknown[] };
+    const policy = status.conditions.find((c) => c.type === 'PolicyAuthorized');
+    assert.ok(policy, `no PolicyAuthorized condition: ${JSON.stringify(status.conditions)}`);
+    assert.equal(policy.status, 'False');
+    assert.match(policy.message, /no-secrets-for-payments|freeze-payments/);
+    const ready = status.conditions.find((c) => c.type === 'Ready')!;
+    assert.equal(ready.status, 'False');
+    assert.equal(ready.reason, policy.reason);
+    assert.ok(ready.message.endsWith(KEPT_NOTE));
+    assert.deepEqual(status.resources, []);
+    assert.deepEqual(world.api.list('external-secrets.io/v1', 'ExternalSecret', 'commerce'), [], 'an ExternalSecret survived the denial');
+    assert.ok(world.api.get('apps/v1', 'Deployment', 'commerce', 'payments'), 'the Deployment should be left as it was');
+    await world.assertMatchesRender('commerce', 'payments');
+    const warning = await until('a Warning event', () => world.api.list('events.k8s.io/v1', 'Event', 'commerce').find((e) => e.type === 'Warning'));
+    assert.equal(warning.reason, ready.reason);
+  });
+
+  it('derives the service again once the policy permits it', async () => {
+    world.api.delete(API, 'CedarPolicy', 'lattice-system', 'freeze-payments');
+    await until('payments Ready again', () => (world.svc('commerce', 'payments')?.status as { phase?: string } | undefined)?.phase === 'Ready');
+    await world.idle();
+    await world.assertMatchesRender('commerce', 'payments');
+    assert.ok(world.api.get('external-secrets.io/v1', 'ExternalSecret', 'commerce', 'payments-db'));
+  });
+
+  it('deletes nothing but what it owns when the service is deleted: every derived object goes, the decoy stays', async () => {
+    const owned = world.derivedOf('commerce', 'payments').filter((o) => o.metadata.ownerReferences?.some((r) => r.uid === uid));
+    assert.ok(owned.length >= 6);
+    world.api.delete(API, 'LatticeService', 'commerce', 'payments');
+    await until('every derived object gone', () => world.derivedOf('commerce', 'payments').every((o) => o.metadata.name === 'payments-hand-made'));
+    await world.idle();
+    for (const o of owned) assert.equal(world.api.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name), undefined, `${objectId(o)} survived`);
+    assert.ok(world.api.get('v1', 'ConfigMap', 'commerce', 'payments-hand-made'), 'the hand-made ConfigMap was deleted');
+    world.assertNoOrphans();
+  });
+});
+
+describe('controller: neighbours in the service graph', () => {
+  const world = new World();
+
+  before(async () => {
+    await world.setUp(['commerce']);
+    await world.startController('controller-a');
+    world.api.create(service('checkout', 'commerce', { workload: { containers: { api: container(IMAGE) }, service: { ports: { http: { port: 8080 } } } } }));
+    world.api.create(service('orders', 'commerce', { workload: { containers: { api: container(IMAGE_B) }, service: { ports: { http: { port: 8081 } } } } }));
+    await world.converged('commerce', 'checkout', 'Ready');
+    await world.converged('commerce', 'orders', 'Ready');
+    await world.idle();
+  });
+  after(() => world.tearDown());
+
+  const condition = (name: string, type: string): { status: string; reason: string; message: string } | undefined =>
+    ((world.svc('commerce', name)?.status as { conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
+
+  it('re-derives both services when one declares a one-sided dependency on the other', async () => {
+    const checkoutBefore = world.svc('commerce', 'checkout')!;
+    const orders = world.svc('commerce', 'orders')!;
+    world.api.update({ ...orders, spec: { ...(orders.spec as object), workload: { ...(orders.spec as { workload: object }).workload, resources: { checkout: { type: 'service', direction: 'inbound' } } } } });
+    await world.converged('commerce', 'orders', 'Ready');
+    // checkout's spec did not change, yet its status now reports the one-sided dependency.
+    const c = await until('checkout to report the one-sided dependency', () => {
+      const cond = condition('checkout', 'DependenciesAgreed');
+      return cond?.status === 'False' ? cond : undefined;
+    });
+    assert.match(c.message, /orders/);
+    assert.equal(world.svc('commerce', 'checkout')!.metadata.generation, checkoutBefore.metadata.generation, 'checkout itself was not edited');
+    assert.equal(condition('orders', 'DependenciesAgreed')?.status, 'False');
+    await world.idle();
+    await world.assertMatchesRender('commerce', 'checkout');
+    await world.assertMatchesRender('commerce', 'orders');
+  });
+
+  it('re-derives both again when the other side agrees, and the policies follow', async () => {
+    const checkout = world.svc('commerce', 'checkout')!;
+    world.api.update({ ...checkout, spec: { ...(checkout.spec as object), workload: { ...(checkout.spec as { workload: object }).workload, resources: { orders: { type: 'service' } } } } });
+    await until('both sides agreed', () => condition('checkout', 'DependenciesAgreed')?.status !== 'False' && condition('orders', 'DependenciesAgreed')?.status !== 'False');
+    await world.idle();
+    await world.assertMatchesRender('commerce', 'checkout');
+    await world.assertMatchesRender('commerce', 'orders');
+  });
+});
