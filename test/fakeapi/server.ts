@@ -32,6 +32,10 @@ export interface RecordedRequest {
   status: number;
   /** True when the response came from an injected fault. */
   injected?: boolean;
+  /** For a watch: true when it was answered 410 Expired (its resourceVersion was compacted away). */
+  expired?: boolean;
+  /** When the request arrived (ms since the epoch). */
+  at: number;
 }
 
 /** A fault: requests matching `match` get `status` (and the Status body) instead of being served, `times` times. */
@@ -220,6 +224,7 @@ export class FakeApiServer {
       query,
       user: auth.startsWith('Bearer ') ? auth.slice(7) : '',
       status: 0,
+      at: Date.now(),
     };
     if (req.headers['content-type']) rec.contentType = String(req.headers['content-type']);
     this.requests.push(rec);
@@ -416,6 +421,7 @@ export class FakeApiServer {
     } catch (err) {
       if (err instanceof StatusError) {
         // The real API server answers 200 and sends the error as an ERROR event, then ends the stream.
+        if (err.code === 410) rec.expired = true;
         res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
         return;
       }
