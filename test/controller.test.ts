@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { KIND_ORDER } from '../src/compiler/pipeline.ts';
 import { FIELD_MANAGER, objectId } from '../src/controller/resources.ts';
 import { KEPT_NOTE } from '../src/controller/reconcile.ts';
+import { clusterRoleRules, leaseRoleRules, type PolicyRule } from '../src/controller/install.ts';
 import { API, IMAGE, IMAGE_B, World, container, service, until } from './fakeapi/harness.ts';
 
 const PAYMENTS_SPEC = {
@@ -145,6 +146,27 @@ describe('controller: a service through its life', () => {
     await world.idle();
     await world.assertMatchesRender('commerce', 'payments');
     assert.ok(world.api.get('external-secrets.io/v1', 'ExternalSecret', 'commerce', 'payments-db'));
+  });
+
+  it('made only requests that the RBAC of `lattice install` allows', () => {
+    const permits = (rules: PolicyRule[], group: string, resource: string, verb: string, name?: string): boolean =>
+      rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb) && (r.resourceNames === undefined || (name !== undefined && r.resourceNames.includes(name))));
+    const requests = world.api.requests.filter((r) => r.user === 'controller-a' && r.resource !== undefined);
+    assert.ok(requests.length > 20);
+    const seen = new Set<string>();
+    for (const r of requests) {
+      const res = r.resource!;
+      const resource = res.subresource ? `${res.plural}/${res.subresource}` : res.plural;
+      const verbs = r.method === 'GET' ? [res.name ? 'get' : r.watch ? 'watch' : 'list'] : r.method === 'POST' ? ['create'] : r.method === 'PUT' ? ['update'] : r.method === 'DELETE' ? ['delete'] : r.status === 201 ? ['patch', 'create'] : ['patch'];
+      for (const verb of verbs) {
+        const ok = permits(clusterRoleRules(), res.group, resource, verb) || (res.namespace === 'lattice-system' && permits(leaseRoleRules(), res.group, resource, verb, res.name));
+        assert.ok(ok, `${r.method} ${r.path} needs ${verb} on ${res.group || 'core'}/${resource}, which the install does not grant`);
+        seen.add(`${verb} ${resource}`);
+      }
+    }
+    for (const used of ['list latticeservices', 'watch namespaces', 'patch deployments', 'create deployments', 'patch latticeservices/status', 'create events', 'get leases', 'update leases', 'list externalsecrets', 'delete externalsecrets']) {
+      assert.ok(seen.has(used), `the scenario never needed ${used}; the check above proves less than it says`);
+    }
   });
 
   it('deletes nothing but what it owns when the service is deleted: every derived object goes, the decoy stays', async () => {

@@ -31,13 +31,14 @@ function splitTop(text: string): string[] {
 export function parseSelector(text: string | null | undefined): Requirement[] {
   if (!text) return [];
   return splitTop(text).map((part) => {
-    let m = /^([^\s!=,()]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(part);
+    // Keys: [prefix/]name; values: label values (alphanumerics, '-', '_', '.').
+    let m = /^([A-Za-z0-9./_-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(part);
     if (m) return { key: m[1]!, op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '') };
-    m = /^([^\s!=,()]+)\s*(==|=|!=)\s*([^\s,()]*)$/.exec(part);
+    m = /^([A-Za-z0-9./_-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)$/.exec(part);
     if (m) return { key: m[1]!, op: m[2] === '!=' ? 'neq' : 'eq', value: m[3]! };
-    m = /^!\s*([^\s!=,()]+)$/.exec(part);
+    m = /^!\s*([A-Za-z0-9./_-]+)$/.exec(part);
     if (m) return { key: m[1]!, op: 'notexists' };
-    m = /^([^\s!=,()]+)$/.exec(part);
+    m = /^([A-Za-z0-9./_-]+)$/.exec(part);
     if (m) return { key: m[1]!, op: 'exists' };
     throw new Error(`unable to parse requirement: "${part}"`);
   });
