@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FIELD_MANAGER } from '../src/controller/resources.ts';
+import { defaultResources } from './fakeapi/resources.ts';
 import { API, IMAGE, IMAGE_B, World, container, service, until } from './fakeapi/harness.ts';
 
 const SPEC = {
@@ -85,6 +86,39 @@ describe('faults: API errors and drift', () => {
     const owners = (restored.metadata.managedFields ?? []).filter((f) => JSON.stringify(f.fieldsV1).includes('"f:replicas"'));
     assert.deepEqual(owners.map((f) => f.manager), [FIELD_MANAGER], 'spec.replicas should be owned by the controller again');
     await world.assertMatchesRender('commerce', 'payments');
+  });
+});
+
+describe('faults: the cluster lacks a kind Lattice derives', () => {
+  // No External Secrets Operator: the cluster serves neither ExternalSecrets nor ClusterSecretStores.
+  const world = new World({ resources: defaultResources().filter((r) => r.group !== 'external-secrets.io') });
+  before(async () => {
+    await world.setUp(['commerce']);
+    await world.startController('controller-a');
+  });
+  after(() => world.tearDown());
+
+  it('says what to install in the status, applies nothing after the missing kind, and keeps retrying', async () => {
+    world.api.create(service('payments', 'commerce', SPEC));
+    const pending = await until('payments Pending with ApplyFailed', () => {
+      const s = world.svc('commerce', 'payments');
+      const st = s?.status as { phase?: string; conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined;
+      const ready = st?.conditions?.find((c) => c.type === 'Ready');
+      return st?.phase === 'Pending' && ready?.reason === 'ApplyFailed' ? ready : undefined;
+    });
+    assert.equal(pending.status, 'False');
+    assert.match(pending.message, /the cluster does not serve external-secrets\.io\/v1 ExternalSecret.*install External Secrets Operator/);
+    assert.ok(world.api.get('v1', 'ServiceAccount', 'commerce', 'payments'), 'what comes before the missing kind is applied');
+    assert.equal(world.api.get('apps/v1', 'Deployment', 'commerce', 'payments'), undefined, 'the Deployment must wait for its secrets');
+    const warning = await until('an ApplyFailed Warning event', () => world.api.list('events.k8s.io/v1', 'Event', 'commerce').find((e) => e.reason === 'ApplyFailed'));
+    assert.equal(warning.type, 'Warning');
+    await until('a retry', () => world.logs.filter((l) => l.service === 'commerce/payments' && l.msg === 'reconcile failed; will retry').length >= 2);
+  });
+
+  it('applies the platform objects the cluster serves although one kind is missing', async () => {
+    await until('the baseline default-deny', () => world.api.get('cilium.io/v2', 'CiliumClusterwideNetworkPolicy', undefined, 'lattice-default-deny'));
+    await until('the mesh-wide mTLS', () => world.api.get('security.istio.io/v1', 'PeerAuthentication', 'istio-system', 'default'));
+    assert.ok(world.logs.some((l) => l.key === '@platform' && String(l.msg).includes('does not serve external-secrets.io/v1 ClusterSecretStore')));
   });
 });
 

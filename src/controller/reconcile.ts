@@ -261,14 +261,22 @@ export class Reconciler {
       this.lastPlatformProblems = problems;
       for (const p of result.problems) log.warn({ resource: `${p.kind} ${p.name}`, reasons: p.diagnostics.map((d) => d.reason) }, `platform resource not used: ${p.diagnostics.map((d) => d.message).join('; ')}`);
     }
-    const keep = new Set<string>();
+    // Platform objects do not depend on each other: one that fails (say, Istio is not installed) does
+    // not keep the others from being applied; the first failure is thrown at the end for a retry.
+    const keep = new Set<string>(result.platformObjects.map(objectId));
+    const failures: WriteError[] = [];
     for (const o of result.platformObjects) {
       const known = derivedKind(o.apiVersion, o.kind);
-      if (known && !known.levels.includes('platform')) {
-        throw new WriteError(objectId(o), { message: 'wrong level' }, `Lattice derived ${objectId(o)} at platform level, but the controller only prunes ${o.kind} per service. This is a bug in Lattice: please report it.`);
+      try {
+        if (known && !known.levels.includes('platform')) {
+          throw new WriteError(objectId(o), { message: 'wrong level' }, `Lattice derived ${objectId(o)} at platform level, but the controller only prunes ${o.kind} per service. This is a bug in Lattice: please report it.`);
+        }
+        await this.applyObject(o, log);
+      } catch (err) {
+        if (!(err instanceof WriteError)) throw err;
+        log.warn({ object: err.object, code: err.failure.code }, err.message);
+        failures.push(err);
       }
-      await this.applyObject(o, log);
-      keep.add(objectId(o));
     }
     let pruned = 0;
     for (const kind of DERIVED_KINDS.filter((k) => k.levels.includes('platform')).reverse()) {
@@ -280,6 +288,7 @@ export class Reconciler {
         pruned += 1;
       }
     }
+    if (failures.length > 0) throw failures[0]!;
     log.info({ applied: result.platformObjects.length, pruned, problems: result.problems.length }, 'platform objects applied');
   }
 }

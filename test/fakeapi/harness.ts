@@ -12,7 +12,7 @@ import { verifyImages } from '../../src/cli/images.ts';
 import { Controller, type ControllerOptions, type ControllerTimings } from '../../src/controller/controller.ts';
 import { DERIVED_KINDS, READ_KINDS, latticeResourceTypes, objectId } from '../../src/controller/resources.ts';
 import type { EventRecorder } from '../../src/controller/events.ts';
-import { FakeApiServer } from './server.ts';
+import { FakeApiServer, type FakeApiOptions } from './server.ts';
 import type { Obj } from './store.ts';
 
 /** Timings short enough for tests, long enough that a busy machine does not lose the Lease. */
@@ -88,10 +88,14 @@ export class MemoryEvents implements EventRecorder {
 
 /** One test's world: the fake API server and the controllers started on it. */
 export class World {
-  readonly api = new FakeApiServer();
+  readonly api: FakeApiServer;
   readonly controllers: Controller[] = [];
   /** Every log line of every controller, as parsed JSON. */
   readonly logs: Record<string, unknown>[] = [];
+
+  constructor(options: FakeApiOptions = {}) {
+    this.api = new FakeApiServer(options);
+  }
 
   /** Starts the fake and creates the namespaces, the default SecretProvider and the permit policy. */
   async setUp(namespaces: string[] = ['commerce']): Promise<void> {
