@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FIELD_MANAGER } from '../src/controller/resources.ts';
 import { defaultResources } from './fakeapi/resources.ts';
@@ -223,8 +224,9 @@ describe('faults: the controller process is killed in the middle of a reconcile'
     const kubeconfig = join(dir, `${user}.kubeconfig`);
     writeFileSync(kubeconfig, world.api.kubeConfigYaml(user));
     const child = spawn(process.execPath, [
-      'bin/lattice.js', 'controller', '--kubeconfig', kubeconfig, '--identity', user,
-      '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '100ms',
+      fileURLToPath(new URL('../bin/lattice.js', import.meta.url)), 'controller', '--kubeconfig', kubeconfig, '--identity', user,
+      // Short enough that process-2 takes over soon after process-1 dies, long enough that a busy machine keeps it.
+      '--lease-duration', '5s', '--renew-deadline', '4s', '--retry-period', '200ms',
       '--backoff-base', '20ms', '--backoff-max', '500ms', '--watch-retry', '50ms', '--listen', '127.0.0.1:0', '--log-level', 'debug',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ApiException } from '@kubernetes/client-node';
@@ -139,7 +140,7 @@ describe('the kinds the controller derives', () => {
   });
 
   it('has the apiVersion, level and scope of every object the example platform derives', async () => {
-    const loaded = loadDocuments(['examples']);
+    const loaded = loadDocuments([fileURLToPath(new URL('../examples', import.meta.url))]);
     const images = await verifyImages(loaded.documents, { bundles: loaded.bundles });
     const result = derivePlatform(loaded.documents, { now: '2026-01-01T00:00:00Z', images });
     const derived = [...result.services.flatMap((s) => s.objects.map((o) => ({ o, level: 'service' as const }))), ...result.platformObjects.map((o) => ({ o, level: 'platform' as const }))];

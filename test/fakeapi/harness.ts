@@ -15,11 +15,14 @@ import type { EventRecorder } from '../../src/controller/events.ts';
 import { FakeApiServer, type FakeApiOptions } from './server.ts';
 import type { Obj } from './store.ts';
 
-/** Timings short enough for tests, long enough that a busy machine does not lose the Lease. */
+/**
+ * Timings short enough for tests. The Lease keeps client-go's 15s/10s so a busy CI machine never
+ * loses it by accident; handovers in the tests go through a release, which takes one retry period.
+ */
 export const FAST: ControllerTimings = {
   resyncMs: 60_000,
-  leaseDurationMs: 3_000,
-  renewDeadlineMs: 2_000,
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
   retryPeriodMs: 100,
   backoffBaseMs: 20,
   backoffMaxMs: 400,
