@@ -90,8 +90,22 @@ describe('controller: a service through its life', () => {
     assert.match(e.note, /generation 1/);
   });
 
+  it('writes nothing when a reconcile finds nothing to change: no status write, no new resourceVersion', async () => {
+    await world.idle();
+    const versions = new Map(world.derivedOf('commerce', 'payments').map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+    const statusWrites = world.api.requests.filter((r) => r.resource?.subresource === 'status').length;
+    const applies = world.api.requests.filter((r) => r.method === 'PATCH' && r.resource?.kind === 'Deployment').length;
+    const live = world.svc('commerce', 'payments')!;
+    world.api.update({ ...live, metadata: { ...live.metadata, labels: { tier: 'gold' } } }); // a label: reconciled, derives the same
+    await until('the Deployment applied again', () => world.api.requests.filter((r) => r.method === 'PATCH' && r.resource?.kind === 'Deployment').length > applies);
+    await world.idle();
+    assert.deepEqual(new Map(world.derivedOf('commerce', 'payments').map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion])), versions);
+    assert.equal(world.api.requests.filter((r) => r.resource?.subresource === 'status').length, statusWrites, 'an unchanged status was written');
+  });
+
   it('follows an edit: a port added, a secret removed, its ExternalSecret pruned, the hand-made ConfigMap untouched', async () => {
     const live = world.svc('commerce', 'payments')!;
+    const readyBefore = (live.status as { conditions: { type: string; lastTransitionTime: string }[] }).conditions.find((c) => c.type === 'Ready')!;
     const spec = structuredClone(PAYMENTS_SPEC) as unknown as { workload: { containers: { api: { variables: Record<string, string> } }; service: { ports: Record<string, unknown> }; resources: Record<string, unknown> } };
     spec.workload.service.ports.grpc = { port: 9090 };
     delete spec.workload.resources.stripe;
@@ -99,6 +113,9 @@ describe('controller: a service through its life', () => {
     world.api.update({ ...live, spec });
     const updated = await world.converged('commerce', 'payments', 'Ready');
     assert.equal(updated.metadata.generation, 2);
+    const readyAfter = (updated.status as { conditions: { type: string; status: string; lastTransitionTime: string; observedGeneration: number }[] }).conditions.find((c) => c.type === 'Ready')!;
+    assert.equal(readyAfter.observedGeneration, 2);
+    assert.equal(readyAfter.lastTransitionTime, readyBefore.lastTransitionTime, 'Ready stayed True: its lastTransitionTime must not move');
     await world.idle();
     await world.assertMatchesRender('commerce', 'payments');
     const svc = world.api.get('v1', 'Service', 'commerce', 'payments')!;
@@ -223,5 +240,61 @@ describe('controller: neighbours in the service graph', () => {
     await world.idle();
     await world.assertMatchesRender('commerce', 'checkout');
     await world.assertMatchesRender('commerce', 'orders');
+  });
+});
+
+describe('controller: platform resources', () => {
+  const world = new World();
+  let registryCalls = 0;
+
+  before(async () => {
+    await world.setUp(['commerce']);
+    // A ClusterSecretStore someone made by hand, with Lattice's labels: not applied by the controller, so never pruned.
+    world.api.create({ apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: 'manual', labels: { 'app.kubernetes.io/managed-by': 'lattice' } }, spec: { provider: { fake: {} } } });
+    await world.startController('controller-a', {
+      // The registry of the test images answers 503: a signature requirement cannot be checked.
+      imageVerifier: { fetch: (async () => { registryCalls++; return new Response('unavailable', { status: 503 }); }) as typeof fetch, retry: { attempts: 1 } },
+    });
+    world.api.create(service('payments', 'commerce', PAYMENTS_SPEC));
+    await world.converged('commerce', 'payments', 'Ready');
+    await world.idle();
+  });
+  after(() => world.tearDown());
+
+  it('re-applies the services using a SecretProvider when the default moves, and prunes the ClusterSecretStore of a deleted provider', async () => {
+    const vault = world.api.get(API, 'SecretProvider', 'lattice-system', 'vault')!;
+    world.api.create({ apiVersion: API, kind: 'SecretProvider', metadata: { name: 'vault2', namespace: 'lattice-system' }, spec: { default: true, provider: { vault: { server: 'https://vault2.example.com:8200', path: 'secret', version: 'v2' } } } });
+    world.api.update({ ...vault, spec: { ...(vault.spec as object), default: false } });
+    await until('payments-db reads through vault2', () => ((world.api.get('external-secrets.io/v1', 'ExternalSecret', 'commerce', 'payments-db')?.spec as { secretStoreRef?: { name: string } } | undefined)?.secretStoreRef?.name === 'vault2'));
+    await until('ClusterSecretStore vault2', () => world.api.get('external-secrets.io/v1', 'ClusterSecretStore', undefined, 'vault2'));
+    world.api.delete(API, 'SecretProvider', 'lattice-system', 'vault');
+    await until('ClusterSecretStore vault pruned', () => world.api.get('external-secrets.io/v1', 'ClusterSecretStore', undefined, 'vault') === undefined);
+    await world.idle();
+    assert.ok(world.api.get('external-secrets.io/v1', 'ClusterSecretStore', undefined, 'manual'), 'a ClusterSecretStore the controller never applied was pruned');
+    await world.assertMatchesRender('commerce', 'payments');
+  });
+
+  it('verifies images when an ImageProvider requires signatures: unverifiable means Failed, and Ready again once the requirement goes', async () => {
+    world.api.create({
+      apiVersion: API,
+      kind: 'ImageProvider',
+      metadata: { name: 'example-registry', namespace: 'lattice-system' },
+      spec: {
+        registry: 'registry.example.com',
+        trust: { enforce: true, keys: [{ name: 'release', publicKey: '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENkNyDIXJmNLSjL+Rns9YdViim6aF\naTHw/h2mXVXeCK4awnRPYWqepEmbPV5m3rS2XxGZ2YBJYC93UBD541vKGQ==\n-----END PUBLIC KEY-----\n' }] },
+      },
+    });
+    const failed = await until('payments Failed on its image', () => {
+      const st = world.svc('commerce', 'payments')?.status as { phase?: string; conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined;
+      const image = st?.conditions?.find((c) => c.type === 'ImageVerified');
+      return st?.phase === 'Failed' && image?.status === 'False' ? image : undefined;
+    });
+    assert.match(failed.message, /registry\.example\.com/);
+    assert.ok(registryCalls > 0, 'the controller never asked the registry');
+    assert.deepEqual(world.api.list('external-secrets.io/v1', 'ExternalSecret', 'commerce'), [], 'an ExternalSecret survived the failed verification');
+    world.api.delete(API, 'ImageProvider', 'lattice-system', 'example-registry');
+    await until('payments Ready again', () => (world.svc('commerce', 'payments')?.status as { phase?: string } | undefined)?.phase === 'Ready');
+    await world.idle();
+    await world.assertMatchesRender('commerce', 'payments');
   });
 });
