@@ -180,7 +180,16 @@ export class Reconciler {
   }
 
   private async reconcileService(namespace: string, name: string, log: Logger): Promise<void> {
-    const live = this.deps.service(namespace, name);
+    // Image verification needs the network: done first, on the object as cached once verification
+    // ends (it may change meanwhile: then its images are verified again); new results re-derive it.
+    let live = this.deps.service(namespace, name);
+    let verified = false;
+    for (let attempt = 0; live && attempt < 3; attempt++) {
+      if (await this.deps.view.verifyImages(live)) verified = true;
+      const again = this.deps.service(namespace, name);
+      if (again?.metadata?.resourceVersion === live.metadata?.resourceVersion) break;
+      live = again;
+    }
     if (!live) {
       log.debug('the LatticeService is gone; the garbage collector deletes what it owned');
       return;
@@ -194,8 +203,6 @@ export class Reconciler {
     const key = `${namespace}/${name}`;
     const now = rfc3339(this.deps.clock.now());
     const view = this.deps.view;
-    // Image verification needs the network: done here, before the result is used; new results re-derive.
-    const verified = await view.verifyImages(live);
     let result = view.result(key);
     const derivedFrom = (result?.object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
     if (verified || !result || derivedFrom !== live.metadata?.resourceVersion) {
