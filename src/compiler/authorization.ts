@@ -6,7 +6,7 @@
  * denial is collected; any denial or evaluation error fails the service with nothing derived.
  *
  * The policy set is parsed once per change of the CedarPolicies ({@link policyEngineFor}), not per
- * service: render, the controller and the incremental fleet all share the cached engine.
+ * service: render, the controller and the incremental fleet share cached engines.
  */
 import { createHash } from 'node:crypto';
 import { PolicyEngine, type PolicySource, type ServiceAuthorizationInput } from '../policy/index.ts';
@@ -16,20 +16,33 @@ import type { DerivationContext, DerivationState, Diagnostic } from './types.ts'
 /** Condition type written by this gate. */
 export const POLICY_AUTHORIZED = 'PolicyAuthorized';
 
-let cached: { key: string; engine: PolicyEngine } | undefined;
+/** How many distinct policy sets stay parsed at once (a render, a controller, tests side by side). */
+const ENGINE_CACHE_SIZE = 8;
+const engines = new Map<string, PolicyEngine>();
 
 /**
- * The policy engine for these CedarPolicies and platform contact: the cached one when neither
- * changed, else a new one (the previous engine is disposed).
+ * The policy engine for these CedarPolicies and platform contact: a cached one when the same
+ * policies were seen recently, else a new one. The cache keeps the {@link ENGINE_CACHE_SIZE} most
+ * recently used engines, so several platforms in one process (a controller beside a render, tests)
+ * never dispose each other's engine; the least recently used one is disposed when a new one is built.
  */
 export function policyEngineFor(sources: readonly PolicySource[], platformContact: string): PolicyEngine {
   const key = createHash('sha256')
     .update(JSON.stringify([platformContact, sources.map((s) => [s.file ?? '', s.policy.metadata.name, s.policy.spec])]))
     .digest('hex');
-  if (cached?.key === key) return cached.engine;
+  const hit = engines.get(key);
+  if (hit) {
+    engines.delete(key);
+    engines.set(key, hit);
+    return hit;
+  }
   const engine = PolicyEngine.fromPolicies(sources, { platformContact });
-  cached?.engine.dispose();
-  cached = { key, engine };
+  engines.set(key, engine);
+  if (engines.size > ENGINE_CACHE_SIZE) {
+    const [oldestKey, oldest] = engines.entries().next().value as [string, PolicyEngine];
+    engines.delete(oldestKey);
+    oldest.dispose();
+  }
   return engine;
 }
 
