@@ -29,7 +29,7 @@ export type Stage = (state: DerivationState) => void;
 export const GATES: Stage[] = [imageGate, authorizationGate, gateQuota];
 
 /** Derivers, in order. */
-export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress];
+export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];
 
 /**
  * Apply order of derived kinds: configuration and identities before the workload that uses them,
