@@ -28,8 +28,13 @@ const res = (r: Record<string, unknown>): Record<string, unknown> => r;
 const FLEET = [
   // shop/web calls shop/api (accepted), billing/invoices (accepted by name), shop/ghost (does not exist).
   service('web', { workload: { ...ports({ http: { port: 8080 } }), resources: res({ api: { type: 'service' }, invoices: { type: 'service', namespace: 'billing' }, ghost: { type: 'service' } }) } }),
-  // shop/api accepts web; calls db-proxy, which does not accept it.
-  service('api', { workload: { ...ports({ http: { port: 80, targetPort: 8080 }, grpc: { port: 9090 } }), resources: res({ web: { type: 'service', direction: 'inbound' }, 'db-proxy': { type: 'service' } }) } }),
+  // The platform: an internal gateway in namespace gateways.
+  { apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePlatform', metadata: { name: 'default' }, spec: { gateways: { internal: { name: 'internal', namespace: 'gateways' } } } },
+  // shop/api accepts web; calls db-proxy, which does not accept it; routes api.example.com to its http port.
+  service('api', {
+    workload: { ...ports({ http: { port: 80, targetPort: 8080 }, grpc: { port: 9090 } }), resources: res({ web: { type: 'service', direction: 'inbound' }, 'db-proxy': { type: 'service' } }) },
+    ingress: { routes: { site: { hosts: ['api.example.com'], port: 'http' } } },
+  }),
   // shop/db-proxy accepts batch, which does not call it.
   service('db-proxy', { workload: { ...ports({ pg: { port: 5432 } }), resources: res({ batch: { type: 'service', direction: 'inbound' } }) } }),
   // shop/batch (no ports) calls billing/invoices, whose wildcard only accepts namespace ops.
@@ -232,10 +237,24 @@ const DNS_POD: Pod = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns'
 const ISTIOD_POD: Pod = { namespace: 'istio-system', labels: { app: 'istiod' }, serviceAccount: 'istiod' };
 
 test('every fixture service is derived and Ready (one-sided edges do not fail a service)', () => {
-  assert.deepEqual(results.map((r) => `${r.key}:${r.status.phase}`).sort(), FLEET.map((s) => {
+  assert.deepEqual(results.map((r) => `${r.key}:${r.status.phase}`).sort(), FLEET.filter((s) => (s as { kind: string }).kind === 'LatticeService').map((s) => {
     const m = (s as { metadata: { name: string; namespace: string } }).metadata;
     return `${m.namespace}/${m.name}:Ready`;
   }).sort());
+});
+
+test('the gateway a route attaches to reaches the routed port of that service only', () => {
+  const gateway: Pod = { namespace: 'gateways', labels: { 'gateway.networking.k8s.io/gateway-name': 'internal' }, serviceAccount: 'internal-istio' };
+  const api = podOf(resultOf(platform, 'shop/api'));
+  assert.deepEqual(connects(all, gateway, api, 8080), { cilium: true, istio: true });
+  assert.deepEqual(connects(all, gateway, api, 9090), { cilium: false, istio: false });
+  for (const r of results.filter((x) => x.key !== 'shop/api')) {
+    for (const p of podPortsOf(r)) assert.deepEqual(connects(all, gateway, podOf(r), p.port), { cilium: false, istio: false }, `gateway to ${r.key}:${p.port}`);
+  }
+  // Another identity with the gateway's labels is not the gateway.
+  assert.deepEqual(connects(all, { ...gateway, serviceAccount: 'default' }, api, 8080), { cilium: false, istio: false });
+  // Gateway namespaces are outside the default deny (the gateway must reach every routed service).
+  assert.equal(ciliumAllows(all, 'egress', gateway, { pod: api }, 8080), true);
 });
 
 test('Cilium and Istio each allow exactly the agreed edges, on every port of the callee', () => {

@@ -400,3 +400,30 @@ test('mesh settings defaults and validation', () => {
   assert.deepEqual(partial.dns, { namespace: 'dns', podLabels: { 'k8s-app': 'kube-dns' } });
   assert.equal(partial.trustDomain, 'cluster.local');
 });
+
+test('routes: the gateway proxies get an ingress rule and a principal on the routed port, and their namespace leaves the default deny', () => {
+  const p = deriveObjects([
+    platformDoc({ gateways: { internal: { name: 'internal', namespace: 'gateways' }, public: { name: 'edge', namespace: 'edge-gw', serviceAccount: 'edge-proxy' } } }),
+    service('web', {
+      workload: { service: { ports: { http: { port: 80, targetPort: 8080 }, admin: { port: 9000 } } } },
+      ingress: { routes: { site: { hosts: ['shop.example.com'], exposure: 'public', port: 'http' }, ops: { hosts: ['ops.internal.example.com'], port: 'admin' } } },
+    }),
+  ]);
+  const web = resultOf(p, 'shop/web');
+  assert.equal(web.status.phase, 'Ready');
+  const cnp = objectOf(web, 'CiliumNetworkPolicy');
+  assert.deepEqual((cnp.spec as { ingress: unknown }).ingress, [
+    { fromEndpoints: [{ matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'internal', 'k8s:io.kubernetes.pod.namespace': 'gateways', 'k8s:io.cilium.k8s.policy.serviceaccount': 'internal-istio' } }], toPorts: [{ ports: [{ port: '9000', protocol: 'TCP' }] }] },
+    { fromEndpoints: [{ matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'edge', 'k8s:io.kubernetes.pod.namespace': 'edge-gw', 'k8s:io.cilium.k8s.policy.serviceaccount': 'edge-proxy' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] },
+  ]);
+  const ap = objectOf(web, 'AuthorizationPolicy');
+  assert.deepEqual((ap.spec as { rules: unknown }).rules, [
+    { from: [{ source: { principals: ['cluster.local/ns/gateways/sa/internal-istio'] } }], to: [{ operation: { ports: ['9000'] } }] },
+    { from: [{ source: { principals: ['cluster.local/ns/edge-gw/sa/edge-proxy'] } }], to: [{ operation: { ports: ['8080'] } }] },
+  ]);
+  assertValid(cnp);
+  assertValid(ap);
+  const deny = p.platformObjects.find((o) => o.kind === 'CiliumClusterwideNetworkPolicy')!;
+  const values = (deny.spec as { endpointSelector: { matchExpressions: { values?: string[] }[] } }).endpointSelector.matchExpressions[1]!.values!;
+  assert.ok(values.includes('gateways') && values.includes('edge-gw'), values.join(','));
+});

@@ -32,12 +32,15 @@ export const BASELINE_NAMES = {
 
 /**
  * The namespaces the cluster-wide default deny does not select, sorted: the platform setting
- * `mesh.systemNamespaces`, plus, always, the cluster DNS namespace, the Istio root namespace and
- * lattice-system (without them no pod could resolve names, get mesh configuration, or be managed).
+ * `mesh.systemNamespaces`, plus, always, the cluster DNS namespace, the Istio root namespace,
+ * lattice-system and the namespaces of the platform gateways (`spec.gateways`): without them no pod
+ * could resolve names, get mesh configuration or be managed, and no route could reach a service.
+ * The gateways stay behind the services' own policies, which let them in on routed ports only.
  */
 export function excludedNamespaces(settings: PlatformSettings): string[] {
   const mesh = settings.mesh;
-  return [...new Set([...mesh.systemNamespaces, mesh.dns.namespace, mesh.istioNamespace, PLATFORM_NAMESPACE])].sort();
+  const gateways = Object.values(settings.gateways ?? {}).flatMap((g) => (g ? [g.namespace] : []));
+  return [...new Set([...mesh.systemNamespaces, mesh.dns.namespace, mesh.istioNamespace, PLATFORM_NAMESPACE, ...gateways])].sort();
 }
 
 function baselineMeta(name: string, namespace?: string): KubeObject['metadata'] {

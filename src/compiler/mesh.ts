@@ -12,6 +12,8 @@
  * - Istio `AuthorizationPolicy` (security.istio.io/v1, L7, ALLOW): the SPIFFE principals
  *   `<trustDomain>/ns/<namespace>/sa/<service>` of the agreed callers, on the service's ports; none
  *   when the service has no agreed caller (the mesh-wide allow-nothing policy then denies everything);
+ * - both policies also let in the platform gateways' proxies that the service's routes attach to
+ *   (`spec.ingress`), on the ports those routes use only ({@link ingressPeers}, src/compiler/ingress.ts);
  * - one Istio `ServiceEntry` (networking.istio.io/v1) per external service host, visible to the
  *   service's namespace only (`exportTo: ["."]`).
  *
@@ -23,6 +25,7 @@
 import type { ExternalServiceParams, LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import type { MeshSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
+import { ingressPeers, type IngressPeer } from './ingress.ts';
 import { LABELS, childName } from './naming.ts';
 import { derivedMeta, namespaceOf } from './meta.ts';
 import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from './types.ts';
@@ -69,7 +72,7 @@ export function ciliumPeerSelector(name: string, namespace: string): { matchLabe
   };
 }
 
-/** The SPIFFE identity Istio gives the pods of service `name` (its ServiceAccount is its name), as written in `principals`. */
+/** The SPIFFE identity Istio gives pods running as ServiceAccount `name` in `namespace` (a service's ServiceAccount is its name), as written in `principals`. */
 export function principalOf(trustDomain: string, namespace: string, name: string): string {
   return `${trustDomain}/ns/${namespace}/sa/${name}`;
 }
@@ -169,9 +172,10 @@ export function deriveMesh(state: DerivationState): void {
     .filter((c) => c.ports.length > 0);
   const externals = externalEndpoints(state.service);
   const ports = podPorts(state.service);
+  const gateways = ingressPeers(state.service, state.ctx.settings);
 
-  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports));
-  if (callers.length > 0 && ports.length > 0) state.objects.push(authorizationPolicy(state, callers, ports));
+  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways));
+  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0) state.objects.push(authorizationPolicy(state, callers, ports, gateways));
   state.objects.push(...serviceEntries(state, externals));
 }
 
@@ -185,6 +189,7 @@ function ciliumPolicy(
   callees: { namespace: string; name: string; ports: PodPort[] }[],
   externals: ExternalEndpoint[],
   ports: PodPort[],
+  gateways: IngressPeer[],
 ): KubeObject {
   const { settings } = state.ctx;
   const mesh = meshOf(state.ctx);
@@ -231,32 +236,47 @@ function ciliumPolicy(
   }
 
   const spec: Record<string, unknown> = {
-    description: `Derived by Lattice for ${state.key}: only agreed service dependencies, DNS, istiod and declared external services.`,
+    description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}, DNS, istiod and declared external services.`,
     endpointSelector: { matchLabels: { [ciliumPodLabel(LABELS.name)]: name } },
     enableDefaultDeny: { ingress: true, egress: true },
   };
+  const ingress: Record<string, unknown>[] = [];
   if (callers.length > 0 && ports.length > 0) {
-    spec.ingress = [{ fromEndpoints: callers.map((c) => ciliumPeerSelector(c.name, c.namespace)), toPorts: ciliumPorts(ports) }];
+    ingress.push({ fromEndpoints: callers.map((c) => ciliumPeerSelector(c.name, c.namespace)), toPorts: ciliumPorts(ports) });
   }
+  for (const g of gateways) ingress.push({ fromEndpoints: [gatewaySelector(g)], toPorts: ciliumPorts([{ port: g.port, protocol: g.protocol }]) });
+  if (ingress.length > 0) spec.ingress = ingress;
   spec.egress = egress;
   return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: derivedMeta(state, name), spec };
 }
 
-function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[]): KubeObject {
+/** The Cilium selector of a gateway's proxy pods: their gateway-name label, namespace and ServiceAccount. */
+function gatewaySelector(g: IngressPeer): { matchLabels: Record<string, string> } {
+  const matchLabels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(g.podLabels)) matchLabels[ciliumPodLabel(k)] = v;
+  matchLabels[CILIUM_LABELS.namespace] = g.gateway.namespace;
+  matchLabels[CILIUM_LABELS.serviceAccount] = g.serviceAccount;
+  return { matchLabels };
+}
+
+function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[]): KubeObject {
   const name = state.service.metadata.name;
   const trustDomain = meshOf(state.ctx).trustDomain;
+  const rules: Record<string, unknown>[] = [];
+  if (callers.length > 0 && ports.length > 0) {
+    rules.push({
+      from: [{ source: { principals: callers.map((c) => principalOf(trustDomain, c.namespace, c.name)) } }],
+      to: [{ operation: { ports: ports.map((p) => String(p.port)) } }],
+    });
+  }
+  for (const g of gateways) {
+    rules.push({ from: [{ source: { principals: [principalOf(trustDomain, g.gateway.namespace, g.serviceAccount)] } }], to: [{ operation: { ports: [String(g.port)] } }] });
+  }
   return {
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
     metadata: derivedMeta(state, name),
-    spec: {
-      selector: { matchLabels: { [LABELS.name]: name } },
-      action: 'ALLOW',
-      rules: [{
-        from: [{ source: { principals: callers.map((c) => principalOf(trustDomain, c.namespace, c.name)) } }],
-        to: [{ operation: { ports: ports.map((p) => String(p.port)) } }],
-      }],
-    },
+    spec: { selector: { matchLabels: { [LABELS.name]: name } }, action: 'ALLOW', rules },
   };
 }
 
