@@ -427,3 +427,11 @@ test('routes: the gateway proxies get an ingress rule and a principal on the rou
   const values = (deny.spec as { endpointSelector: { matchExpressions: { values?: string[] }[] } }).endpointSelector.matchExpressions[1]!.values!;
   assert.ok(values.includes('gateways') && values.includes('edge-gw'), values.join(','));
 });
+
+test('a wildcard acceptor nobody calls yet says so', () => {
+  const p = deriveObjects([service('catalog', { workload: { service: { ports: { http: { port: 8080 } } }, resources: { any: { type: 'service', direction: 'inbound', id: '*' } } } })]);
+  const c = conditionOf(resultOf(p, 'shop/catalog'), 'DependenciesAgreed');
+  assert.equal(c.status, 'True');
+  assert.equal(c.message, 'No service calls this one yet; it accepts any service that declares it (resources.any).');
+  assert.equal(resultOf(p, 'shop/catalog').objects.some((o) => o.kind === 'AuthorizationPolicy'), false);
+});

@@ -412,9 +412,11 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
       type: DEPENDENCIES_AGREED,
       status: 'True',
       reason: REASONS.allAgreed,
-      message: (agreed === 0
-        ? 'This service declares no service dependencies and no service declares it.'
-        : `All ${agreed} service dependenc${agreed === 1 ? 'y is' : 'ies are'} declared by both sides.`) + viaWildcard,
+      message: (agreed > 0
+        ? `All ${agreed} service dependenc${agreed === 1 ? 'y is' : 'ies are'} declared by both sides.`
+        : wildcard
+          ? `No service calls this one yet; it accepts any service that declares it (resources.${wildcard.resource}).`
+          : 'This service declares no service dependencies and no service declares it.') + viaWildcard,
     });
   }
   // With a policy engine, the authorization gate has already permitted the wildcard (Cedar action
