@@ -17,6 +17,7 @@ export interface Benchmark {
 /** Every benchmark, in the order they run. */
 export const BENCHMARKS: Benchmark[] = [
   { name: 'fleet', description: 'render a synthetic fleet (default 5,000 services), serialise it, re-derive single changes', load: () => import('./fleet.ts') },
+  { name: 'authorization', description: 'Cedar decisions per second at 100 policies, the policy set parsed once', load: () => import('./authorization.ts') },
 ];
 
 /** Splits `--only NAME` (repeatable) from the flags passed on to the benchmarks. */

@@ -58,11 +58,11 @@ test('render prints derived objects then the services with status, and exits 0 w
   assert.equal(r.code, 0, r.stderr);
   const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
   assert.deepEqual(ofWeb(docs), [
-    'ServiceAccount/web', 'Deployment/web', 'Service/web', 'VMServiceScrape/web', 'CiliumNetworkPolicy/web', 'LatticeService/web',
+    'ServiceAccount/web', 'Deployment/web', 'Service/web', 'VMServiceScrape/web', 'CiliumNetworkPolicy/web', 'AuthorizationPolicy/web', 'LatticeService/web',
   ]);
   assert.equal(docs.at(-1).kind, 'LatticeService', 'services come back after every derived object');
   assert.equal(docs.at(-1).status.phase, 'Ready');
-  assert.match(r.stderr, /^SERVICE\s+PHASE\s+RESOURCES\s+FIRST PROBLEM\nshop\/web\s+Ready\s+5\n/);
+  assert.match(r.stderr, /^SERVICE\s+PHASE\s+RESOURCES\s+FIRST PROBLEM\nshop\/web\s+Ready\s+6\n/);
   assert.match(r.stderr, /Ignored \(kinds Lattice does not handle\): v1 ConfigMap ×1\./);
 });
 
@@ -83,7 +83,7 @@ test('render --out-dir writes one file per object under <namespace>/<service>/',
   assert.equal(r.code, 0);
   assert.equal(r.stdout, '');
   assert.deepEqual(readdirSync(join(out, 'shop', 'web')).sort(), [
-    'ciliumnetworkpolicy-web.yaml', 'deployment-web.yaml', 'latticeservice-web.yaml', 'service-web.yaml', 'serviceaccount-web.yaml', 'vmservicescrape-web.yaml',
+    'authorizationpolicy-web.yaml', 'ciliumnetworkpolicy-web.yaml', 'deployment-web.yaml', 'latticeservice-web.yaml', 'service-web.yaml', 'serviceaccount-web.yaml', 'vmservicescrape-web.yaml',
   ]);
   assert.ok(readdirSync(join(out, '_cluster')).length > 0, 'platform-level objects go under _cluster/');
   assert.match(readFileSync(join(out, 'shop', 'web', 'deployment-web.yaml'), 'utf8'), /^apiVersion: apps\/v1\nkind: Deployment\n/);

@@ -163,12 +163,20 @@ test('the AuthorizationPolicies derived for a generated fleet allow exactly the 
   assert.equal(p.services.filter((s) => s.status.phase === 'Ready').length, 50);
   assert.deepEqual(p.problems, []);
   const allowed = new Set<string>();
+  const SCRAPER = 'cluster.local/ns/monitoring/sa/vmagent';
   for (const s of p.services) {
     const ap = s.objects.find((o) => o.kind === 'AuthorizationPolicy');
-    const principals = ((ap?.spec as { rules?: { from: { source: { principals: string[] } }[] }[] } | undefined)?.rules?.[0]?.from[0]?.source.principals) ?? [];
-    for (const pr of principals) {
-      const m = /^cluster\.local\/ns\/([^/]+)\/sa\/(.+)$/.exec(pr)!;
-      allowed.add(`${m[1]}/${m[2]}>${s.key}`);
+    const rules = (ap?.spec as { rules?: { from: { source: { principals: string[] } }[]; to: { operation: { ports: string[] } }[] }[] } | undefined)?.rules ?? [];
+    for (const rule of rules) {
+      for (const pr of rule.from.flatMap((f) => f.source.principals)) {
+        if (pr === SCRAPER) {
+          // The metrics scraper is a platform component, not a service: admitted on the metrics port only.
+          assert.deepEqual(rule.to.flatMap((t) => t.operation.ports), [String((s.objects.find((o) => o.kind === 'Service')!.spec as { ports: { name: string; targetPort: number }[] }).ports.find((x) => x.name === 'metrics')!.targetPort)]);
+          continue;
+        }
+        const m = /^cluster\.local\/ns\/([^/]+)\/sa\/(.+)$/.exec(pr)!;
+        allowed.add(`${m[1]}/${m[2]}>${s.key}`);
+      }
     }
   }
   assert.deepEqual([...allowed].sort(), [...g.agreed].sort());

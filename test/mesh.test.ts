@@ -14,6 +14,13 @@ import { defaultPlatformSettings, latticePlatformSchema } from '../src/api/latti
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import type { DerivationContext, DerivationState, KubeObject } from '../src/compiler/types.ts';
 
+/** The metrics scraper's rules (default mesh.metricsScraper), admitted on the metrics port only. */
+const scraperCilium = (port: string): unknown => ({
+  fromEndpoints: [{ matchLabels: { 'k8s:app.kubernetes.io/name': 'vmagent', 'k8s:io.kubernetes.pod.namespace': 'monitoring', 'k8s:io.cilium.k8s.policy.serviceaccount': 'vmagent' } }],
+  toPorts: [{ ports: [{ port, protocol: 'TCP' }] }],
+});
+const scraperIstio = (port: string): unknown => ({ from: [{ source: { principals: ['cluster.local/ns/monitoring/sa/vmagent'] } }], to: [{ operation: { ports: [port] } }] });
+
 const MESH_KINDS = ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'AuthorizationPolicy', 'PeerAuthentication', 'ServiceEntry'];
 
 const platformDoc = (spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePlatform', metadata: { name: 'default' }, spec });
@@ -92,16 +99,17 @@ test('CiliumNetworkPolicy of a callee: default deny both ways, ingress only from
   assert.deepEqual(spec.endpointSelector, { matchLabels: { 'k8s:app.kubernetes.io/name': 'orders' } });
   assert.deepEqual(spec.enableDefaultDeny, { ingress: true, egress: true });
   // checkout is agreed; audit is accepted but does not call orders, so it is not a source.
+  // The metrics scraper reads the first port (no port is named metrics), and only that one.
   assert.deepEqual(spec.ingress, [{
     fromEndpoints: [{ matchLabels: { 'k8s:app.kubernetes.io/name': 'checkout', 'k8s:io.kubernetes.pod.namespace': 'shop', 'k8s:io.cilium.k8s.policy.serviceaccount': 'checkout' } }],
     toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }, { port: '9090', protocol: 'TCP' }] }],
-  }]);
+  }, scraperCilium('8080')]);
 });
 
 test('CiliumNetworkPolicy of a caller: egress to DNS (exact names), istiod, agreed callees and external endpoints only', () => {
   const spec = objectOf(checkout, 'CiliumNetworkPolicy', 'checkout').spec as { ingress?: unknown; egress: unknown[] };
-  // Nobody calls checkout: no ingress rule at all.
-  assert.equal(spec.ingress, undefined);
+  // Nobody calls checkout: the only ingress is the metrics scraper, on the metrics port.
+  assert.deepEqual(spec.ingress, [scraperCilium('8080')]);
   assert.deepEqual(spec.egress, [
     {
       toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' } }],
@@ -126,10 +134,11 @@ test('AuthorizationPolicy: ALLOW the SPIFFE principals of agreed callers on the 
   assert.deepEqual(ap.spec, {
     selector: { matchLabels: { 'app.kubernetes.io/name': 'orders' } },
     action: 'ALLOW',
-    rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/checkout'] } }], to: [{ operation: { ports: ['8080', '9090'] } }] }],
+    rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/checkout'] } }], to: [{ operation: { ports: ['8080', '9090'] } }] }, scraperIstio('8080')],
   });
-  assert.equal(checkout.objects.filter((o) => o.kind === 'AuthorizationPolicy').length, 0);
-  assert.equal(payments.objects.filter((o) => o.kind === 'AuthorizationPolicy').length, 0);
+  // Without agreed callers, only the scraper is allowed in.
+  assert.deepEqual((objectOf(checkout, 'AuthorizationPolicy').spec as { rules: unknown }).rules, [scraperIstio('8080')]);
+  assert.deepEqual((objectOf(payments, 'AuthorizationPolicy').spec as { rules: unknown }).rules, [scraperIstio(String(((payments.objects.find((o) => o.kind === 'Service')!.spec as { ports: { targetPort: number }[] }).ports[0]!.targetPort)))]);
 });
 
 test('ServiceEntry per external host, exported to the service namespace only, protocol from the scheme', () => {
@@ -301,7 +310,7 @@ test('a wildcard restricted to a namespace does not accept callers from elsewher
     service('catalog', { workload: { service: { ports: { http: { port: 8080 } } }, resources: { any: { type: 'service', direction: 'inbound', id: '*', namespace: 'ops' } } } }),
     service('web', { workload: { resources: { catalog: { type: 'service' } } } }),
   ]);
-  assert.equal(resultOf(p, 'shop/catalog').objects.some((o) => o.kind === 'AuthorizationPolicy'), false);
+  assert.deepEqual((objectOf(resultOf(p, 'shop/catalog'), 'AuthorizationPolicy').spec as { rules: unknown }).rules, [scraperIstio('8080')], 'no caller is admitted, only the scraper');
   assert.equal(resultOf(p, 'shop/web').diagnostics.find((d) => d.condition === 'DependenciesAgreed')?.reason, 'InboundNotDeclared');
 });
 
@@ -390,6 +399,7 @@ test('mesh settings defaults and validation', () => {
     istioNamespace: 'istio-system',
     systemNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager'],
     dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
+    metricsScraper: { namespace: 'monitoring', serviceAccount: 'vmagent', podLabels: { 'app.kubernetes.io/name': 'vmagent' } },
   });
   assert.deepEqual(excludedNamespaces(defaultPlatformSettings()), ['cert-manager', 'external-secrets', 'istio-system', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system']);
   const bad = latticePlatformSchema.safeParse(platformDoc({ mesh: { trustDomain: 'Not A Domain' } }));
@@ -415,11 +425,13 @@ test('routes: the gateway proxies get an ingress rule and a principal on the rou
   assert.deepEqual((cnp.spec as { ingress: unknown }).ingress, [
     { fromEndpoints: [{ matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'internal', 'k8s:io.kubernetes.pod.namespace': 'gateways', 'k8s:io.cilium.k8s.policy.serviceaccount': 'internal-istio' } }], toPorts: [{ ports: [{ port: '9000', protocol: 'TCP' }] }] },
     { fromEndpoints: [{ matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'edge', 'k8s:io.kubernetes.pod.namespace': 'edge-gw', 'k8s:io.cilium.k8s.policy.serviceaccount': 'edge-proxy' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] },
+    scraperCilium('8080'),
   ]);
   const ap = objectOf(web, 'AuthorizationPolicy');
   assert.deepEqual((ap.spec as { rules: unknown }).rules, [
     { from: [{ source: { principals: ['cluster.local/ns/gateways/sa/internal-istio'] } }], to: [{ operation: { ports: ['9000'] } }] },
     { from: [{ source: { principals: ['cluster.local/ns/edge-gw/sa/edge-proxy'] } }], to: [{ operation: { ports: ['8080'] } }] },
+    scraperIstio('8080'),
   ]);
   assertValid(cnp);
   assertValid(ap);
@@ -433,5 +445,5 @@ test('a wildcard acceptor nobody calls yet says so', () => {
   const c = conditionOf(resultOf(p, 'shop/catalog'), 'DependenciesAgreed');
   assert.equal(c.status, 'True');
   assert.equal(c.message, 'No service calls this one yet; it accepts any service that declares it (resources.any).');
-  assert.equal(resultOf(p, 'shop/catalog').objects.some((o) => o.kind === 'AuthorizationPolicy'), false);
+  assert.deepEqual((objectOf(resultOf(p, 'shop/catalog'), 'AuthorizationPolicy').spec as { rules: unknown }).rules, [scraperIstio('8080')], 'no caller yet: only the scraper');
 });

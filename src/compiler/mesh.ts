@@ -27,6 +27,7 @@ import type { MeshSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
 import { LABELS, childName } from './naming.ts';
+import { metricsPort } from './observability.ts';
 import { derivedMeta, namespaceOf } from './meta.ts';
 import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from './types.ts';
 
@@ -173,10 +174,28 @@ export function deriveMesh(state: DerivationState): void {
   const externals = externalEndpoints(state.service);
   const ports = podPorts(state.service);
   const gateways = ingressPeers(state.service, state.ctx.settings);
+  const scraper = scraperPeer(state);
 
-  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways));
-  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0) state.objects.push(authorizationPolicy(state, callers, ports, gateways));
+  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper));
+  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper) state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper));
   state.objects.push(...serviceEntries(state, externals));
+}
+
+/** The metrics scraper and the one container port it may reach (the port the VMServiceScrape reads). */
+interface ScraperPeer {
+  namespace: string;
+  serviceAccount: string;
+  podLabels: Record<string, string>;
+  port: PodPort;
+}
+
+/** The scraper peer of a service with a metrics port (observability.ts decides which port), else undefined. */
+function scraperPeer(state: DerivationState): ScraperPeer | undefined {
+  const portName = metricsPort(state);
+  const port = portName === undefined ? undefined : state.service.spec.workload.service?.ports[portName];
+  if (!port) return undefined;
+  const scraper = meshOf(state.ctx).metricsScraper;
+  return { namespace: scraper.namespace, serviceAccount: scraper.serviceAccount, podLabels: scraper.podLabels, port: { port: port.targetPort ?? port.port, protocol: port.protocol } };
 }
 
 function ciliumPorts(ports: readonly PodPort[]): { ports: { port: string; protocol: string }[] }[] {
@@ -190,6 +209,7 @@ function ciliumPolicy(
   externals: ExternalEndpoint[],
   ports: PodPort[],
   gateways: IngressPeer[],
+  scraper: ScraperPeer | undefined,
 ): KubeObject {
   const { settings } = state.ctx;
   const mesh = meshOf(state.ctx);
@@ -236,7 +256,7 @@ function ciliumPolicy(
   }
 
   const spec: Record<string, unknown> = {
-    description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}, DNS, istiod and declared external services.`,
+    description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}${scraper ? ', the metrics scraper on the metrics port' : ''}, DNS, istiod and declared external services.`,
     endpointSelector: { matchLabels: { [ciliumPodLabel(LABELS.name)]: name } },
     enableDefaultDeny: { ingress: true, egress: true },
   };
@@ -245,6 +265,13 @@ function ciliumPolicy(
     ingress.push({ fromEndpoints: callers.map((c) => ciliumPeerSelector(c.name, c.namespace)), toPorts: ciliumPorts(ports) });
   }
   for (const g of gateways) ingress.push({ fromEndpoints: [gatewaySelector(g)], toPorts: ciliumPorts([{ port: g.port, protocol: g.protocol }]) });
+  if (scraper) {
+    const matchLabels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(scraper.podLabels)) matchLabels[ciliumPodLabel(k)] = v;
+    matchLabels[CILIUM_LABELS.namespace] = scraper.namespace;
+    matchLabels[CILIUM_LABELS.serviceAccount] = scraper.serviceAccount;
+    ingress.push({ fromEndpoints: [{ matchLabels }], toPorts: ciliumPorts([scraper.port]) });
+  }
   if (ingress.length > 0) spec.ingress = ingress;
   spec.egress = egress;
   return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: derivedMeta(state, name), spec };
@@ -259,7 +286,7 @@ function gatewaySelector(g: IngressPeer): { matchLabels: Record<string, string> 
   return { matchLabels };
 }
 
-function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[]): KubeObject {
+function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined): KubeObject {
   const name = state.service.metadata.name;
   const trustDomain = meshOf(state.ctx).trustDomain;
   const rules: Record<string, unknown>[] = [];
@@ -271,6 +298,9 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
   }
   for (const g of gateways) {
     rules.push({ from: [{ source: { principals: [principalOf(trustDomain, g.gateway.namespace, g.serviceAccount)] } }], to: [{ operation: { ports: [String(g.port)] } }] });
+  }
+  if (scraper) {
+    rules.push({ from: [{ source: { principals: [principalOf(trustDomain, scraper.namespace, scraper.serviceAccount)] } }], to: [{ operation: { ports: [String(scraper.port.port)] } }] });
   }
   return {
     apiVersion: 'security.istio.io/v1',

@@ -80,6 +80,17 @@ export const meshSettingsSchema = z.strictObject({
     })
     .prefault({})
     .describe('Where the cluster DNS runs: every service may send DNS queries there, for the names it needs only.'),
+  metricsScraper: z
+    .strictObject({
+      namespace: dnsLabel.default('monitoring').describe('Namespace of the scraper pods.'),
+      serviceAccount: dnsLabel.default('vmagent').describe('ServiceAccount of the scraper pods: its mesh identity <trustDomain>/ns/<namespace>/sa/<serviceAccount> is allowed by the Istio policies.'),
+      podLabels: z
+        .record(z.string(), z.string())
+        .default({ 'app.kubernetes.io/name': 'vmagent' })
+        .describe('Labels of the scraper pods, matched by the Cilium policies (the VictoriaMetrics operator labels vmagent pods app.kubernetes.io/name: vmagent).'),
+    })
+    .prefault({})
+    .describe('The metrics scraper (vmagent) that reads each service\'s metrics port: both policy layers let it in on that port only. It needs a mesh identity (a sidecar, or Istio certificates mounted) to pass STRICT mTLS.'),
 });
 
 /** The settings, with defaults. */
