@@ -18,7 +18,7 @@ test('authorizing again after a full GC does not crash the process started like 
   const script = join(dir, 'gc.mjs');
   writeFileSync(script, `
 import v8 from 'node:v8';
-v8.setFlagsFromString('--no-turbo-inlining');
+v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 const { register } = await import(${JSON.stringify(join(ROOT, 'node_modules/tsx/dist/esm/api/index.mjs'))});
 register();
 const { PolicyEngine } = await import(${JSON.stringify(join(ROOT, 'src/policy/index.ts'))});

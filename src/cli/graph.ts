@@ -14,7 +14,7 @@ import { documentKey } from '../compiler/fleet.ts';
 import { ServiceGraph, splitKey, type EdgeState } from '../compiler/graph.ts';
 import { externalEndpoints } from '../compiler/mesh.ts';
 import type { ServiceInput } from '../compiler/types.ts';
-import { loadDocuments } from './load.ts';
+import { loadForCommand } from './load.ts';
 import { EXIT, type Streams } from './render.ts';
 
 /** A node of the drawn graph. */
@@ -180,14 +180,8 @@ export function toJson(view: GraphView): string {
 
 /** Runs `lattice graph`; returns the exit status. */
 export function graphCommand(paths: string[], output: 'mermaid' | 'dot' | 'json', io: Streams): number {
-  const loaded = loadDocuments(paths);
-  for (const err of loaded.errors) {
-    io.stderr(`error: ${err.location.file}${err.location.line ? `:${err.location.line}:${err.location.column}` : ''}: ${err.message}\n`);
-  }
-  if (loaded.files.length === 0 && loaded.errors.length === 0) {
-    io.stderr(`error: no YAML files found under ${paths.join(', ')}: pass the files or folders holding your LatticeServices\n`);
-    return EXIT.usage;
-  }
+  const loaded = loadForCommand(paths, io);
+  if (!loaded) return EXIT.usage;
   const view = graphView(graphOfDocuments(loaded.documents));
   io.stdout(output === 'dot' ? toDot(view) : output === 'json' ? toJson(view) : toMermaid(view));
   const services = view.edges.filter((e) => e.state !== 'external');
