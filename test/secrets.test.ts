@@ -230,3 +230,15 @@ test('guarantee: a canary secret value in the backend appears in no derived obje
   const store = result.platformObjects.find((o) => o.kind === 'ClusterSecretStore');
   assert.ok(JSON.stringify(store).includes(CANARY), 'sanity: the canary is in the backend fixture');
 });
+
+test('a SecretProvider whose provider block ESO would refuse is reported with the field and not used', () => {
+  const bad = provider('vault');
+  ((bad.spec as { provider: { vault: Record<string, unknown> } }).provider.vault).version = 'v3';
+  const result = deriveObjects([bad, service('web', { workload: { resources: { db: { type: 'secret' } } } })]);
+  const p = result.problems.find((x) => x.kind === 'SecretProvider' && x.name === 'vault');
+  assert.ok(p, JSON.stringify(result.problems));
+  assert.equal(p.diagnostics[0]!.reason, 'InvalidProvider');
+  assert.match(p.diagnostics[0]!.message, /^spec\.provider\.vault\.version: must be equal to one of the allowed values \("v1", "v2"\)\. spec\.provider is handed to ESO's ClusterSecretStore as is/);
+  assert.ok(!result.platformObjects.some((o) => o.kind === 'ClusterSecretStore'), 'an invalid provider derives no store');
+  assert.equal(conditionOf(resultOf(result, 'shop/web'), 'SecretsResolved').reason, 'NoSecretProvider');
+});

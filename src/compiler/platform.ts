@@ -18,6 +18,7 @@ import { authorizationInput, policyEngineFor } from './authorization.ts';
 import type { ImageVerification } from '../supplychain/verify.ts';
 import { issuesToDiagnostics } from './validate.ts';
 import { Fleet, documentKey } from './fleet.ts';
+import { providerSchemaProblems } from './secrets.ts';
 import { computeQuotaUsage, isQuotaDocument, readQuotas, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
@@ -158,6 +159,13 @@ function readProviders(docs: PlatformDocument[], problems: PlatformProblem[]): {
     }
     if (providers.has(name)) {
       problems.push(problem(PROVIDER_KIND, name, [platformError('DuplicateName', `SecretProvider ${name} is declared twice; remove one.`, doc.locate?.(['metadata', 'name']), 'metadata.name')]));
+      continue;
+    }
+    const esoProblems = providerSchemaProblems(parsed.data);
+    if (esoProblems.length > 0) {
+      problems.push(problem(PROVIDER_KIND, name, esoProblems.map((p: string) => platformError('InvalidProvider',
+        `${p}. spec.provider is handed to ESO's ClusterSecretStore as is, and ESO's schema refuses it: fix it as the External Secrets Operator documentation for this provider says.`,
+        doc.locate?.(['spec', 'provider', ...p.split(':')[0]!.split('.').slice(2)]), p.split(':')[0]))));
       continue;
     }
     providers.set(name, parsed.data);

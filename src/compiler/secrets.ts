@@ -10,6 +10,7 @@
  * - one `ClusterSecretStore` per SecretProvider (platform level).
  */
 import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
+import { ClusterSecretStore } from '@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore';
 import type { SecretParams } from '../api/latticeservice/v1alpha1.ts';
 import { childName, standardLabels } from './naming.ts';
 import type { Diagnostic, DerivationState, KubeObject } from './types.ts';
@@ -221,4 +222,25 @@ export function clusterSecretStoreFor(provider: SecretProvider): KubeObject {
     },
     spec,
   };
+}
+
+/**
+ * Problems of a SecretProvider's `spec.provider` against ESO's own schema (external-secrets.io/v1
+ * ClusterSecretStore, through @kubernetes-models/external-secrets): wrong types, values outside ESO's
+ * enums, missing required fields, each as `spec.provider.<path>: <problem>`. The schema package does
+ * not reject unknown fields, so a misspelled provider name is left to ESO to refuse.
+ */
+export function providerSchemaProblems(provider: SecretProvider): string[] {
+  try {
+    new ClusterSecretStore(clusterSecretStoreFor(provider) as never).validate();
+    return [];
+  } catch (err) {
+    const errors = (err as { errors?: { instancePath?: string; message?: string; params?: { allowedValues?: unknown[] } }[] }).errors;
+    if (!Array.isArray(errors)) return [(err as Error).message];
+    return errors.map((e) => {
+      const path = (e.instancePath ?? '').split('/').filter(Boolean).join('.');
+      const allowed = e.params?.allowedValues ? ` (${e.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')})` : '';
+      return `${path}: ${e.message ?? 'is not valid'}${allowed}`;
+    });
+  }
 }
