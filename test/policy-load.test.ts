@@ -239,7 +239,7 @@ describe('the CedarPolicy resource', () => {
       return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
     assert.deepEqual(issues(doc({ policies: 'permit (principal, action, resource);' }, 'shop')), [
-      'metadata.namespace: CedarPolicies are read only from the lattice-system namespace (platform-wide rules must not be writable from a team namespace): move it to lattice-system',
+      'metadata.namespace: CedarPolicy is a platform resource, read only in namespace lattice-system (platform-wide rules must not be writable from a team namespace), not shop: move it there, or leave namespace out in a file given to lattice render',
     ]);
     assert.deepEqual(issues(doc({ policies: 'permit (principal, action, resource);' })), []);
     assert.match(issues(doc({ policies: '  \n' }))[0] ?? '', /^spec\.policies: is empty/);

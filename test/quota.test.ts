@@ -238,7 +238,7 @@ test('a LatticeQuota outside lattice-system is a platform problem and is not enf
   assert.deepEqual(
     result.problems.map((p) => [p.kind, p.name, p.diagnostics.map((d) => `${d.reason} ${d.path}: ${d.message}`)]),
     [
-      ['LatticeQuota', 'mine', ['WrongNamespace metadata.namespace: LatticeQuota mine is in namespace shop; quotas are platform resources and must be in lattice-system (a team must not be able to raise its own quota). Move it there.']],
+      ['LatticeQuota', 'mine', ['InvalidSpec metadata.namespace: LatticeQuota is a platform resource, read only in namespace lattice-system (a team must not be able to raise its own quota), not shop: move it there, or leave namespace out in a file given to lattice render']],
       ['LatticeQuota', 'empty', ['InvalidSpec spec.hard: set at least one of cpu, memory, gpu or pods']],
     ],
   );

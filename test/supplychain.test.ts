@@ -143,7 +143,7 @@ describe('ImageProvider schema', () => {
       ['spec.trust.keys.1.name: key name "k" is used twice: give each key its own name'],
     );
     assert.deepEqual(messages({ ...base, metadata: { name: 'p', namespace: 'team-a' }, spec: { registry: HOST } }), [
-      'metadata.namespace: an ImageProvider is a platform resource and is only read in namespace lattice-system, not team-a: move it there (or leave namespace out in a file given to lattice render)',
+      'metadata.namespace: ImageProvider is a platform resource, read only in namespace lattice-system (which registries and signing keys are trusted is a platform decision), not team-a: move it there, or leave namespace out in a file given to lattice render',
     ]);
     assert.deepEqual(messages({ ...base, spec: { registry: HOST, trust: { keys: [] } } }), ['spec.trust.keys: list at least one trusted key']);
     assert.equal(messages({ ...base, spec: { registry: HOST, pullSecret: 'x' } })[0]?.startsWith('spec: Unrecognized key'), true);

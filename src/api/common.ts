@@ -52,6 +52,24 @@ export const objectMeta = z.looseObject({
   resourceVersion: z.string().optional().describe('Set by the API server.'),
 });
 
+/**
+ * Metadata of a platform resource (SecretProvider, ImageProvider, CedarPolicy, LatticeQuota): read
+ * only in namespace lattice-system, so that teams, who can write to their own namespaces, cannot
+ * change platform rules. A file given to `lattice render` may leave the namespace out. `why` says
+ * what writing it elsewhere would let a team do.
+ */
+export function platformObjectMeta(kind: string, why: string) {
+  return objectMeta.superRefine((m, ctx) => {
+    if (m.namespace !== undefined && m.namespace !== PLATFORM_NAMESPACE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['namespace'],
+        message: `${kind} is a platform resource, read only in namespace ${PLATFORM_NAMESPACE} (${why}), not ${m.namespace}: move it there, or leave namespace out in a file given to lattice render`,
+      });
+    }
+  });
+}
+
 /** Kubernetes object metadata as parsed by {@link objectMeta}. */
 export type ObjectMeta = z.infer<typeof objectMeta>;
 

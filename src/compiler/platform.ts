@@ -5,7 +5,7 @@
  *
  * Used by `lattice render` (input from files) and by the controller (input from informer caches).
  */
-import { API_VERSION, PLATFORM_NAMESPACE } from '../api/common.ts';
+import { API_VERSION } from '../api/common.ts';
 import { KIND as SERVICE_KIND, latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../api/secretprovider/v1alpha1.ts';
@@ -149,12 +149,6 @@ function readProviders(docs: PlatformDocument[], problems: PlatformProblem[]): {
     const name = kindOf(doc.object).name;
     if (!parsed.success) {
       problems.push(problem(PROVIDER_KIND, name, issuesToDiagnostics(parsed.error.issues, doc)));
-      continue;
-    }
-    const namespace = parsed.data.metadata.namespace ?? PLATFORM_NAMESPACE;
-    if (namespace !== PLATFORM_NAMESPACE) {
-      problems.push(problem(PROVIDER_KIND, name, [platformError('WrongNamespace',
-        `SecretProvider ${name} is in namespace ${namespace}; SecretProviders are platform resources and must be in ${PLATFORM_NAMESPACE}. Move it there.`, doc.locate?.(['metadata', 'namespace']), 'metadata.namespace')]));
       continue;
     }
     if (providers.has(name)) {

@@ -15,7 +15,7 @@
  * one of them that asks for some of the exceeded resource fails, each told what the others use; a
  * service asking for none of it (demand 0) is not failed for it.
  */
-import { API_VERSION, PLATFORM_NAMESPACE } from '../api/common.ts';
+import { API_VERSION } from '../api/common.ts';
 import { latticeQuotaSchema, KIND as QUOTA_KIND, type LatticeQuota, type QuotaHard } from '../api/latticequota/v1alpha1.ts';
 import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
@@ -289,13 +289,6 @@ export function readQuotas(docs: readonly ServiceInput[]): { quotas: Map<string,
     const parsed = latticeQuotaSchema.safeParse(doc.object);
     if (!parsed.success) {
       problems.push({ name, diagnostics: issuesToDiagnostics(parsed.error.issues, doc) });
-      continue;
-    }
-    const namespace = parsed.data.metadata.namespace ?? PLATFORM_NAMESPACE;
-    if (namespace !== PLATFORM_NAMESPACE) {
-      problems.push({ name, diagnostics: [platformError('WrongNamespace',
-        `${QUOTA_KIND} ${name} is in namespace ${namespace}; quotas are platform resources and must be in ${PLATFORM_NAMESPACE} (a team must not be able to raise its own quota). Move it there.`,
-        doc, ['metadata', 'namespace'])] });
       continue;
     }
     if (quotas.has(name)) {

@@ -8,7 +8,7 @@
  * (described in docs/policy.md).
  */
 import { z } from 'zod';
-import { API_VERSION, PLATFORM_NAMESPACE, condition, objectMeta } from '../common.ts';
+import { API_VERSION, condition, platformObjectMeta } from '../common.ts';
 
 export const KIND = 'CedarPolicy';
 export const PLURAL = 'cedarpolicies';
@@ -41,23 +41,12 @@ export const cedarPolicyStatusSchema = z.object({
 });
 
 /** A CedarPolicy document as written (before defaults). */
-export const cedarPolicySchema = z
-  .object({
+export const cedarPolicySchema = z.object({
     apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
     kind: z.literal(KIND).describe(`Always ${KIND}.`),
-    metadata: objectMeta,
+    metadata: platformObjectMeta(KIND, 'platform-wide rules must not be writable from a team namespace'),
     spec: cedarPolicySpecSchema.describe('The policies.'),
     status: z.unknown().optional(),
-  })
-  .superRefine((doc, ctx) => {
-    const ns = doc.metadata.namespace;
-    if (ns !== undefined && ns !== PLATFORM_NAMESPACE) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['metadata', 'namespace'],
-        message: `CedarPolicies are read only from the ${PLATFORM_NAMESPACE} namespace (platform-wide rules must not be writable from a team namespace): move it to ${PLATFORM_NAMESPACE}`,
-      });
-    }
   });
 
 /** A validated CedarPolicy with defaults applied. */

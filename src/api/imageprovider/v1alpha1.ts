@@ -8,7 +8,7 @@
  * or Sigstore bundles signed with one of the keys; see src/supplychain/verify.ts.
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, objectMeta, PLATFORM_NAMESPACE } from '../common.ts';
+import { API_VERSION, dnsLabel, platformObjectMeta } from '../common.ts';
 import { parseRegistryScope } from '../../supplychain/scope.ts';
 import { parsePublicKey } from '../../supplychain/keys.ts';
 
@@ -78,23 +78,12 @@ export const imageProviderSpecSchema = z.strictObject({
 });
 
 /** An ImageProvider document. */
-export const imageProviderSchema = z
-  .object({
-    apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
-    kind: z.literal(KIND).describe(`Always ${KIND}.`),
-    metadata: objectMeta,
-    spec: imageProviderSpecSchema.describe('The registry, its credential and its signing keys.'),
-  })
-  .superRefine((doc, ctx) => {
-    const ns = doc.metadata.namespace;
-    if (ns !== undefined && ns !== PLATFORM_NAMESPACE) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['metadata', 'namespace'],
-        message: `an ImageProvider is a platform resource and is only read in namespace ${PLATFORM_NAMESPACE}, not ${ns}: move it there (or leave namespace out in a file given to lattice render)`,
-      });
-    }
-  });
+export const imageProviderSchema = z.object({
+  apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
+  kind: z.literal(KIND).describe(`Always ${KIND}.`),
+  metadata: platformObjectMeta(KIND, 'which registries and signing keys are trusted is a platform decision'),
+  spec: imageProviderSpecSchema.describe('The registry, its credential and its signing keys.'),
+});
 
 /** A validated ImageProvider with defaults applied. */
 export type ImageProvider = z.output<typeof imageProviderSchema>;

@@ -9,7 +9,7 @@
  * nothing is derived for it.
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, objectMeta, quantity } from '../common.ts';
+import { API_VERSION, dnsLabel, platformObjectMeta, quantity } from '../common.ts';
 
 export const KIND = 'LatticeQuota';
 export const PLURAL = 'latticequotas';
@@ -52,7 +52,7 @@ export const latticeQuotaSpecSchema = z.strictObject({
 export const latticeQuotaSchema = z.object({
   apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
   kind: z.literal(KIND).describe(`Always ${KIND}.`),
-  metadata: objectMeta,
+  metadata: platformObjectMeta(KIND, 'a team must not be able to raise its own quota'),
   spec: latticeQuotaSpecSchema.describe('What the quota covers and its limits.'),
 });
 
