@@ -191,3 +191,37 @@ test('resource params are validated per type', () => {
   expect(/resources\.any\.id: id "\*" \(any caller\) is only allowed with direction: inbound/);
   assert.ok(!messages.some((m) => m.includes('resources.custom')), 'custom resource types keep their params as is');
 });
+
+test('field positions are exact in any document of a multi-document file (re-parsed lazily)', async () => {
+  const { parseYamlDocuments } = await import('../src/api/source.ts');
+  const text = [
+    '# header comment',
+    'apiVersion: v1',
+    'kind: Namespace',
+    'metadata: {name: a}',
+    '---',
+    '# second document',
+    'apiVersion: v1',
+    'kind: Namespace',
+    'metadata:',
+    '  name: b',
+    '---',
+    'apiVersion: lattice.dev/v1alpha1',
+    'kind: LatticeService',
+    'metadata: {name: web}',
+    'spec:',
+    '  workload:',
+    '    containers:',
+    '      main:',
+    '        args: ["x", "y"]',
+    '        resources:',
+    '          limits: {cpu: lots}',
+  ].join('\n');
+  const { documents } = parseYamlDocuments(text, 'multi.yaml');
+  assert.equal(documents.length, 3);
+  assert.deepEqual(documents[1]!.locate(['metadata', 'name']), { file: 'multi.yaml', line: 10, column: 3 });
+  assert.deepEqual(documents[2]!.locate(['spec', 'workload', 'containers', 'main', 'resources', 'limits', 'cpu']), { file: 'multi.yaml', line: 21, column: 20 });
+  assert.deepEqual(documents[2]!.locate(['spec', 'workload', 'containers', 'main', 'args', 1]), { file: 'multi.yaml', line: 19, column: 21 });
+  assert.deepEqual(documents[2]!.locate(['spec', 'nope', 'deeper']), { file: 'multi.yaml', line: 15, column: 1 }, 'a missing field points at the nearest existing one');
+  assert.deepEqual(documents[0]!.locate([]), { file: 'multi.yaml', line: 2, column: 1 });
+});

@@ -3,7 +3,7 @@
  * (`spec.workload.containers.api.image`) into `file:line:col` for error messages. Pure: the caller
  * reads the file.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
+import { LineCounter, parseAllDocuments, parseDocument, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
 
 /** A position in an input file, 1-based like editors show it. */
 export interface SourceLocation {
@@ -56,7 +56,15 @@ export function parseYamlDocuments(text: string, file: string): { documents: Sou
     }
     const object = doc.toJS({ maxAliasCount: 100 });
     if (object === null || object === undefined) return;
-    documents.push({ file, index, object, locate: (path) => at(offsetOf(doc, path)) });
+    // Positions are needed only for problems, so the syntax tree (about 9 times the size of the
+    // data) is not kept: the document's own text is parsed again the first time a position is asked.
+    const [start, , end] = doc.range;
+    let tree: Document | undefined;
+    const locate = (path: readonly (string | number)[]): SourceLocation => {
+      tree ??= parseDocument(text.slice(start, end), { uniqueKeys: false });
+      return at(start + offsetOf(tree, path));
+    };
+    documents.push({ file, index, object, locate });
   });
   return { documents, errors };
 }
