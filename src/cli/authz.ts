@@ -9,6 +9,7 @@
 import type { Command } from 'commander';
 import { buildContext, classify, readCedarPolicies, type PlatformProblem } from '../compiler/platform.ts';
 import { authorizationInput } from '../compiler/authorization.ts';
+import { documentKey } from '../compiler/fleet.ts';
 import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
 import { formatPolicyProblem, validateCedarPolicies } from '../policy/index.ts';
 import { loadForCommand } from './load.ts';
@@ -38,15 +39,9 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
       for (const p of problems.filter((x) => x.kind === 'CedarPolicy')) {
         for (const d of p.diagnostics) streams.stderr(`warning: CedarPolicy ${p.name} is not used: ${d.message}\n`);
       }
-      const doc = classified.services.find((d) => {
-        const m = (d.object as { metadata?: { name?: string; namespace?: string } }).metadata;
-        return `${m?.namespace ?? 'default'}/${m?.name}` === opts.service;
-      });
+      const doc = classified.services.find((d) => documentKey(d.object) === opts.service);
       if (!doc) {
-        const known = classified.services.map((d) => {
-          const m = (d.object as { metadata?: { name?: string; namespace?: string } }).metadata;
-          return `${m?.namespace ?? 'default'}/${m?.name}`;
-        });
+        const known = classified.services.map((d) => documentKey(d.object));
         streams.stderr(`error: no LatticeService ${opts.service} under ${paths.join(', ')}. Services found: ${known.join(', ') || 'none'}.\n`);
         setExit(EXIT.usage);
         return;

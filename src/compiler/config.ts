@@ -14,7 +14,8 @@
  */
 import type { Container, ExternalServiceParams, VolumeParams } from '../api/latticeservice/v1alpha1.ts';
 import { VALIDATED, fieldPath } from './validate.ts';
-import { childName, standardLabels } from './naming.ts';
+import { childName } from './naming.ts';
+import { derivedMeta } from './meta.ts';
 import { parseTemplate, type TemplatePart } from './template.ts';
 import {
   bindSecrets,
@@ -207,14 +208,7 @@ function emit(state: DerivationState, obj: KubeObject): void {
 }
 
 function configMap(state: DerivationState, name: string, data: Record<string, string>): KubeObject {
-  const svc = state.service.metadata.name;
-  const namespace = state.service.metadata.namespace ?? 'default';
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name, namespace, labels: standardLabels(svc, state.ctx.settings.partOf ?? namespace) },
-    data,
-  };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: derivedMeta(state, name), data };
 }
 
 function validationError(state: DerivationState, path: (string | number)[], reason: string, message: string): Diagnostic {

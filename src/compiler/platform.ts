@@ -209,7 +209,8 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   }
   const { quotas, problems: quotaProblems } = readQuotas(classified.quotas);
   for (const p of quotaProblems) problems.push(problem(QUOTA_KIND, p.name, p.diagnostics));
-  const quotaUsage = computeQuotaUsage(quotas.values(), services.values(), namespaceLabels(classified.namespaces), settings);
+  const namespaces = namespaceMetadata(classified.namespaces);
+  const quotaUsage = computeQuotaUsage(quotas.values(), services.values(), namespaceLabels(namespaces), settings);
   const imageProviders = readImageProviders(classified.imageProviders, problems);
   const policySources = readCedarPolicies(classified.cedarPolicies, problems);
   const policyEngine = policyEngineFor(policySources, settings.platformContact);
@@ -220,7 +221,7 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   }
   const ctx: DerivationContext = {
     settings, services, secretProviders: providers, imageProviders, now, quotas, quotaUsage,
-    policyEngine, namespaces: namespaceMetadata(classified.namespaces),
+    policyEngine, namespaces,
   };
   if (images !== undefined) ctx.images = images;
   ctx.skipImageVerification = (service, image) => {
@@ -261,19 +262,9 @@ export function namespaceMetadata(docs: readonly PlatformDocument[]): Record<str
   return out;
 }
 
-/** Labels of each namespace, by name, from `v1 Namespace` objects (the first object of a name wins). */
-export function namespaceLabels(docs: readonly PlatformDocument[]): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const doc of docs) {
-    const meta = (doc.object as { metadata?: { name?: unknown; labels?: unknown } } | null)?.metadata;
-    if (typeof meta?.name !== 'string' || out.has(meta.name)) continue;
-    const labels: Record<string, string> = {};
-    if (meta.labels !== null && typeof meta.labels === 'object') {
-      for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
-    }
-    out.set(meta.name, labels);
-  }
-  return out;
+/** Labels of each namespace, by name, as quotas select them (read once, by {@link namespaceMetadata}). */
+export function namespaceLabels(namespaces: Readonly<Record<string, NamespaceMetadata>>): Map<string, Record<string, string>> {
+  return new Map(Object.entries(namespaces).map(([name, meta]) => [name, meta.labels ?? {}]));
 }
 
 /** What image verification needs to know before derivation: the images of valid services, the ImageProviders, the settings. */
@@ -306,7 +297,7 @@ export function imagesToVerify(documents: PlatformDocument[]): ImagesToVerify {
 export function openFleet(classified: ClassifiedDocuments, options: PlatformOptions, problems: PlatformProblem[]): Fleet {
   // The fleet validates and indexes the services itself: the context is built without them.
   const ctx = buildContext({ ...classified, services: [] }, options.now, problems, options.images);
-  const fleet = new Fleet(ctx, { namespaceLabels: namespaceLabels(classified.namespaces) });
+  const fleet = new Fleet(ctx, { namespaceLabels: namespaceLabels(ctx.namespaces) });
   for (const doc of fleet.load(classified.services).duplicates) {
     const key = documentKey(doc.object);
     problems.push(problem(SERVICE_KIND, key, [platformError('DuplicateName',

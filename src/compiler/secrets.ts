@@ -12,7 +12,8 @@
 import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
 import { ClusterSecretStore } from '@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore';
 import type { SecretParams } from '../api/latticeservice/v1alpha1.ts';
-import { childName, standardLabels } from './naming.ts';
+import { childName } from './naming.ts';
+import { derivedMeta } from './meta.ts';
 import type { Diagnostic, DerivationState, KubeObject } from './types.ts';
 import { fieldPath } from './validate.ts';
 
@@ -107,14 +108,6 @@ export function secretError(state: DerivationState, path: (string | number)[], r
   return d;
 }
 
-function meta(state: DerivationState, name: string): KubeObject['metadata'] {
-  const svc = state.service.metadata.name;
-  return {
-    name,
-    namespace: state.service.metadata.namespace ?? 'default',
-    labels: standardLabels(svc, state.ctx.settings.partOf ?? state.service.metadata.namespace ?? 'default'),
-  };
-}
 
 /** The ExternalSecret that syncs one secret resource into the Secret `binding.secretName`. */
 export function externalSecretFor(state: DerivationState, binding: SecretBinding): KubeObject {
@@ -130,7 +123,7 @@ export function externalSecretFor(state: DerivationState, binding: SecretBinding
   } else {
     spec.data = binding.keys.map((key) => ({ secretKey: key, remoteRef: { key: binding.remoteKey, property: key } }));
   }
-  return { apiVersion: ESO_API_VERSION, kind: 'ExternalSecret', metadata: meta(state, binding.secretName), spec };
+  return { apiVersion: ESO_API_VERSION, kind: 'ExternalSecret', metadata: derivedMeta(state, binding.secretName), spec };
 }
 
 /** One piece of a templated value: literal text, or a key of a secret resource. */
@@ -193,7 +186,7 @@ export function templatedExternalSecret(
     },
     data,
   });
-  return { apiVersion: ESO_API_VERSION, kind: 'ExternalSecret', metadata: meta(state, name), spec };
+  return { apiVersion: ESO_API_VERSION, kind: 'ExternalSecret', metadata: derivedMeta(state, name), spec };
 }
 
 const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };

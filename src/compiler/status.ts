@@ -8,7 +8,7 @@ import type { LatticeServiceStatus } from '../api/latticeservice/v1alpha1.ts';
 import type { ConditionDraft, Diagnostic, KubeObject } from './types.ts';
 
 /** Condition types in the order they are written. */
-export const CONDITION_ORDER = ['Validated', 'SecretsResolved', 'PolicyAuthorized', 'ImageVerified', 'QuotaSatisfied', 'DependenciesAgreed', 'Ready'];
+export const CONDITION_ORDER = ['Validated', 'PlatformSupported', 'SecretsResolved', 'ImageVerified', 'PolicyAuthorized', 'QuotaSatisfied', 'DependenciesAgreed', 'InboundRestricted', 'Ready'];
 
 /** `file:line:col` of a diagnostic, or its field path, for messages. */
 export function where(d: Diagnostic): string {
@@ -94,7 +94,8 @@ export function buildStatus(opts: {
   return status;
 }
 
+/** Position of a condition type; a type not in the list goes just before Ready, which is always last. */
 function rank(type: string): number {
   const i = CONDITION_ORDER.indexOf(type);
-  return i < 0 ? CONDITION_ORDER.length - 1 : i;
+  return i < 0 ? CONDITION_ORDER.length - 1.5 : i;
 }
