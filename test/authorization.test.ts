@@ -67,13 +67,16 @@ test('forbid overrides permit, and the denial names the forbidding policy', () =
   assert.match(conditionOf(r, 'PolicyAuthorized').message, /Denied by policy guards\/no-cross-team \(forbid\)/);
 });
 
-test('an invalid CedarPolicy is reported with its position and not used; the others still load', () => {
+test('an invalid CedarPolicy is reported with its position, and every service is refused until it is fixed (fail closed)', () => {
   const broken = policy('broken', 'permit (principal, action == Lattice::Action::"NoSuchAction", resource);');
   const result = derive([provider(), ...namespaces, deployAny, ownSecrets, broken, service('ok', {}, 'commerce')]);
   const problem = result.problems.find((p) => p.kind === 'CedarPolicy' && p.name === 'broken');
   assert.ok(problem, JSON.stringify(result.problems));
   assert.match(problem.diagnostics[0]!.message, /NoSuchAction/);
-  assert.equal(resultOf(result, 'commerce/ok').status.phase, 'Ready');
+  const ok = resultOf(result, 'commerce/ok');
+  assert.equal(ok.status.phase, 'Failed');
+  assert.equal(conditionOf(ok, 'PolicyAuthorized').reason, 'PolicyInvalid');
+  assert.match(conditionOf(ok, 'PolicyAuthorized').message, /CedarPolicy broken \(spec\.policies:1:30\): .*NoSuchAction/);
 });
 
 test('SkipImageVerification: a failing image runs only with a permit, and the condition names the policy', () => {

@@ -110,7 +110,8 @@ describe('requests of a service', () => {
       owner: '#shop',
       images: ['docker.io/datadog/agent:7', `registry.example.com/shop/web:1.2@${DIGEST}`],
     });
-    assert.deepEqual(svc.tags, { 'lattice.dev/environment': 'dev', tier: 'frontend' });
+    // lattice.dev/ tags come from the namespace, never from the service's own labels.
+    assert.deepEqual(svc.tags, { tier: 'frontend', 'lattice.dev/team': 'shop', 'lattice.dev/environment': 'dev' });
     assert.deepEqual(svc.parents, [{ type: 'Lattice::Namespace', id: 'commerce' }]);
     const ns = entity(r, 'Namespace', 'commerce');
     assert.deepEqual(ns.attrs, { name: 'commerce', team: 'shop', environment: 'dev', owner: '#shop' });
@@ -241,9 +242,10 @@ describe('decisions of the example policies for every gate', () => {
     );
   });
 
-  test('runAsRoot is allowed only where the policy says (environment label on the service)', () => {
+  test('runAsRoot is allowed only where the policy says (environment label of the namespace, not of the service)', () => {
     const input = everyGate();
-    input.service.metadata.labels = {};
+    input.namespaces = { ...input.namespaces, commerce: { labels: { 'lattice.dev/team': 'shop', 'lattice.dev/environment': 'prod' } } };
+    input.service.metadata.labels = { 'lattice.dev/environment': 'dev' };
     const d = engine.authorizeService(input).decisions.find((x) => x.resourceDescription === 'security override runAsRoot (container web)');
     assert.equal(d?.outcome, 'deny');
   });

@@ -63,6 +63,22 @@ export function authorizationInput(service: LatticeService, ctx: DerivationConte
 export function authorizationGate(state: DerivationState): void {
   const engine = state.ctx.policyEngine;
   if (!engine) throw new Error('the derivation context has no policy engine: build it with buildContext');
+  const invalid = state.ctx.invalidPolicies ?? [];
+  if (invalid.length > 0) {
+    // Fail closed: deciding with the valid policies only would drop the invalid ones' forbids.
+    const names = invalid.map((p) => `CedarPolicy ${p.name}${p.where ? ` (${p.where})` : ''}: ${p.message}`).join('; ');
+    const owners = [...new Set(invalid.map((p) => p.owner ?? engine.platformContact))].join(', ');
+    state.diagnostics.push({
+      severity: 'error',
+      condition: POLICY_AUTHORIZED,
+      reason: 'PolicyInvalid',
+      message:
+        `no authorization decision can be made while ${invalid.length === 1 ? 'a CedarPolicy is' : `${invalid.length} CedarPolicies are`} invalid: ${names}. ` +
+        'An invalid policy could forbid what the others permit, so Lattice refuses every service instead of deciding without it. ' +
+        `Contact ${owners} to fix or disable it (spec.enabled: false); \`lattice authz validate\` shows every error.`,
+    });
+    return;
+  }
   const { decisions, summary } = engine.authorizeService(authorizationInput(state.service, state.ctx));
   for (const d of decisions) {
     if (d.outcome === 'allow') continue;

@@ -19,6 +19,7 @@ import { deriveIngress } from './ingress.ts';
 import { deriveMesh } from './mesh.ts';
 import { imageGate } from './images.ts';
 import { authorizationGate } from './authorization.ts';
+import { protectedNamespaceGate } from './protected.ts';
 import type { Condition } from '../api/common.ts';
 import type { DerivationContext, DerivationState, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
@@ -26,7 +27,7 @@ import type { DerivationContext, DerivationState, KubeObject, ServiceInput, Serv
 export type Stage = (state: DerivationState) => void;
 
 /** Gates: run before anything is derived; any error stops the derivation. */
-export const GATES: Stage[] = [imageGate, authorizationGate, gateQuota];
+export const GATES: Stage[] = [protectedNamespaceGate, imageGate, authorizationGate, gateQuota];
 
 /** Derivers, in order. */
 export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];

@@ -20,7 +20,7 @@ import { issuesToDiagnostics } from './validate.ts';
 import { Fleet, documentKey } from './fleet.ts';
 import { providerSchemaProblems } from './secrets.ts';
 import { computeQuotaUsage, isQuotaDocument, readQuotas, type QuotaUsage } from './quota.ts';
-import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+import type { DerivationContext, Diagnostic, IndexedService, InvalidPolicy, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
 /** One input document with where it came from. */
 export interface PlatformDocument extends ServiceInput {
@@ -212,16 +212,33 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   const namespaces = namespaceMetadata(classified.namespaces);
   const quotaUsage = computeQuotaUsage(quotas.values(), services.values(), namespaceLabels(namespaces), settings);
   const imageProviders = readImageProviders(classified.imageProviders, problems);
+  const firstProblem = problems.length;
   const policySources = readCedarPolicies(classified.cedarPolicies, problems);
+  // A CedarPolicy that is not even a valid document: its enabled flag is unknown, so it counts as enabled.
+  const invalidPolicies: InvalidPolicy[] = problems.slice(firstProblem).map((p) => {
+    const d = p.diagnostics[0];
+    const where = d?.location ? `${d.location.file}:${d.location.line}:${d.location.column}` : undefined;
+    return { name: p.name, message: d ? `${d.path ? `${d.path}: ` : ''}${d.message}` : 'not a valid CedarPolicy', ...(where ? { where } : {}) };
+  });
   const policyEngine = policyEngineFor(policySources, settings.platformContact);
   for (const p of policyEngine.problems) {
     if (p.severity !== 'error') continue;
     const d = platformError('InvalidPolicy', p.policyId ? `policy ${p.policyId}: ${p.message}` : p.message, p.location?.file !== undefined ? { file: p.location.file, line: p.location.line, column: p.location.column } : undefined, 'spec.policies');
     problems.push(problem(CEDAR_POLICY_KIND, p.cedarPolicy, [d]));
   }
+  for (const v of policyEngine.validations) {
+    if (v.valid || !v.enabled) continue;
+    const first = v.problems.find((p) => p.severity === 'error');
+    // The file position when the CedarPolicy came from a file, else the position in spec.policies.
+    const at = first?.location ?? (first?.position ? { file: 'spec.policies', ...first.position } : undefined);
+    const entry: InvalidPolicy = { name: v.name, message: first ? `${first.policyId ? `policy ${first.policyId}: ` : ''}${first.message}` : 'invalid' };
+    if (at) entry.where = `${at.file ?? v.source.file ?? 'spec.policies'}:${at.line}:${at.column}`;
+    if (v.owner !== undefined) entry.owner = v.owner;
+    invalidPolicies.push(entry);
+  }
   const ctx: DerivationContext = {
     settings, services, secretProviders: providers, imageProviders, now, quotas, quotaUsage,
-    policyEngine, namespaces,
+    policyEngine, namespaces, invalidPolicies,
   };
   if (images !== undefined) ctx.images = images;
   ctx.skipImageVerification = (service, image) => {

@@ -95,6 +95,12 @@ export interface DerivationContext {
    * (Cedar action `SkipImageVerification`). Undefined when no policy engine is configured: no skip.
    */
   skipImageVerification?: (service: LatticeService, image: string, verification: ImageVerification) => { allowed: boolean; policies: string[] };
+  /**
+   * CedarPolicies that could not be loaded (a Cedar error, or not a valid CedarPolicy document) and
+   * are not disabled. While any is listed, the authorization gate refuses every service: the missing
+   * policies could forbid what the others permit (fail closed).
+   */
+  invalidPolicies?: readonly InvalidPolicy[];
   /** The Cedar policy engine built from the platform's CedarPolicies (parsed once per change of them). */
   policyEngine?: PolicyEngine;
   /** Namespaces by name with their labels and annotations (team, environment, owner), from Namespace objects. */
@@ -110,6 +116,18 @@ export interface DerivationContext {
    * Kept up to date by the Fleet; when absent, the mesh stage builds one from `services`.
    */
   graph?: ServiceGraph;
+}
+
+/** A CedarPolicy left out because of an error, as the authorization gate names it. */
+export interface InvalidPolicy {
+  /** metadata.name of the CedarPolicy. */
+  name: string;
+  /** `file:line:col` of the first error when known, else undefined. */
+  where?: string;
+  /** The first error, in Cedar's (or the schema's) words. */
+  message: string;
+  /** spec.owner of the CedarPolicy, when known. */
+  owner?: string;
 }
 
 /** What concerns contribute to one container before the workload module assembles the pod. */

@@ -7,6 +7,7 @@
  */
 import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
+import { secretPathProblem } from '../api/secretpath.ts';
 import { CEDAR_NAMESPACE, type CedarValueJson, type EntityJson } from './cedar.ts';
 
 /** The Cedar actions of the Lattice schema. */
@@ -64,7 +65,8 @@ export interface ServiceAuthorizationInput {
   /** The validated LatticeService (defaults applied). */
   service: LatticeService;
   /**
-   * Namespaces by name, from the Namespace objects the platform knows. Team: label
+   * Namespaces by name, from the Namespace objects the platform knows: the only source of a
+   * service's team and owner (a tenant writes its service's labels, not its Namespace). Team: label
    * `lattice.dev/team`, else `team`. Environment: label `lattice.dev/environment`, else `environment`.
    * Owner contact: annotation `lattice.dev/owner`, else label `lattice.dev/owner`.
    */
@@ -170,20 +172,34 @@ function serviceContext(input: ServiceAuthorizationInput): ServiceContext {
     return f;
   };
   const own = facts(namespace);
-  const labels = service.metadata.labels ?? {};
-  const annotations = service.metadata.annotations ?? {};
   const attrs: Record<string, CedarValueJson> = {
     namespace,
     name,
     images: sortedContainers(service).map(([, c]) => c.image),
   };
-  const team = labels['lattice.dev/team'] ?? own.team;
-  const owner = annotations['lattice.dev/owner'] ?? own.owner;
-  if (team) attrs.team = team;
-  if (owner) attrs.owner = owner;
+  // Team and owner decide permissions (the same-team rule) and whom a denial names: they come from
+  // the Namespace, which the platform manages, never from the service, which its tenant writes.
+  if (own.team) attrs.team = own.team;
+  if (own.owner) attrs.owner = own.owner;
   const principal = { type: T.Service, id: `${namespace}/${name}` };
-  const serviceEntity: EntityJson = { uid: principal, attrs, parents: [{ type: T.Namespace, id: namespace }], tags: { ...labels } };
+  const serviceEntity: EntityJson = { uid: principal, attrs, parents: [{ type: T.Namespace, id: namespace }], tags: serviceTags(service.metadata.labels ?? {}, own.labels) };
   return { input, namespace, name, principal, baseEntities: [serviceEntity, namespaceEntity(own)], facts };
+}
+
+/** Label keys under this prefix are the platform's: on a Service entity they come from its namespace only. */
+export const RESERVED_LABEL_PREFIX = 'lattice.dev/';
+
+/**
+ * The tags of a Service entity: the service's own labels except those under `lattice.dev/` (which a
+ * tenant could set to claim a team or an environment), plus the `lattice.dev/` labels of its
+ * Namespace. So `principal.getTag("lattice.dev/environment")` reads what the platform says about
+ * the namespace; other tags are the tenant's own choice and only fit decisions the tenant may make.
+ */
+export function serviceTags(serviceLabels: Readonly<Record<string, string>>, namespaceLabels: Readonly<Record<string, string>>): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(serviceLabels)) if (!k.startsWith(RESERVED_LABEL_PREFIX)) tags[k] = v;
+  for (const [k, v] of Object.entries(namespaceLabels)) if (k.startsWith(RESERVED_LABEL_PREFIX)) tags[k] = v;
+  return tags;
 }
 
 function sortedContainers(service: LatticeService): Array<[string, LatticeService['spec']['workload']['containers'][string]]> {
@@ -227,8 +243,10 @@ function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
     const params = (res.params ?? {}) as { provider?: unknown };
     const provider = typeof params.provider === 'string' ? params.provider : (ctx.input.defaultSecretProvider ?? 'default');
     const path = res.id ?? `${ctx.namespace}/${key}`;
-    const first = path.replace(/^\/+/, '').split('/')[0] ?? '';
-    const ownerNs = path.replace(/^\/+/, '').includes('/') && DNS_LABEL.test(first) && first.length <= 63 ? first : undefined;
+    const first = path.split('/')[0] ?? '';
+    // Only a normal path names its owning namespace (src/api/secretpath.ts; validation refuses the
+    // others before authorization, this keeps it so for any caller that skips validation).
+    const ownerNs = secretPathProblem(path) === undefined && path.includes('/') && DNS_LABEL.test(first) && first.length <= 63 ? first : undefined;
     const attrs: Record<string, CedarValueJson> = { provider, path };
     const extra: EntityJson[] = [];
     const parents: EntityRef[] = [];

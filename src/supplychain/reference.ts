@@ -13,11 +13,29 @@
  * imports nothing, so the API layer may use it for validation.
  */
 
-/** A parsed image reference. `registry` is normalised (`docker.io` when none was written). */
+const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * The normal form of a registry host, the one every comparison uses (ImageProvider scopes, Cedar's
+ * `Image.registry`, credentials): lower case (host names are case-insensitive, RFC 4343), without
+ * the HTTPS default port `:443` (the OCI distribution API is HTTPS, so `host:443` and `host` are one
+ * registry), and `docker.io` for Docker Hub's other names (`index.docker.io`, the legacy default
+ * domain of github.com/distribution/reference `normalize.go`, and `registry-1.docker.io`, its API
+ * host). Other ports are kept: `host:5000` is a different registry.
+ */
+export function normaliseRegistryHost(host: string): string {
+  const h = host.toLowerCase().replace(/:443$/, '');
+  return DOCKER_HUB_ALIASES.has(h) ? 'docker.io' : h;
+}
+
+/**
+ * A parsed image reference. `registry` is normalised ({@link normaliseRegistryHost}; `docker.io`
+ * when none was written), so two spellings of one registry never compare as two.
+ */
 export interface ImageReference {
   /** The reference exactly as written. */
   original: string;
-  /** Registry host with optional port, e.g. `registry.example.com` or `127.0.0.1:5000`. */
+  /** Normalised registry host with optional port, e.g. `registry.example.com` or `127.0.0.1:5000`. */
   registry: string;
   /** Repository path inside the registry, e.g. `payments` or `library/nginx`. */
   repository: string;
@@ -66,7 +84,7 @@ export function parseImageReference(text: string): ParseResult {
   const first = parts[0] ?? '';
   if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) {
     if (!DOMAIN.test(first)) return { ok: false, error: `registry "${first}" is not a valid host[:port]` };
-    registry = first;
+    registry = normaliseRegistryHost(first);
     parts.shift();
   }
   for (const part of parts) {

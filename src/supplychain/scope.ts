@@ -5,11 +5,12 @@
  * whole path components: `registry.example.com/team` covers `registry.example.com/team/api` but not
  * `registry.example.com/teamfoo/api` (a plain string prefix would).
  *
- * Docker Hub has several host names (`docker.io`, `index.docker.io`, `registry-1.docker.io`); they are
- * one registry here, as in the distribution reference grammar, where `docker.io` is the normal form.
+ * Hosts are compared in their normal form (`normaliseRegistryHost`): lower case, without the default
+ * port 443, and `docker.io` for Docker Hub's several names (`docker.io`, `index.docker.io`,
+ * `registry-1.docker.io`), as in the distribution reference grammar.
  * This module is a leaf (it imports only reference.ts) so the API layer may use it for validation.
  */
-import type { ImageReference } from './reference.ts';
+import { normaliseRegistryHost, type ImageReference } from './reference.ts';
 
 /** A parsed registry scope. */
 export interface RegistryScope {
@@ -21,13 +22,9 @@ export interface RegistryScope {
 
 const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
-/** Normalises a registry host: lower-cases it and maps Docker Hub's aliases to `docker.io`. */
-export function normaliseRegistryHost(host: string): string {
-  const h = host.toLowerCase();
-  return DOCKER_HUB_ALIASES.has(h) ? 'docker.io' : h;
-}
+/** Normalises a registry host (lower case, no `:443`, `docker.io` for Docker Hub's aliases): see reference.ts. */
+export { normaliseRegistryHost };
 
 /** Result of {@link parseRegistryScope}. */
 export type ScopeParseResult = { ok: true; scope: RegistryScope } | { ok: false; error: string };

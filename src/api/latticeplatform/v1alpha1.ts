@@ -56,6 +56,17 @@ export const gatewaySettingSchema = z.strictObject({
  */
 export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager'];
 
+/**
+ * Namespaces where no LatticeService is derived (spec.protectedNamespaces): where the platform's own
+ * components run, whose objects a tenant's service could otherwise replace or sit beside (an Istio
+ * AuthorizationPolicy in the root namespace applies mesh-wide). Lattice always adds the namespaces it
+ * uses itself (see src/compiler/protected.ts).
+ */
+export const DEFAULT_PROTECTED_NAMESPACES = [
+  'kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager',
+  'monitoring', 'keda', 'flux-system', 'volcano-system', 'cilium', 'cilium-secrets', 'tetragon',
+];
+
 /** Settings of the service mesh and network policies (docs/mesh.md). */
 export const meshSettingsSchema = z.strictObject({
   trustDomain: z
@@ -113,6 +124,10 @@ export const latticePlatformSpecSchema = z.strictObject({
     .enum(['reject', 'resolve'])
     .default('reject')
     .describe('reject (default): images must be pinned by digest. resolve: a tag is resolved to its digest when the service is derived (by the controller; by lattice render only with --resolve-digests), and the Deployment carries the digest.'),
+  protectedNamespaces: z
+    .array(dnsLabel)
+    .default(DEFAULT_PROTECTED_NAMESPACES)
+    .describe('Namespaces where LatticeServices are refused (reason ProtectedNamespace): the platform components\' own. Lattice always adds lattice-system, the Istio, DNS and metrics scraper namespaces, mesh.systemNamespaces and the gateways\' namespaces, whatever this list says.'),
   partOf: z
     .string()
     .optional()

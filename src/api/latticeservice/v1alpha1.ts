@@ -6,6 +6,7 @@
  * `workload.containers`, `variables`, `files`, `volumes`, `resources`, `service.ports`.
  */
 import { z } from 'zod';
+import { secretPathProblem } from '../secretpath.ts';
 import { API_VERSION, condition, dnsLabel, duration, objectMeta, quantity } from '../common.ts';
 import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
@@ -334,6 +335,10 @@ export const resourceSchema = z
           }
         }
       }
+    }
+    if (r.type === 'secret' && r.id !== undefined) {
+      const problem = secretPathProblem(r.id);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['id'], message: `secret id ${JSON.stringify(r.id)} ${problem}` });
     }
     if (r.type !== 'service') {
       if (r.direction !== undefined && r.direction !== 'outbound') {
