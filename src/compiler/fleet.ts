@@ -14,16 +14,25 @@
  * service under its quota, so a change that moves a quota's usage also re-derives the services under
  * that quota (only when the platform has quotas).
  *
+ * Name collisions are the other exception (src/compiler/collisions.ts): the fleet indexes every
+ * object identity each service derives (and the platform-level objects); a service sharing one with
+ * another party is refused with `NameCollision`, and a change that starts or ends a collision also
+ * reports the other parties as re-derived.
+ *
  * Settings, SecretProviders, ImageProviders, quotas or namespace labels changing affect every
  * service: build a new Fleet then.
  */
 import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
-import { deriveService } from './pipeline.ts';
+import { NAME_COLLISION, deriveService, withErrors } from './pipeline.ts';
+import { ClaimIndex, claimsOf } from './collisions.ts';
 import { deriveBaseline } from './baseline.ts';
 import { clusterSecretStoreFor } from './secrets.ts';
 import { ServiceGraph } from './graph.ts';
 import { computeQuotaUsage, type NamespaceLabels, type QuotaUsage } from './quota.ts';
-import type { DerivationContext, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+
+/** The claim-index key of the platform-level objects (a service key always has a "/"). */
+const PLATFORM_CLAIMS = '@platform';
 
 /**
  * The platform-wide part of a derivation context: everything but the services, their graph and the
@@ -42,7 +51,10 @@ export interface FleetOptions {
 export interface FleetChange {
   /** `namespace/name` of the changed service. */
   key: string;
-  /** The new results of the changed service (unless removed) and of its neighbours, changed one first, then by key. */
+  /**
+   * The new results of the changed service (unless removed) and of its neighbours, changed one first,
+   * then by key; then, by key, the services whose name collisions started or ended with the change.
+   */
   rederived: ServiceResult[];
 }
 
@@ -70,6 +82,8 @@ export class Fleet {
   private readonly inputs = new Map<string, ServiceInput>();
   private readonly derived = new Map<string, ServiceResult>();
   private readonly namespaceLabels: NamespaceLabels;
+  /** Which service (or the platform) claims which object identity: collisions across the fleet. */
+  private readonly claims = new ClaimIndex();
 
   /** An empty fleet over the platform-wide context (settings, providers, quotas, time). */
   constructor(context: FleetContext, options: FleetOptions = {}) {
@@ -78,6 +92,7 @@ export class Fleet {
     this.ctx = { ...platform, services: this.index, graph: this.graph };
     this.namespaceLabels = options.namespaceLabels ?? new Map();
     this.refreshQuotas();
+    this.claims.set(PLATFORM_CLAIMS, claimsOf(this.platformObjects()));
   }
 
   /** Number of services (valid or not). */
@@ -103,7 +118,7 @@ export class Fleet {
       added.push(key);
     }
     this.refreshQuotas();
-    for (const key of added) this.derive(key);
+    for (const key of added) this.derive(key, new Set());
     return { duplicates };
   }
 
@@ -119,7 +134,10 @@ export class Fleet {
     for (const k of this.graph.neighbours(key)) affected.add(k);
     for (const k of this.refreshQuotas()) affected.add(k);
     affected.delete(key);
-    return { key, rederived: [this.derive(key), ...this.rederive(affected)] };
+    const collided = new Set<string>();
+    this.derive(key, collided);
+    const rederived = this.rederive(affected, collided);
+    return { key, rederived: [key, ...rederived, ...this.extra(collided, new Set([key, ...rederived]))].map((k) => this.result(k)!) };
   }
 
   /** Removes one service and re-derives its neighbours; unknown keys change nothing. */
@@ -131,18 +149,58 @@ export class Fleet {
     this.index.delete(key);
     this.derived.delete(key);
     this.graph.delete(key);
+    const collided = this.claims.set(key, []);
     for (const k of this.refreshQuotas()) affected.add(k);
-    return { key, rederived: this.rederive(affected) };
+    const rederived = this.rederive(affected, collided);
+    return { key, rederived: [...rederived, ...this.extra(collided, new Set(rederived))].map((k) => this.result(k)!) };
   }
 
-  /** The current result of one service. */
+  /**
+   * The current result of one service: its derivation, or, when one of its objects has the identity
+   * of another service's (or a platform object's), that derivation refused with `NameCollision`, one
+   * error per other party naming the shared objects and where the other party is declared.
+   */
   result(key: string): ServiceResult | undefined {
-    return this.derived.get(key);
+    const raw = this.derived.get(key);
+    if (!raw) return undefined;
+    const conflicts = this.claims.conflicts(key);
+    if (conflicts.length === 0) return raw;
+    const byOther = new Map<string, string[]>();
+    for (const c of conflicts) for (const o of c.others) byOther.set(o.key, [...(byOther.get(o.key) ?? []), c.description]);
+    return withErrors(raw, [...byOther].sort(([a], [b]) => (a < b ? -1 : 1)).map(([other, shared]) => this.collision(key, other, shared)), this.ctx.now);
   }
 
   /** Every current result, in the order the services were first added. */
   results(): ServiceResult[] {
-    return [...this.derived.values()];
+    return [...this.derived.keys()].map((k) => this.result(k)!);
+  }
+
+  private collision(key: string, other: string, shared: string[]): Diagnostic {
+    let who: string;
+    if (other === PLATFORM_CLAIMS) {
+      who = "the platform's own objects (src/compiler/baseline.ts, ClusterSecretStores)";
+    } else {
+      const at = this.inputs.get(other)?.locate?.(['metadata', 'name']);
+      who = `LatticeService ${other}${at ? ` (${at.file}:${at.line}:${at.column})` : ''}`;
+    }
+    const d: Diagnostic = {
+      severity: 'error',
+      condition: 'Validated',
+      reason: NAME_COLLISION,
+      path: 'metadata.name',
+      message:
+        `${shared.join(' and ')} ${shared.length === 1 ? 'is' : 'are'} also derived by ${who}. ` +
+        'Derived names join the service, container and resource names with "-" (service a with resource b-c and service a-b with resource c meet), and two objects with one name would overwrite each other, so neither service is derived. ' +
+        'Rename a container, resource or service on one side.',
+    };
+    const at = this.inputs.get(key)?.locate?.(['metadata', 'name']);
+    if (at) d.location = at;
+    return d;
+  }
+
+  /** Keys of `keys` that are services of this fleet and not in `done`, sorted. */
+  private extra(keys: Set<string>, done: Set<string>): string[] {
+    return [...keys].filter((k) => k !== PLATFORM_CLAIMS && !done.has(k) && this.derived.has(k)).sort();
   }
 
   /**
@@ -188,13 +246,17 @@ export class Fleet {
     return affected;
   }
 
-  private derive(key: string): ServiceResult {
+  /** Derives `key`; adds to `collided` the services whose collisions with it changed. */
+  private derive(key: string, collided: Set<string>): void {
     const result = deriveService(this.inputs.get(key)!, this.ctx);
     this.derived.set(key, result);
-    return result;
+    for (const k of this.claims.set(key, claimsOf(result.objects))) collided.add(k);
   }
 
-  private rederive(keys: Set<string>): ServiceResult[] {
-    return [...keys].filter((k) => this.inputs.has(k)).sort().map((k) => this.derive(k));
+  /** Derives `keys` again (those still present), sorted; returns them. */
+  private rederive(keys: Set<string>, collided: Set<string>): string[] {
+    const todo = [...keys].filter((k) => this.inputs.has(k)).sort();
+    for (const k of todo) this.derive(k, collided);
+    return todo;
   }
 }

@@ -21,7 +21,8 @@ import { imageGate } from './images.ts';
 import { authorizationGate } from './authorization.ts';
 import { protectedNamespaceGate } from './protected.ts';
 import type { Condition } from '../api/common.ts';
-import type { DerivationContext, DerivationState, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+import { selfCollisions } from './collisions.ts';
+import type { ConditionDraft, DerivationContext, DerivationState, Diagnostic, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
 /** A step of the derivation. Stages read the state and append objects, diagnostics and conditions. */
 export type Stage = (state: DerivationState) => void;
@@ -105,5 +106,42 @@ export function deriveService(input: ServiceInput, ctx: DerivationContext): Serv
   const failed = (): boolean => state.diagnostics.some((d) => d.severity === 'error');
   for (const gate of GATES) gate(state);
   if (!failed()) for (const stage of DERIVERS) stage(state);
+  if (!failed()) checkOwnNames(state);
   return result(failed() ? [] : sortForApply(state.objects), state);
+}
+
+/** Condition reason of a name collision (src/compiler/collisions.ts). */
+export const NAME_COLLISION = 'NameCollision';
+
+/** Errors for two objects of one service sharing a name (e.g. resource `web-secret-env` beside container `web`'s secret-env). */
+function checkOwnNames(state: DerivationState): void {
+  for (const c of selfCollisions(state.objects)) {
+    const d: Diagnostic = {
+      severity: 'error',
+      condition: 'Validated',
+      reason: NAME_COLLISION,
+      path: 'metadata.name',
+      message:
+        `this service would derive ${c.descriptions.length} objects with one name: ${c.descriptions.join(' and ')}. ` +
+        'Derived names join the service, container and resource names with "-", so two different combinations can meet, and two objects with one name would overwrite each other. ' +
+        'Rename one of the containers or resources involved.',
+    };
+    if (state.input.locate) d.location = state.input.locate(['metadata', 'name']);
+    state.diagnostics.push(d);
+  }
+}
+
+/**
+ * `r` refused after the fact with the `extra` errors (a collision with another service, found by the
+ * Fleet): no objects, the status rebuilt from r's conditions plus the errors. Pure.
+ */
+export function withErrors(r: ServiceResult, extra: readonly Diagnostic[], now: string): ServiceResult {
+  const id = identity(r.object);
+  const diagnostics = [...r.diagnostics, ...extra];
+  const conditions = new Map<string, ConditionDraft>();
+  for (const c of r.status.conditions) if (c.type !== 'Ready') conditions.set(c.type, { type: c.type, status: c.status, reason: c.reason, message: c.message });
+  const opts: Parameters<typeof buildStatus>[0] = { objects: [], diagnostics, conditions, now };
+  if (id.generation !== undefined) opts.generation = id.generation;
+  if (id.previous !== undefined) opts.previous = id.previous;
+  return { ...r, objects: [], status: buildStatus(opts), diagnostics };
 }
