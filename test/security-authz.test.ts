@@ -182,7 +182,7 @@ spec:
 });
 
 describe('item 6: no LatticeService in a platform namespace', () => {
-  for (const ns of ['kube-system', 'istio-system', 'lattice-system', 'monitoring', 'gateways', 'cert-manager']) {
+  for (const ns of ['kube-system', 'istio-system', 'lattice-system', 'monitoring', 'cert-manager', 'external-secrets']) {
     test(`a service in ${ns} is refused`, () => {
       const platform = { apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePlatform', metadata: { name: 'default' }, spec: { gateways: { public: { name: 'public', namespace: 'gateways' } } } };
       const r = resultOf(derive([permitAll(), platform, service('coredns', {}, ns)]), `${ns}/coredns`);

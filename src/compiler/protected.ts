@@ -4,12 +4,11 @@
  * AuthorizationPolicy in the root namespace applies to the whole mesh
  * (istio.io/latest/docs/reference/config/security/authorization-policy: "a policy in the root
  * namespace applies to all workloads in the mesh"), a CiliumNetworkPolicy in kube-system selects
- * the DNS pods every service depends on, and the namespaces left out of the default deny
+ * the DNS pods every service depends on, and the system namespaces left out of the default deny
  * (src/compiler/baseline.ts) have no baseline protecting them.
  */
 import { PLATFORM_NAMESPACE } from '../api/common.ts';
 import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import { excludedNamespaces } from './baseline.ts';
 import type { DerivationState } from './types.ts';
 
 /** Condition the refusal is written on: it is a question of permission, like the Cedar decisions. */
@@ -17,11 +16,14 @@ const CONDITION = 'PolicyAuthorized';
 
 /**
  * Every protected namespace, sorted: `spec.protectedNamespaces`, plus, whatever it says,
- * lattice-system, the namespaces the default deny leaves alone (mesh.systemNamespaces, DNS, Istio
- * root, gateways) and the metrics scraper's namespace.
+ * lattice-system, the system namespaces the default deny leaves alone (mesh.systemNamespaces, the
+ * DNS namespace, the Istio root namespace) and the metrics scraper's namespace. The gateways'
+ * namespaces are not added: a platform may run a Gateway in a service's own namespace (ingress.ts
+ * then needs no ReferenceGrant); list them in spec.protectedNamespaces when they are the gateways' only.
  */
 export function protectedNamespaces(settings: PlatformSettings): string[] {
-  return [...new Set([...settings.protectedNamespaces, ...excludedNamespaces(settings), settings.mesh.metricsScraper.namespace, PLATFORM_NAMESPACE])].sort();
+  const mesh = settings.mesh;
+  return [...new Set([...settings.protectedNamespaces, ...mesh.systemNamespaces, mesh.dns.namespace, mesh.istioNamespace, mesh.metricsScraper.namespace, PLATFORM_NAMESPACE])].sort();
 }
 
 /** The gate: an error (reason `ProtectedNamespace`, field metadata.namespace) for a service in a protected namespace. */

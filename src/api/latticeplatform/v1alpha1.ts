@@ -127,7 +127,7 @@ export const latticePlatformSpecSchema = z.strictObject({
   protectedNamespaces: z
     .array(dnsLabel)
     .default(DEFAULT_PROTECTED_NAMESPACES)
-    .describe('Namespaces where LatticeServices are refused (reason ProtectedNamespace): the platform components\' own. Lattice always adds lattice-system, the Istio, DNS and metrics scraper namespaces, mesh.systemNamespaces and the gateways\' namespaces, whatever this list says.'),
+    .describe('Namespaces where LatticeServices are refused (reason ProtectedNamespace): the platform components\' own. Lattice always adds lattice-system, mesh.systemNamespaces and the Istio, DNS and metrics scraper namespaces, whatever this list says. Add the gateways\' namespaces when they hold only gateways.'),
   partOf: z
     .string()
     .optional()
