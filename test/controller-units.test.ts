@@ -200,13 +200,14 @@ describe('lattice install', () => {
     for (const r of rules) {
       assert.ok(!r.verbs.includes('*') && !r.resources.includes('*') && !r.apiGroups.includes('*'));
       assert.ok(!r.resources.includes('secrets'), 'the controller must not be able to read Secrets');
-      assert.ok(!r.verbs.includes('get'));
+      // get only on derived kinds: to check, before applying, that an existing object is Lattice's (never adopt).
+      if (r.verbs.includes('get')) assert.ok(r.resources.every((res) => DERIVED_KINDS.some((k) => k.plural === res && groupOf(k.apiVersion) === r.apiGroups[0])), `get on ${r.resources.join(', ')}`);
     }
     for (const t of [...latticeResourceTypes(), ...READ_KINDS]) {
       assert.ok(allows(rules, groupOf(t.apiVersion), t.plural, 'list') && allows(rules, groupOf(t.apiVersion), t.plural, 'watch'), `no list/watch on ${t.plural}`);
       assert.ok(!allows(rules, groupOf(t.apiVersion), t.plural, 'patch'), `the controller never writes ${t.plural}`);
     }
-    for (const k of DERIVED_KINDS) for (const verb of ['create', 'patch', 'list', 'delete']) assert.ok(allows(rules, groupOf(k.apiVersion), k.plural, verb), `no ${verb} on ${k.plural}`);
+    for (const k of DERIVED_KINDS) for (const verb of ['create', 'patch', 'get', 'list', 'delete']) assert.ok(allows(rules, groupOf(k.apiVersion), k.plural, verb), `no ${verb} on ${k.plural}`);
     assert.ok(allows(rules, 'lattice.dev', 'latticeservices/status', 'patch'));
     assert.ok(allows(rules, 'lattice.dev', 'latticeservices/finalizers', 'update'));
     assert.ok(allows(rules, 'events.k8s.io', 'events', 'create'));

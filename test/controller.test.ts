@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KIND_ORDER } from '../src/compiler/pipeline.ts';
 import { FIELD_MANAGER, objectId } from '../src/controller/resources.ts';
-import { KEPT_NOTE } from '../src/controller/reconcile.ts';
+import { REMOVED_NOTE } from '../src/controller/reconcile.ts';
 import { clusterRoleRules, leaseRoleRules, type PolicyRule } from '../src/controller/install.ts';
 import { API, IMAGE, IMAGE_B, World, container, service, until } from './fakeapi/harness.ts';
 
@@ -128,7 +128,7 @@ describe('controller: a service through its life', () => {
     world.assertNoOrphans();
   });
 
-  it('fails the service when a CedarPolicy denies it: PolicyAuthorized False, no ExternalSecret left, the rest kept', async () => {
+  it('fails the service when a CedarPolicy denies it: PolicyAuthorized False, every derived object deleted, the decoy kept', async () => {
     world.api.create({
       apiVersion: API,
       kind: 'CedarPolicy',
@@ -148,10 +148,11 @@ describe('controller: a service through its life', () => {
     const ready = status.conditions.find((c) => c.type === 'Ready')!;
     assert.equal(ready.status, 'False');
     assert.equal(ready.reason, policy.reason);
-    assert.ok(ready.message.endsWith(KEPT_NOTE));
+    assert.ok(ready.message.endsWith(REMOVED_NOTE));
     assert.deepEqual(status.resources, []);
     assert.deepEqual(world.api.list('external-secrets.io/v1', 'ExternalSecret', 'commerce'), [], 'an ExternalSecret survived the denial');
-    assert.ok(world.api.get('apps/v1', 'Deployment', 'commerce', 'payments'), 'the Deployment should be left as it was');
+    assert.equal(world.api.get('apps/v1', 'Deployment', 'commerce', 'payments'), undefined, 'the Deployment of a denied spec kept running');
+    assert.deepEqual(world.derivedOf('commerce', 'payments').map((o) => o.metadata.name), ['payments-hand-made'], 'only the decoy (no owner reference) may remain');
     await world.assertMatchesRender('commerce', 'payments');
     const warning = await until('a Warning event', () => world.api.list('events.k8s.io/v1', 'Event', 'commerce').find((e) => e.type === 'Warning'));
     assert.equal(warning.reason, ready.reason);

@@ -71,10 +71,11 @@ function rulesFor(types: readonly ResourceType[], verbs: string[]): PolicyRule[]
  * - `latticeservices/status`: patch (status writes);
  * - `latticeservices/finalizers`: update, required to set `blockOwnerDeletion` on owner references
  *   where the OwnerReferencesPermissionEnforcement admission plugin is enabled;
- * - every derived kind: create and patch (server-side apply creates or updates), list (the prune
- *   scan) and delete (prune);
+ * - every derived kind: create and patch (server-side apply creates or updates), get (before
+ *   applying, an existing object of the derived name must carry Lattice's ownership marker: Lattice
+ *   never adopts another manager's object), list (the prune scan) and delete (prune);
  * - events.k8s.io Events: create.
- * No `get` anywhere (the controller reads from its caches), no Secrets, nothing else.
+ * No `get` on anything else (the controller reads its inputs from caches), no Secrets, nothing else.
  */
 export function clusterRoleRules(): PolicyRule[] {
   const lattice = latticeResourceTypes();
@@ -83,7 +84,7 @@ export function clusterRoleRules(): PolicyRule[] {
     ...rulesFor([...lattice, ...READ_KINDS], ['list', 'watch']),
     { apiGroups: [groupOf(lattice[0]!.apiVersion)], resources: statusKinds.map((p) => `${p}/status`), verbs: ['patch'] },
     { apiGroups: [groupOf(lattice[0]!.apiVersion)], resources: statusKinds.map((p) => `${p}/finalizers`), verbs: ['update'] },
-    ...rulesFor(DERIVED_KINDS, ['create', 'delete', 'list', 'patch']),
+    ...rulesFor(DERIVED_KINDS, ['create', 'delete', 'get', 'list', 'patch']),
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
   ];
 }

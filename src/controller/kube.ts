@@ -192,6 +192,21 @@ export class LatticeObjectApi extends KubernetesObjectApi {
   }
 
   /**
+   * Reads one object (`GET`), or undefined when it does not exist (404). Used to check, before
+   * applying, that an existing object of a derived name is Lattice's (src/controller/reconcile.ts).
+   */
+  async getObject(object: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<Unstructured | undefined> {
+    const path = await this.objectPath(object);
+    try {
+      const got = await this.send<Unstructured>(HttpMethod.GET, path, {});
+      return { ...got, apiVersion: object.apiVersion, kind: object.kind };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
    * Lists objects of a type (one namespace, or all for cluster-scoped types and `namespace`
    * undefined), following `continue` tokens. Items get their apiVersion and kind back: the API server
    * leaves them out of the items of built-in lists.

@@ -32,9 +32,11 @@ import type { EventRecorder } from './events.ts';
 import { apiFailure, type ApiFailure, type LatticeObjectApi, type Unstructured } from './kube.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { stableJson } from './stable.ts';
+import { LABELS, MANAGED_BY } from '../compiler/naming.ts';
 import {
   DERIVED_KINDS,
   PLATFORM_SELECTOR,
+  type OwnerReference,
   SERVICE_RESOURCE,
   appliedByController,
   derivedKind,
@@ -81,8 +83,24 @@ export interface ReconcilerDeps {
   discoveryTtlMs: number;
 }
 
-/** Sentence appended to the status of a service that failed, about what stays in the cluster. */
+/**
+ * Ready reasons that mean "could not decide now" rather than "refused": a CedarPolicy that does not
+ * load or evaluate, a registry that did not answer. Objects of an earlier derivation are then left
+ * running (only their ExternalSecrets are removed); for every other refusal they are deleted.
+ */
+export const UNDECIDED_REASONS: ReadonlySet<string> = new Set(['PolicyInvalid', 'PolicyEvaluationError', 'RegistryUnavailable']);
+
+/** Sentence appended to the status of a service that could not be decided, about what stays in the cluster. */
 export const KEPT_NOTE = 'Objects derived from an earlier, valid spec are left as they were, except its ExternalSecrets, which were removed.';
+
+/** Sentence appended to the status of a refused service. */
+export const REMOVED_NOTE =
+  'Every object derived from an earlier spec was deleted (its Deployment included), so nothing keeps running with permissions the current spec and policies do not grant; this status stays until the spec is derived again.';
+
+/** Condition type written when a derived object's name is taken by an object Lattice does not own. */
+export const RESOURCES_OWNED = 'ResourcesOwned';
+/** Reason of {@link RESOURCES_OWNED} (and Ready) then. */
+export const RESOURCE_CONFLICT = 'ResourceConflict';
 
 /** Reconciles keys; stateless between calls except for the discovery cache. */
 export class Reconciler {
@@ -135,6 +153,32 @@ export class Reconciler {
       const f = apiFailure(err);
       throw new WriteError(id, f, `applying ${id} failed: ${f.code !== undefined ? `HTTP ${f.code}${f.reason ? ` ${f.reason}` : ''}: ` : ''}${f.message}`);
     }
+  }
+
+  /**
+   * Why an existing object with the identity of `object` is not Lattice's to write, or undefined when
+   * it does not exist or is Lattice's. A service's object is Lattice's when it carries
+   * `app.kubernetes.io/managed-by=lattice`, `lattice.dev/service=<name>` and an owner reference to
+   * the service's uid; a platform object when it carries managed-by=lattice, no service label, and
+   * managedFields naming the controller as applier. Anything else belongs to someone else (Helm,
+   * kubectl, another controller) and server-side apply with force would take it over.
+   */
+  private async foreignObject(object: KubeObject, service?: { name: string; uid: string }): Promise<string | undefined> {
+    if (!derivedKind(object.apiVersion, object.kind) || !(await this.served(object))) return undefined; // applyObject reports these
+    let existing: Unstructured | undefined;
+    try {
+      existing = await this.deps.api.getObject(object as Unstructured & KubeObject);
+    } catch (err) {
+      const f = apiFailure(err);
+      throw new WriteError(objectId(object), f, `reading ${objectId(object)} to check who owns it failed: ${f.code !== undefined ? `HTTP ${f.code}: ` : ''}${f.message}`);
+    }
+    if (!existing) return undefined;
+    const labels = (existing.metadata?.labels ?? {}) as Record<string, string>;
+    const ours = labels[LABELS.managedBy] === MANAGED_BY && (service
+      ? labels[LABELS.service] === service.name && isOwnedBy(existing, service.uid)
+      : labels[LABELS.service] === undefined && appliedByController(existing));
+    if (ours) return undefined;
+    return `${objectId(object)} already exists and is ${describeManager(existing)}`;
   }
 
   private async deleteObject(object: Unstructured, log: Logger, why: string): Promise<void> {
@@ -218,13 +262,29 @@ export class Reconciler {
       if (derived) {
         const owner = ownerReferenceFor({ metadata: { name, uid: meta.uid } });
         const objects = result.objects.map((o) => withOwner(o, owner, namespace));
-        for (const o of objects) await this.applyObject(o, log);
-        const pruned = await this.pruneService(live, new Set(objects.map(objectId)), DERIVED_KINDS.filter((k) => k.levels.includes('service')), log);
-        log.info({ generation: meta.generation, applied: objects.length, pruned }, 'derived and applied');
+        // Never adopt: every object whose name is taken by an object Lattice does not own stops the
+        // whole apply (all-or-nothing), and the status names each one and its manager.
+        const conflicts: string[] = [];
+        for (const o of objects) {
+          const foreign = await this.foreignObject(o, { name, uid: meta.uid });
+          if (foreign) conflicts.push(foreign);
+        }
+        if (conflicts.length > 0) {
+          status = conflictStatus(result.status, live, conflicts, now);
+          log.warn({ generation: meta.generation, conflicts }, 'not applied: derived names are taken by objects Lattice does not own');
+        } else {
+          for (const o of objects) await this.applyObject(o, log);
+          const pruned = await this.pruneService(live, new Set(objects.map(objectId)), DERIVED_KINDS.filter((k) => k.levels.includes('service')), log);
+          log.info({ generation: meta.generation, applied: objects.length, pruned }, 'derived and applied');
+        }
       } else {
-        const removed = await this.pruneService(live, new Set(), DERIVED_KINDS.filter((k) => k.levels.includes('service') && k.secretBearing), log);
-        status = failedStatus(status);
-        log.info({ generation: meta.generation, reason: readyOf(status)?.reason, removedSecrets: removed }, 'not derived: ' + (status.message ?? ''));
+        // Refused: nothing derived from an earlier spec keeps running (a privilege revoked by a
+        // policy change must end), except when the refusal is only "could not decide now".
+        const undecided = result.diagnostics.filter((d) => d.severity === 'error').every((d) => UNDECIDED_REASONS.has(d.reason));
+        const kinds = DERIVED_KINDS.filter((k) => k.levels.includes('service') && (!undecided || k.secretBearing));
+        const removed = await this.pruneService(live, new Set(), kinds, log);
+        status = failedStatus(status, undecided ? KEPT_NOTE : REMOVED_NOTE);
+        log.info({ generation: meta.generation, reason: readyOf(status)?.reason, removed, undecided }, 'not derived: ' + (status.message ?? ''));
       }
     } catch (err) {
       if (err instanceof NotLeaderError) throw err;
@@ -278,6 +338,11 @@ export class Reconciler {
         if (known && !known.levels.includes('platform')) {
           throw new WriteError(objectId(o), { message: 'wrong level' }, `Lattice derived ${objectId(o)} at platform level, but the controller only prunes ${o.kind} per service. This is a bug in Lattice: please report it.`);
         }
+        const foreign = await this.foreignObject(o);
+        if (foreign) {
+          throw new WriteError(objectId(o), { message: RESOURCE_CONFLICT },
+            `${RESOURCE_CONFLICT}: ${foreign}; Lattice does not take over objects it did not create, so its platform object was not applied. Delete or rename that object (after checking nothing else needs it), or remove what derives Lattice's, and the controller applies it on its next retry.`);
+        }
         await this.applyObject(o, log);
       } catch (err) {
         if (!(err instanceof WriteError)) throw err;
@@ -313,10 +378,53 @@ function readyOf(status: { conditions?: Condition[] } | undefined): Condition | 
   return status?.conditions?.find((c) => c.type === 'Ready');
 }
 
-/** The compiler's status of a failed service, with what the controller kept and removed. */
-function failedStatus(status: LatticeServiceStatus): LatticeServiceStatus {
-  const conditions = status.conditions.map((c) => (c.type === 'Ready' ? { ...c, message: `${c.message} ${KEPT_NOTE}` } : c));
-  return { ...status, conditions, message: `${status.message ?? ''} ${KEPT_NOTE}`.trim() };
+/** The compiler's status of a failed service, with what the controller kept and removed (`note`). */
+function failedStatus(status: LatticeServiceStatus, note: string): LatticeServiceStatus {
+  const conditions = status.conditions.map((c) => (c.type === 'Ready' ? { ...c, message: `${c.message} ${note}` } : c));
+  return { ...status, conditions, message: `${status.message ?? ''} ${note}`.trim() };
+}
+
+/**
+ * Who manages an object Lattice does not own, from what the object says: its
+ * `app.kubernetes.io/managed-by` label, its controller owner reference, and the field managers of
+ * its managedFields. E.g. `managed by Helm (label app.kubernetes.io/managed-by=Helm; field managers: helm)`.
+ */
+export function describeManager(object: Unstructured): string {
+  const meta = (object.metadata ?? {}) as { labels?: Record<string, string>; ownerReferences?: OwnerReference[]; managedFields?: { manager?: string }[] };
+  const facts: string[] = [];
+  const label = meta.labels?.[LABELS.managedBy];
+  if (label !== undefined) facts.push(`label ${LABELS.managedBy}=${label}`);
+  const owner = (meta.ownerReferences ?? []).find((r) => r.controller) ?? meta.ownerReferences?.[0];
+  if (owner) facts.push(`owned by ${owner.kind} ${owner.name} (uid ${owner.uid})`);
+  const managers = [...new Set((meta.managedFields ?? []).map((f) => f.manager).filter((m): m is string => typeof m === 'string'))];
+  if (managers.length > 0) facts.push(`field managers: ${managers.join(', ')}`);
+  const who = label !== undefined && label !== MANAGED_BY ? label : owner ? `${owner.kind} ${owner.name}` : managers[0];
+  const lead = label === MANAGED_BY ? 'labelled as Lattice\'s but not owned by this LatticeService' : `managed by ${who ?? 'someone else'}`;
+  return `${lead}${facts.length > 0 ? ` (${facts.join('; ')})` : ''}`;
+}
+
+/**
+ * The status when derived objects could not be applied because their names are taken by objects
+ * Lattice does not own: phase Failed, `ResourcesOwned` False and Ready False with reason
+ * `ResourceConflict`, naming each object, its manager and the fix. Objects of an earlier derivation
+ * are left as they were. lastTransitionTime is kept when the condition's status did not change.
+ */
+export function conflictStatus(derived: LatticeServiceStatus, live: Unstructured, conflicts: readonly string[], now: string): LatticeServiceStatus {
+  const previous = (live as { status?: LatticeServiceStatus }).status?.conditions ?? [];
+  const since = (type: string): string => {
+    const p = previous.find((c) => c.type === type);
+    return p && p.status === 'False' ? p.lastTransitionTime : now;
+  };
+  const text =
+    `${conflicts.join('; ')}. Lattice does not take over objects it did not create (applying over them would move their fields to Lattice, and deleting this LatticeService would delete them), so nothing was applied. ` +
+    'Rename the service, container or resource so the derived names are free, or, if the object is a leftover nobody needs, delete it; the controller applies the service at its next resync.';
+  const condition = (type: string): Condition => {
+    const c: Condition = { type, status: 'False', reason: RESOURCE_CONFLICT, message: text, lastTransitionTime: since(type) };
+    if (derived.observedGeneration !== undefined) c.observedGeneration = derived.observedGeneration;
+    return c;
+  };
+  const conditions = derived.conditions.filter((c) => c.type !== 'Ready' && c.type !== RESOURCES_OWNED);
+  return { ...derived, phase: 'Failed', conditions: [...conditions, condition(RESOURCES_OWNED), condition('Ready')], message: `Failed: ${text}` };
 }
 
 /**
