@@ -17,7 +17,7 @@
 export function secretPathProblem(id: string): string | undefined {
   const fix = 'write the normal path of the secret in the store, segments separated by single "/", e.g. payments/api-key';
   if (id.length === 0) return `is empty: ${fix}`;
-  if (/[\u0000-\u001f\u007f]/.test(id)) return `contains a control character: ${fix}`;
+  if ([...id].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return `contains a control character: ${fix}`;
   if (id.includes('\\')) return `contains a backslash, which some stores read as a path separator: ${fix}`;
   if (/%[0-9a-fA-F]{2}/.test(id)) return `contains a percent-encoded byte, which stores may decode into "/" or ".": ${fix}`;
   if (id.startsWith('/')) return `is absolute (starts with "/"): ids are relative to the store's root; ${fix}`;

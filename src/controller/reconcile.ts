@@ -3,11 +3,15 @@
  *
  * For a LatticeService (`namespace/name`):
  * 1. derive it from the cached platform (src/controller/derive.ts: the same functions as `lattice render`);
- * 2. derived: server-side apply every object in the compiler's apply order, each with an owner
- *    reference to the service; then prune the objects of earlier derivations that are not derived any
- *    more: only objects carrying the service's labels AND an owner reference to its uid are candidates;
- * 3. not derived (invalid spec, denied, unverified image, any gate): remove the service's ExternalSecrets
- *    (no secret keeps syncing for a spec that was refused), leave everything else as it was;
+ * 2. derived: first read every object of a derived name; when one exists that is not Lattice's (no
+ *    managed-by label, service label and owner reference to this service), apply nothing and report
+ *    `ResourcesOwned=False`, reason `ResourceConflict` (Lattice never adopts). Else server-side apply
+ *    every object in the compiler's apply order, each with an owner reference to the service; then
+ *    prune the objects of earlier derivations that are not derived any more: only objects carrying
+ *    the service's labels AND an owner reference to its uid are candidates;
+ * 3. not derived (invalid spec, denied, unverified image, any gate): delete every object derived for
+ *    the service, so nothing keeps running with a permission that was revoked; when the refusal only
+ *    means "could not decide now" ({@link UNDECIDED_REASONS}), remove its ExternalSecrets only;
  * 4. write `.status` through the status subresource when it changed, and record an Event when the
  *    Ready condition changes or a new generation becomes Ready.
  * A service that is gone needs nothing: the API server's garbage collector deletes what it owned.

@@ -37,8 +37,9 @@ export interface DerivedKind extends ResourceType {
   /** What installs the kind in a cluster, named when the cluster does not serve it. */
   providedBy: string;
   /**
-   * Objects that sync secret material. They are removed as soon as a service's derivation fails
-   * (a denial, an invalid spec), while the rest of what was derived is left as it was.
+   * Objects that sync secret material. They are removed whenever a service's derivation fails; the
+   * rest of what was derived goes too, except when the failure only means "could not decide now"
+   * (an invalid CedarPolicy, an unreachable registry: `UNDECIDED_REASONS` in reconcile.ts).
    */
   secretBearing?: boolean;
 }

@@ -67,7 +67,7 @@ export const imageTrustSchema = z
 /** The `spec` of an ImageProvider. */
 export const imageProviderSpecSchema = z.strictObject({
   registry: registry.describe(
-    'Registry host with optional port and repository path prefix, e.g. registry.example.com, 127.0.0.1:5000 or registry.example.com/team. Covers images on that host whose repository is the prefix or below it, on whole path components (registry.example.com/team covers registry.example.com/team/api, not registry.example.com/teamfoo/api). When several providers cover an image, the longest prefix wins. Docker Hub is docker.io.',
+    'Registry host with optional port and repository path prefix, e.g. registry.example.com, 127.0.0.1:5000 or registry.example.com/team. Covers images on that host whose repository is the prefix or below it, on whole path components (registry.example.com/team covers registry.example.com/team/api, not registry.example.com/teamfoo/api). When several providers cover an image, the longest prefix wins. Hosts are compared in normal form: case-insensitive, port 443 the same as none, and docker.io, index.docker.io and registry-1.docker.io (and images without a host) all Docker Hub.',
   ),
   credentials: registryCredentialsSchema
     .optional()

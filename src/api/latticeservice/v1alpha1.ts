@@ -313,7 +313,7 @@ export const resourceSchema = z
     id: z
       .string()
       .optional()
-      .describe('Identity of the resource. Service: the other service name (default: this key), or "*" with inbound for any caller. Secret: the remote key or path (default <namespace>/<key>).'),
+      .describe('Identity of the resource. Service: the other service name (default: this key), or "*" with inbound for any caller. Secret: the remote key or path (default <namespace>/<key>), a normal path: no empty, . or .. segment, no leading /, backslash or percent-encoding.'),
     namespace: dnsLabel.optional().describe('For type service: namespace of the other service (default: this namespace).'),
     params: z
       .record(z.string(), z.unknown())
