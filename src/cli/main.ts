@@ -13,6 +13,7 @@ import { registerAuthz } from './authz.ts';
 import { registerGraph } from './graph.ts';
 import { registerController } from './controller.ts';
 import { registerInstall } from './install.ts';
+import { registerDiff } from './diff.ts';
 
 const io = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -50,6 +51,7 @@ failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reprodu
   registerImages(program, setExit, streams);
   registerAuthz(program, setExit, streams);
   registerGraph(program, setExit, streams);
+  registerDiff(program, setExit, streams);
   registerController(program, setExit, streams);
   registerInstall(program, setExit, streams);
 

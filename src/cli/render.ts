@@ -13,7 +13,7 @@ import { derivePlatform, type PlatformResult } from '../compiler/platform.ts';
 import { describe } from '../compiler/status.ts';
 import { quotaUsageTable } from '../compiler/quota.ts';
 import type { KubeObject } from '../compiler/types.ts';
-import { loadForCommand, type Streams } from './load.ts';
+import { loadForCommand, type LoadResult, type Streams } from './load.ts';
 import { verifyImages } from './images.ts';
 import { table, toJsonList, toYaml, toYamlStream } from './output.ts';
 
@@ -54,12 +54,23 @@ export function outputObjects(result: PlatformResult): unknown[] {
   ];
 }
 
+/**
+ * Loads the YAML under `paths`, verifies the images (offline bundles, or the registry with
+ * `resolveDigests`) and derives the platform: the work every command that renders shares. Undefined
+ * (after saying why on stderr) when no YAML file was found.
+ */
+export async function renderPaths(paths: string[], options: Pick<RenderOptions, 'now' | 'resolveDigests'>, io: Streams): Promise<{ loaded: LoadResult; result: PlatformResult } | undefined> {
+  const loaded = loadForCommand(paths, io);
+  if (!loaded) return undefined;
+  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
+  return { loaded, result: derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images }) };
+}
+
 /** Runs `lattice render`; resolves to the exit status. */
 export async function render(paths: string[], options: RenderOptions, io: Streams): Promise<number> {
-  const loaded = loadForCommand(paths, io);
-  if (!loaded) return EXIT.usage;
-  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
-  const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images });
+  const rendered = await renderPaths(paths, options, io);
+  if (!rendered) return EXIT.usage;
+  const { loaded, result } = rendered;
   if (options.outDir) writeOutDir(options.outDir, result);
   else if (options.output === 'json') io.stdout(toJsonList(outputObjects(result)));
   else io.stdout(toYamlStream(outputObjects(result)));
