@@ -24,7 +24,7 @@ import type { KubeObject } from '../compiler/types.ts';
 import { EXIT, outputObjects, renderPaths } from './render.ts';
 import type { Streams } from './load.ts';
 
-/** The condition time both sides are rendered at, so no timestamp differs (the epoch of SOURCE_DATE_EPOCH=0). */
+/** The condition time both sides are rendered at, whatever SOURCE_DATE_EPOCH says, so no timestamp differs. */
 export const DIFF_TIME = '1970-01-01T00:00:00Z';
 
 /** The objects of one side, and whether any of its input could not be read. */

@@ -41,7 +41,8 @@ export function buildProgram(setExit: (code: number) => void, streams = io): Com
     .addHelpText('after', `
 Output: the derived objects, then the input LatticeServices with their computed .status.
 A summary goes to stderr. Exit status: 0 every service Ready, 1 a service or platform resource
-failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reproducible timestamps.`)
+failed, 2 bad invocation or unparseable input. Renders are reproducible: condition timestamps are
+SOURCE_DATE_EPOCH when set, else the Unix epoch.`)
     .action(async (paths: string[], opts: { output: 'yaml' | 'json'; outDir?: string; resolveDigests?: boolean }) => {
       const options: Parameters<typeof render>[1] = { output: opts.output, resolveDigests: opts.resolveDigests === true };
       if (opts.outDir !== undefined) options.outDir = opts.outDir;

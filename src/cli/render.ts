@@ -24,7 +24,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 export interface RenderOptions {
   output: 'yaml' | 'json';
   outDir?: string;
-  /** RFC 3339 time for condition transitions; from SOURCE_DATE_EPOCH when set, else now. */
+  /** RFC 3339 time for condition transitions; default {@link renderTime}. */
   now?: string;
   /** Resolve image tags to digests (network), when the platform allows tags. */
   resolveDigests?: boolean;
@@ -32,11 +32,17 @@ export interface RenderOptions {
 
 export type { Streams };
 
-/** The time to stamp on conditions: SOURCE_DATE_EPOCH (reproducible builds convention) or the clock. */
+/**
+ * The time stamped on condition transitions in an offline render: `SOURCE_DATE_EPOCH` (seconds, the
+ * reproducible-builds convention, reproducible-builds.org/specs/source-date-epoch/) when set, else
+ * the Unix epoch. A render is a pure function of its input, so two renders of one tree are
+ * byte-identical and `lattice diff` never shows timestamps churning; the status of a render is
+ * informational (the controller writes the real one, with the clock).
+ */
 export function renderTime(env: NodeJS.ProcessEnv = process.env): string {
   const epoch = env.SOURCE_DATE_EPOCH;
-  if (epoch && /^[0-9]+$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, 'Z');
-  return new Date().toISOString().replace(/\.[0-9]{3}Z$/, 'Z');
+  const seconds = epoch && /^[0-9]+$/.test(epoch) ? Number(epoch) : 0;
+  return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 /** The input service with its computed status, as written back. */
