@@ -2,7 +2,7 @@
  * Field documentation in the style of `kubectl explain`, read from the same structural schema the
  * CRD publishes, so the two can never disagree.
  */
-import { findKind, KINDS } from './kinds.ts';
+import { findKind, KINDS, type KindDefinition } from './kinds.ts';
 import { kindSchema, type JSONSchemaProps } from './crd.ts';
 
 /** The type of a schema node the way kubectl explain writes it (`<string>`, `<[]Object>`, `<map[string]string>`). */
@@ -100,4 +100,46 @@ function wrap(text: string, indent: string, width = 100): string[] {
   }
   if (line) out.push(indent + line);
   return out;
+}
+
+const schemas = new Map<KindDefinition, JSONSchemaProps>();
+
+/** {@link kindSchema}, computed once per kind. */
+function cachedSchema(def: KindDefinition): JSONSchemaProps {
+  let schema = schemas.get(def);
+  if (!schema) schemas.set(def, (schema = kindSchema(def)));
+  return schema;
+}
+
+/**
+ * The field names the schema of `kind` allows in the object at data path `path` (map keys and list
+ * indexes are walked through), or undefined when the path leaves the schema. Used to suggest the
+ * nearest name for an unknown field.
+ */
+export function fieldsAt(kind: string, path: readonly (string | number)[]): string[] | undefined {
+  const def = findKind(kind);
+  if (!def) return undefined;
+  let node: JSONSchemaProps | undefined = cachedSchema(def);
+  for (const segment of path) {
+    if (!node) return undefined;
+    if (typeof segment === 'number') node = node.items;
+    else node = node.properties?.[segment] ?? node.additionalProperties;
+  }
+  return node?.properties ? Object.keys(node.properties) : undefined;
+}
+
+/** The `lattice explain` argument for the object at data path `path` of `kind` (map keys left out). */
+export function explainPath(kind: string, path: readonly (string | number)[]): string {
+  const def = findKind(kind);
+  const names: string[] = [def?.singular ?? kind.toLowerCase()];
+  let node: JSONSchemaProps | undefined = def ? cachedSchema(def) : undefined;
+  for (const segment of path) {
+    if (!node) break;
+    if (typeof segment === 'number') node = node.items;
+    else if (node.properties?.[segment]) {
+      names.push(segment);
+      node = node.properties[segment];
+    } else node = node.additionalProperties;
+  }
+  return names.join('.');
 }

@@ -35,3 +35,39 @@ export function portNameProblem(name: string): string | undefined {
   if (!/[a-z]/.test(name)) return 'must contain at least one letter';
   return undefined;
 }
+
+/**
+ * The edit distance between `a` and `b`: insertions, deletions, substitutions and transpositions of
+ * adjacent characters each count 1 (optimal string alignment distance).
+ */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The candidate closest to `word` for a "did you mean" hint, or undefined when none is close: at most
+ * a third of the word's length in edits (at least 1), case-insensitive; ties go to the first candidate.
+ */
+export function nearestName(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const distance = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (distance <= limit && distance < bestDistance) {
+      best = c;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}

@@ -7,6 +7,7 @@ import { installManifests } from '../controller/install.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
 import { toJsonList, toYamlStream } from './output.ts';
 import { EXIT, type Streams } from './render.ts';
+import { helmChart, kustomizeBase, writePackage } from './install-package.ts';
 
 /** The version printed in labels and used in the default image tag. */
 export const OPERATOR_VERSION = '0.1.0';
@@ -22,8 +23,14 @@ export function registerInstall(program: Command, setExit: (code: number) => voi
     .option('--replicas <n>', 'controller replicas (one leads, the others stand by)', '2')
     .option('--controller-arg <arg...>', 'extra arguments for `lattice controller`, e.g. --controller-arg=--log-level=debug')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
-    .addHelpText('after', '\nInstall: lattice install | kubectl apply --server-side -f -\nUninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every Lattice object)')
-    .action((opts: { image: string; replicas: string; controllerArg?: string[]; output: 'yaml' | 'json' }) => {
+    .addOption(new Option('--format <format>', 'with --out-dir: a Helm chart or a kustomize base instead of manifests on stdout').choices(['helm', 'kustomize']))
+    .option('--out-dir <dir>', 'write the --format package into DIR')
+    .addHelpText('after', `
+Install: lattice install | kubectl apply --server-side -f -
+Helm:    lattice install --format helm --out-dir chart/ && helm install lattice chart/
+Kustomize: lattice install --format kustomize --out-dir base/ && kubectl apply --server-side -k base/
+Uninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every Lattice object)`)
+    .action((opts: { image: string; replicas: string; controllerArg?: string[]; output: 'yaml' | 'json'; format?: 'helm' | 'kustomize'; outDir?: string }) => {
       const replicas = Number(opts.replicas);
       if (!Number.isInteger(replicas) || replicas < 1) {
         streams.stderr(`error: --replicas: "${opts.replicas}" must be a whole number of at least 1\n`);
@@ -36,7 +43,20 @@ export function registerInstall(program: Command, setExit: (code: number) => voi
         setExit(EXIT.usage);
         return;
       }
-      const objects = installManifests({ image: opts.image, replicas, extraArgs: opts.controllerArg ?? [], version: OPERATOR_VERSION });
+      if ((opts.format === undefined) !== (opts.outDir === undefined)) {
+        streams.stderr('error: --format and --out-dir go together: lattice install --format helm --out-dir chart/\n');
+        setExit(EXIT.usage);
+        return;
+      }
+      const settings = { image: opts.image, replicas, extraArgs: opts.controllerArg ?? [], version: OPERATOR_VERSION };
+      if (opts.format !== undefined && opts.outDir !== undefined) {
+        const files = opts.format === 'helm' ? helmChart(settings) : kustomizeBase(settings);
+        writePackage(opts.outDir, files);
+        streams.stderr(`Wrote the ${opts.format === 'helm' ? 'Helm chart' : 'kustomize base'} (${files.size} files) to ${opts.outDir}.\n`);
+        setExit(EXIT.ok);
+        return;
+      }
+      const objects = installManifests(settings);
       streams.stdout(opts.output === 'json' ? toJsonList(objects) : toYamlStream(objects));
       setExit(EXIT.ok);
     });

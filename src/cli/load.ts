@@ -18,11 +18,21 @@ export interface LoadResult {
   files: string[];
 }
 
-/** Lists the YAML files under `paths`; a path that does not exist is an error with the fix. */
+/**
+ * The path that stands for standard input (`lattice render -`), as kubectl reads `-f -`. Documents
+ * read from it are named `<stdin>` in messages; their `files.*.source` are relative to the working folder.
+ */
+export const STDIN = '-';
+
+/** Lists the YAML files under `paths` (`-` is standard input); a path that does not exist is an error with the fix. */
 export function findYamlFiles(paths: string[]): { files: string[]; errors: SourceError[] } {
   const files: string[] = [];
   const errors: SourceError[] = [];
   const walk = (path: string, explicit: boolean): void => {
+    if (path === STDIN && explicit) {
+      if (!files.includes(STDIN)) files.push(STDIN);
+      return;
+    }
     let stat;
     try {
       stat = statSync(path);
@@ -51,7 +61,7 @@ export function loadDocuments(paths: string[]): LoadResult {
   for (const file of files) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileSync(file === STDIN ? 0 : file, 'utf8');
     } catch (err) {
       errors.push({ location: { file, line: 0, column: 0 }, message: `cannot read the file: ${(err as Error).message}` });
       continue;
@@ -64,7 +74,7 @@ export function loadDocuments(paths: string[]): LoadResult {
       }
       continue;
     }
-    const parsed = parseYamlDocuments(text, file);
+    const parsed = parseYamlDocuments(text, file === STDIN ? '<stdin>' : file);
     errors.push(...parsed.errors);
     for (const doc of parsed.documents) {
       if (doc.object === null || typeof doc.object !== 'object' || Array.isArray(doc.object)) {
@@ -89,7 +99,7 @@ function readFileSources(object: object, file: string): Record<string, string> |
   const containers = (object as { spec?: { workload?: { containers?: Record<string, { files?: Record<string, { source?: unknown }> }> } } }).spec?.workload?.containers;
   if (!containers || typeof containers !== 'object') return undefined;
   const out: Record<string, string> = {};
-  const base = dirname(resolve(file));
+  const base = file === STDIN ? process.cwd() : dirname(resolve(file));
   for (const c of Object.values(containers)) {
     for (const f of Object.values(c?.files ?? {})) {
       if (typeof f?.source !== 'string' || f.source in out) continue;
@@ -113,6 +123,11 @@ function readFileSources(object: object, file: string): Record<string, string> |
 export interface Streams {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /**
+   * Progress of a long command, one short line replacing the previous (`''` clears it). Set only
+   * when stderr is a terminal, so pipes, files and CI logs never see it.
+   */
+  progress?: (text: string) => void;
 }
 
 /** `file:line:col: message` of a load error, for stderr. */

@@ -6,18 +6,22 @@
 import { Command, CommanderError, Option } from 'commander';
 import { allCrds } from '../api/crd.ts';
 import { explain } from '../api/explain.ts';
-import { EXIT, render } from './render.ts';
+import { EXIT, render, type RenderFormat, type Streams } from './render.ts';
 import { toYamlStream } from './output.ts';
 import { registerImages } from './images.ts';
 import { registerAuthz } from './authz.ts';
 import { registerGraph } from './graph.ts';
 import { registerController } from './controller.ts';
 import { registerInstall } from './install.ts';
+import { registerDiff } from './diff.ts';
+import { registerSchema } from './schema.ts';
+import { registerCompletion } from './completion.ts';
 
-const io = {
+const io: Streams = {
   stdout: (t: string): void => void process.stdout.write(t),
   stderr: (t: string): void => void process.stderr.write(t),
 };
+if (process.stderr.isTTY) io.progress = (t: string): void => void process.stderr.write(`\r\x1b[K${t}`);
 
 /** Builds the command tree; `setExit` receives each command's exit status. */
 export function buildProgram(setExit: (code: number) => void, streams = io): Command {
@@ -33,23 +37,39 @@ export function buildProgram(setExit: (code: number) => void, streams = io): Com
   program
     .command('render')
     .description('Derive every object from a folder of YAML, offline, and print them (no cluster needed).')
-    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
-    .option('--out-dir <dir>', 'write one file per object under DIR/<namespace>/<service>/ instead of stdout')
+    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml); - reads standard input')
+    .addOption(new Option('-o, --output <format>', 'output format: documents (yaml, json), kind.group/name lines (name), or a table (wide)').choices(['yaml', 'json', 'name', 'wide']).default('yaml'))
+    .option('--out-dir <dir>', 'write one file per object under DIR/<namespace>/<service>/ and a kustomization.yaml in apply order, removing files an earlier render wrote there and no longer writes')
+    .option('-n, --namespace <namespace>', 'print only the objects of services in this namespace (every service is still derived)')
+    .option('--service <name>', 'print only the objects of this service (name or namespace/name)')
+    .option('--check', 'print no objects, only the summary: validate in CI (the exit status says it all)')
+    .option('-q, --quiet', 'no summary on stderr unless something failed')
     .option('--resolve-digests', 'resolve image tags to digests in the registry (needs network access; only when the platform setting imageTags is resolve)')
     .addHelpText('after', `
 Output: the derived objects, then the input LatticeServices with their computed .status.
 A summary goes to stderr. Exit status: 0 every service Ready, 1 a service or platform resource
-failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reproducible timestamps.`)
-    .action(async (paths: string[], opts: { output: 'yaml' | 'json'; outDir?: string; resolveDigests?: boolean }) => {
-      const options: Parameters<typeof render>[1] = { output: opts.output, resolveDigests: opts.resolveDigests === true };
+failed, 2 bad invocation or unparseable input. Renders are reproducible: condition timestamps are
+SOURCE_DATE_EPOCH when set, else the Unix epoch.
+
+Examples:
+  lattice render platform/ | kubectl apply --server-side -f -
+  lattice render platform/ --service commerce/payments -o name
+  cat payments.yaml | lattice render - platform/policies.yaml
+  lattice render platform/ --out-dir deploy/ && kubectl apply -k deploy/`)
+    .action(async (paths: string[], opts: { output: RenderFormat; outDir?: string; resolveDigests?: boolean; namespace?: string; service?: string; check?: boolean; quiet?: boolean }) => {
+      const options: Parameters<typeof render>[1] = { output: opts.output, resolveDigests: opts.resolveDigests === true, check: opts.check === true, quiet: opts.quiet === true };
       if (opts.outDir !== undefined) options.outDir = opts.outDir;
+      if (opts.namespace !== undefined) options.namespace = opts.namespace;
+      if (opts.service !== undefined) options.service = opts.service;
       setExit(await render(paths, options, streams));
     });
 
   registerImages(program, setExit, streams);
   registerAuthz(program, setExit, streams);
   registerGraph(program, setExit, streams);
+  registerDiff(program, setExit, streams);
+  registerSchema(program, setExit, streams);
+  registerCompletion(program, setExit, streams);
   registerController(program, setExit, streams);
   registerInstall(program, setExit, streams);
 

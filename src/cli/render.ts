@@ -7,36 +7,55 @@
  * stderr: a short summary. Exit status: 0 all Ready, 1 any service or platform resource failed,
  * 2 bad invocation or unparseable input.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { derivePlatform, type PlatformResult } from '../compiler/platform.ts';
 import { describe } from '../compiler/status.ts';
 import { quotaUsageTable } from '../compiler/quota.ts';
 import type { KubeObject } from '../compiler/types.ts';
-import { loadForCommand, type Streams } from './load.ts';
+import { LABELS } from '../compiler/naming.ts';
+import { nearestName } from '../api/names.ts';
+import { loadForCommand, type LoadResult, type Streams } from './load.ts';
 import { verifyImages } from './images.ts';
 import { table, toJsonList, toYaml, toYamlStream } from './output.ts';
 
 /** Exit statuses of the commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
+/** Output formats of `lattice render`: documents (`yaml`, `json`), one `kind.group/name` per line (`name`, as kubectl), or a table (`wide`). */
+export type RenderFormat = 'yaml' | 'json' | 'name' | 'wide';
+
 /** Options of `lattice render`. */
 export interface RenderOptions {
-  output: 'yaml' | 'json';
+  output: RenderFormat;
   outDir?: string;
-  /** RFC 3339 time for condition transitions; from SOURCE_DATE_EPOCH when set, else now. */
+  /** RFC 3339 time for condition transitions; default {@link renderTime}. */
   now?: string;
   /** Resolve image tags to digests (network), when the platform allows tags. */
   resolveDigests?: boolean;
+  /** Print only the objects of services in this namespace (every service is still derived: the graph needs them). */
+  namespace?: string;
+  /** Print only the objects of this service (`name`, or `namespace/name`). */
+  service?: string;
+  /** Print no objects, only the summary: validate in CI. */
+  check?: boolean;
+  /** No summary on stderr unless something failed. */
+  quiet?: boolean;
 }
 
 export type { Streams };
 
-/** The time to stamp on conditions: SOURCE_DATE_EPOCH (reproducible builds convention) or the clock. */
+/**
+ * The time stamped on condition transitions in an offline render: `SOURCE_DATE_EPOCH` (seconds, the
+ * reproducible-builds convention, reproducible-builds.org/specs/source-date-epoch/) when set, else
+ * the Unix epoch. A render is a pure function of its input, so two renders of one tree are
+ * byte-identical and `lattice diff` never shows timestamps churning; the status of a render is
+ * informational (the controller writes the real one, with the clock).
+ */
 export function renderTime(env: NodeJS.ProcessEnv = process.env): string {
   const epoch = env.SOURCE_DATE_EPOCH;
-  if (epoch && /^[0-9]+$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, 'Z');
-  return new Date().toISOString().replace(/\.[0-9]{3}Z$/, 'Z');
+  const seconds = epoch && /^[0-9]+$/.test(epoch) ? Number(epoch) : 0;
+  return new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 /** The input service with its computed status, as written back. */
@@ -54,18 +73,76 @@ export function outputObjects(result: PlatformResult): unknown[] {
   ];
 }
 
+/**
+ * Loads the YAML under `paths`, verifies the images (offline bundles, or the registry with
+ * `resolveDigests`) and derives the platform: the work every command that renders shares. Undefined
+ * (after saying why on stderr) when no YAML file was found.
+ */
+export async function renderPaths(paths: string[], options: Pick<RenderOptions, 'now' | 'resolveDigests'>, io: Streams): Promise<{ loaded: LoadResult; result: PlatformResult } | undefined> {
+  io.progress?.('Reading YAML…');
+  const loaded = loadForCommand(paths, { ...io, stderr: (t) => (io.progress?.(''), io.stderr(t)) });
+  if (!loaded) return undefined;
+  io.progress?.(`Verifying images of ${loaded.documents.length} documents…`);
+  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
+  io.progress?.(`Deriving ${loaded.documents.length} documents…`);
+  const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images });
+  io.progress?.('');
+  return { loaded, result };
+}
+
+/**
+ * The part of a result `--namespace` and `--service` select: those services, and the platform-level
+ * objects only when no filter is given. Every service was derived (the graph and quotas need the
+ * whole platform); this only narrows what is printed.
+ */
+export function selectResult(result: PlatformResult, filter: Pick<RenderOptions, 'namespace' | 'service'>): PlatformResult {
+  if (filter.namespace === undefined && filter.service === undefined) return result;
+  const wanted = (s: { namespace: string; name: string }): boolean => {
+    if (filter.namespace !== undefined && s.namespace !== filter.namespace) return false;
+    if (filter.service === undefined) return true;
+    return filter.service.includes('/') ? `${s.namespace}/${s.name}` === filter.service : s.name === filter.service;
+  };
+  return { ...result, services: result.services.filter(wanted), platformObjects: [], problems: [] };
+}
+
+/** `kind.group/name`, as `kubectl get -o name` writes it (core kinds without a group). */
+export function objectName(o: { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } }): string {
+  const apiVersion = String(o.apiVersion ?? '');
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return `${String(o.kind ?? '').toLowerCase()}${group ? `.${group}` : ''}/${String(o.metadata?.name ?? '')}`;
+}
+
+function wideTable(objects: unknown[]): string {
+  const rows = objects.map((x) => {
+    const o = x as KubeObject;
+    return [o.metadata.namespace ?? '', o.metadata.labels?.[LABELS.service] ?? (o.kind === 'LatticeService' ? o.metadata.name : ''), o.kind, o.metadata.name, o.apiVersion];
+  });
+  return table([['NAMESPACE', 'SERVICE', 'KIND', 'NAME', 'APIVERSION'], ...rows]);
+}
+
 /** Runs `lattice render`; resolves to the exit status. */
 export async function render(paths: string[], options: RenderOptions, io: Streams): Promise<number> {
-  const loaded = loadForCommand(paths, io);
-  if (!loaded) return EXIT.usage;
-  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
-  const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images });
-  if (options.outDir) writeOutDir(options.outDir, result);
-  else if (options.output === 'json') io.stdout(toJsonList(outputObjects(result)));
-  else io.stdout(toYamlStream(outputObjects(result)));
-  io.stderr(summary(result));
+  const rendered = await renderPaths(paths, options, io);
+  if (!rendered) return EXIT.usage;
+  const { loaded, result } = rendered;
+  const shown = selectResult(result, options);
+  if (shown !== result && shown.services.length === 0) {
+    const known = result.services.map((s) => s.key);
+    const near = options.service !== undefined ? nearestName(options.service, [...known, ...result.services.map((s) => s.name)]) : undefined;
+    io.stderr(`error: no service matches${options.namespace !== undefined ? ` --namespace ${options.namespace}` : ''}${options.service !== undefined ? ` --service ${options.service}` : ''}` +
+      `${near ? `; did you mean ${near}?` : ''} (services: ${known.join(', ') || 'none'})\n`);
+    return EXIT.usage;
+  }
+  if (options.check) {
+    // Nothing on stdout: the exit status and the summary are the answer.
+  } else if (options.outDir) writeOutDir(options.outDir, shown);
+  else if (options.output === 'json') io.stdout(toJsonList(outputObjects(shown)));
+  else if (options.output === 'name') io.stdout(outputObjects(shown).map((o) => `${objectName(o as KubeObject)}\n`).join(''));
+  else if (options.output === 'wide') io.stdout(wideTable(outputObjects(shown)));
+  else io.stdout(toYamlStream(outputObjects(shown)));
+  const failed = shown.services.some((s) => s.status.phase !== 'Ready') || shown.problems.length > 0;
+  if (!options.quiet || failed || loaded.errors.length > 0) io.stderr(summary(shown));
   if (loaded.errors.length > 0) return EXIT.usage;
-  const failed = result.services.some((s) => s.status.phase !== 'Ready') || result.problems.length > 0;
   return failed ? EXIT.failed : EXIT.ok;
 }
 
@@ -74,17 +151,53 @@ function fileName(o: KubeObject | Record<string, unknown>): string {
   return `${String((o as KubeObject).kind).toLowerCase()}-${meta.name}.yaml`;
 }
 
-function writeOutDir(dir: string, result: PlatformResult): void {
-  const write = (sub: string[], o: KubeObject | Record<string, unknown>): void => {
+/** The file in an `--out-dir` that lists what Lattice wrote there, so the next render removes what is stale. */
+export const OUT_DIR_MANIFEST = '.lattice-files';
+
+/**
+ * Writes one file per object under `dir` (`_cluster/` for platform-level objects,
+ * `<namespace>/<service>/` for a service's), plus `kustomization.yaml` listing every file in apply
+ * order with `sortOptions.order: fifo` (kubectl.docs.kubernetes.io, kustomization "sortOptions":
+ * kustomize 5.0+ then keeps the order of `resources`), so `kubectl apply -k DIR` applies dependencies
+ * first. The kustomization lists the derived objects only: the LatticeServices with their rendered
+ * status are written beside them for reading, and are the controller's to apply. Files a previous render wrote (listed in {@link OUT_DIR_MANIFEST}) and not written now are
+ * removed, with folders left empty by that; nothing else in `dir` is touched.
+ */
+export function writeOutDir(dir: string, result: PlatformResult): void {
+  const written: string[] = [];
+  const derived: string[] = [];
+  const write = (sub: string[], o: KubeObject | Record<string, unknown>, isDerived: boolean): void => {
     const folder = join(dir, ...sub);
     mkdirSync(folder, { recursive: true });
-    writeFileSync(join(folder, fileName(o)), toYaml(o));
+    const rel = [...sub, fileName(o)].join('/');
+    writeFileSync(join(dir, rel), toYaml(o));
+    written.push(rel);
+    if (isDerived) derived.push(rel);
   };
-  for (const o of result.platformObjects) write(['_cluster'], o);
+  for (const o of result.platformObjects) write(['_cluster'], o, true);
   for (const s of result.services) {
-    for (const o of s.objects) write([s.namespace, s.name], o);
-    write([s.namespace, s.name], withStatus(s.object, s.status));
+    for (const o of s.objects) write([s.namespace, s.name], o, true);
+    write([s.namespace, s.name], withStatus(s.object, s.status), false);
   }
+  const manifest = join(dir, OUT_DIR_MANIFEST);
+  const previous = existsSync(manifest) ? readFileSync(manifest, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#')) : [];
+  const now = new Set(written);
+  for (const rel of previous) {
+    if (now.has(rel) || rel.split('/').includes('..') || isAbsolute(rel)) continue;
+    rmSync(join(dir, rel), { force: true });
+    for (let folder = dirname(join(dir, rel)); relative(dir, folder) !== '' && !relative(dir, folder).startsWith('..'); folder = dirname(folder)) {
+      if (readdirSync(folder).length > 0) break;
+      rmdirSync(folder);
+    }
+  }
+  writeFileSync(manifest, ['# Files lattice render wrote here; the next render removes those it no longer writes.', ...written, ''].join('\n'));
+  writeFileSync(join(dir, 'kustomization.yaml'), toYaml({
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    // fifo keeps the order of `resources` (kustomize 5.0+; the default "legacy" sorts by kind).
+    sortOptions: { order: 'fifo' },
+    resources: derived,
+  }));
 }
 
 /** The human summary printed to stderr. */

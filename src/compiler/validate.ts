@@ -4,6 +4,8 @@
  */
 import type { z } from 'zod';
 import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { explainPath, fieldsAt } from '../api/explain.ts';
+import { nearestName } from '../api/names.ts';
 import type { Diagnostic, ServiceInput } from './types.ts';
 
 /** The condition every validation diagnostic belongs to. */
@@ -32,19 +34,30 @@ export function validateService(input: ServiceInput): ValidationResult {
   return { ok: false, diagnostics: issuesToDiagnostics(result.error.issues, input) };
 }
 
-/** Converts zod issues to Validated diagnostics, one per issue, with positions when the input has them. */
-export function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: Pick<ServiceInput, 'locate'>): Diagnostic[] {
-  return issues.map((issue) => {
+/**
+ * Converts zod issues to Validated diagnostics, one per issue, with positions when the input has them.
+ * An unknown field gets a diagnostic of its own, at the field's own line, with the nearest allowed
+ * name when one is close ("did you mean") and the `lattice explain` command listing the fields;
+ * the kind is read from `input.object`.
+ */
+export function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: Pick<ServiceInput, 'locate'> & { object?: unknown }): Diagnostic[] {
+  const kind = String((input.object as { kind?: unknown } | undefined)?.kind ?? 'LatticeService');
+  return issues.flatMap((issue) => {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-    const diagnostic: Diagnostic = {
-      severity: 'error',
-      condition: VALIDATED,
-      reason: 'InvalidSpec',
-      path: fieldPath(path),
-      message: describeIssue(issue),
+    const diagnostic = (at: (string | number)[], message: string): Diagnostic => {
+      const d: Diagnostic = { severity: 'error', condition: VALIDATED, reason: 'InvalidSpec', path: fieldPath(at), message };
+      if (input.locate) d.location = input.locate(at);
+      return d;
     };
-    if (input.locate) diagnostic.location = input.locate(path);
-    return diagnostic;
+    if (issue.code === 'unrecognized_keys') {
+      const known = fieldsAt(kind, path) ?? [];
+      return issue.keys.map((key) => {
+        const near = nearestName(key, known);
+        const hint = near ? `did you mean "${near}"? ` : '';
+        return diagnostic([...path, key], `unknown field "${key}": ${hint}\`lattice explain ${explainPath(kind, path)}\` lists the allowed fields${near ? '' : known.length > 0 ? ` (${known.join(', ')})` : ''}`);
+      });
+    }
+    return [diagnostic(path, describeIssue(issue))];
   });
 }
 
@@ -54,7 +67,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       if (issue.input === undefined) return `is required (expected ${issue.expected})`;
       return `must be ${article(issue.expected)}, not ${describeValue(issue.input)}`;
     case 'unrecognized_keys':
-      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against \`lattice explain latticeservice.spec\``;
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${butWas(issue.input)}`;
     case 'too_small':

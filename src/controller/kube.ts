@@ -173,6 +173,26 @@ export class LatticeObjectApi extends KubernetesObjectApi {
   }
 
   /**
+   * What {@link apply} would make of `object`, without changing anything: the same server-side apply
+   * with `dryRun=All` (kubernetes.io/docs/reference/using-api/api-concepts/#dry-run). The answer has
+   * the API server's defaults filled in, as the stored object would; used by `lattice diff --cluster`.
+   */
+  async applyDryRun(object: Unstructured & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<Unstructured> {
+    const path = await this.objectPath(object);
+    return this.send(HttpMethod.PATCH, path, { fieldManager: FIELD_MANAGER, force: 'true', dryRun: 'All' }, object, PatchStrategy.ServerSideApply);
+  }
+
+  /** The live object, or undefined when it does not exist (404). */
+  async getObject(object: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<Unstructured | undefined> {
+    try {
+      return await this.send<Unstructured>(HttpMethod.GET, await this.objectPath(object), {});
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
    * Writes `.status` through the status subresource with a JSON merge patch (RFC 7386). `resourceVersion`
    * is sent as a precondition: the API server answers 409 Conflict when the object changed since it
    * was read, so a status is never written over a newer spec. Keys of the old status missing from the

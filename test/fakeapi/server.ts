@@ -381,7 +381,7 @@ export class FakeApiServer {
         if (name === undefined) throw new StatusError(405, 'MethodNotAllowed', 'PATCH needs an object name');
         if (ct === 'application/apply-patch+yaml') {
           if (!query.fieldManager) throw new StatusError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
-          const { object, created } = this.store.apply(res, namespace, name, parsed(), { ...opts, force: query.force === 'true' });
+          const { object, created } = this.store.apply(res, namespace, name, parsed(), { ...opts, force: query.force === 'true', dryRun: query.dryRun === 'All' });
           return { status: created ? 201 : 200, object };
         }
         if (ct === 'application/merge-patch+json') return { status: 200, object: this.store.mergePatch(res, namespace, name, parsed(), opts) };

@@ -454,7 +454,7 @@ export class Store {
   }
 
   /** PATCH with `application/apply-patch+yaml`: server-side apply (see the module comment). */
-  apply(r: FakeResource, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions & { force: boolean }): { object: Obj; created: boolean } {
+  apply(r: FakeResource, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions & { force: boolean; dryRun?: boolean }): { object: Obj; created: boolean } {
     const b = this.validateBody(r, body, namespace, name);
     if (b.apiVersion === undefined || b.kind === undefined) throw new StatusError(400, 'BadRequest', 'apiVersion and kind are required in an apply configuration');
     const ns = r.namespaced ? namespace : undefined;
@@ -470,6 +470,7 @@ export class Store {
       obj.metadata.creationTimestamp = this.opts.now();
       obj.metadata.generation = 1;
       obj.metadata.managedFields = [applyEntry(newPaths)];
+      if (opts.dryRun) return { object: obj, created: true }; // dryRun=All: the answer, nothing stored
       const created = this.commit(r, obj, 'ADDED');
       this.collectGarbage();
       return { object: created, created: true };
@@ -512,6 +513,7 @@ export class Store {
     if (sameContent && sameOwnership) return { object: current, created: false }; // a no-op apply changes nothing, not even resourceVersion
     if (this.specOf(r, candidate) !== this.specOf(r, current)) candidate.metadata.generation = (current.metadata.generation ?? 0) + 1;
     candidate.metadata.managedFields = managed;
+    if (opts.dryRun) return { object: candidate, created: false };
     const out = this.commit(r, candidate, 'MODIFIED', current);
     this.collectGarbage();
     return { object: out, created: false };
