@@ -182,16 +182,6 @@ export class LatticeObjectApi extends KubernetesObjectApi {
     return this.send(HttpMethod.PATCH, path, { fieldManager: FIELD_MANAGER, force: 'true', dryRun: 'All' }, object, PatchStrategy.ServerSideApply);
   }
 
-  /** The live object, or undefined when it does not exist (404). */
-  async getObject(object: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<Unstructured | undefined> {
-    try {
-      return await this.send<Unstructured>(HttpMethod.GET, await this.objectPath(object), {});
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
   /**
    * Writes `.status` through the status subresource with a JSON merge patch (RFC 7386). `resourceVersion`
    * is sent as a precondition: the API server answers 409 Conflict when the object changed since it
@@ -213,7 +203,8 @@ export class LatticeObjectApi extends KubernetesObjectApi {
 
   /**
    * Reads one object (`GET`), or undefined when it does not exist (404). Used to check, before
-   * applying, that an existing object of a derived name is Lattice's (src/controller/reconcile.ts).
+   * applying, that an existing object of a derived name is Lattice's (src/controller/reconcile.ts),
+   * and by `lattice diff --cluster` for the live side.
    */
   async getObject(object: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<Unstructured | undefined> {
     const path = await this.objectPath(object);
