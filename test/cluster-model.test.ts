@@ -288,6 +288,16 @@ describe('the model fails when the cluster would (each allowance is load-bearing
     assert.equal(model.connect(other, model.pod('shop/api'), 9102).stage, 'cilium-ingress');
   });
 
+  test('without the cluster default deny, each service\'s own policy still denies what it does not allow', () => {
+    const m = without((o) => o.metadata.name === 'lattice-default-deny');
+    assert.equal(m.connect(m.pod('shop/batch'), m.pod('billing/invoices'), 8443).allowed, false);
+    assert.equal(m.connect(STRANGER, m.pod('shop/api'), 8080).allowed, false);
+    // catalog-like services with nothing to allow keep egress default deny through enableDefaultDeny alone.
+    assert.equal(m.connectOutside(m.pod('shop/api'), { ip: '203.0.113.99' }, 443, [DNS]).allowed, false);
+    // ... but the stranger, which no Lattice policy selects, is open without the baseline: it is load-bearing.
+    assert.equal(m.connect(STRANGER, DNS, 53, 'UDP').allowed, true);
+  });
+
   test('a pod copying a caller\'s labels is stopped: other ServiceAccount or namespace', () => {
     const api = model.pod('shop/api');
     assert.equal(model.connect(IMPOSTOR, api, 8080).allowed, false);
@@ -357,6 +367,10 @@ describe('the model itself (semantics checked on small hand-written policies)', 
     // A namespaced policy never selects pods of another namespace.
     assert.equal(new ClusterModel([cnp('y', 'all', { endpointSelector: {}, ingress: [{}] })]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), true);
     assert.throws(() => new ClusterModel([cnp('x', 'deny', { endpointSelector: {}, ingressDeny: [{}] })]), /ingressDeny/);
+    // enableDefaultDeny: true denies without rules; unset, only a direction with rules is denied.
+    assert.equal(new ClusterModel([cnp('x', 'd', { endpointSelector: {}, enableDefaultDeny: { ingress: true } })]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), false);
+    assert.equal(new ClusterModel([cnp('x', 'd', { endpointSelector: {}, egress: [{}] })]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), true);
+    assert.equal(new ClusterModel([cnp('x', 'd', { endpointSelector: {}, egress: [{}] })]).ciliumAllows('egress', b, { pod: a }, 8080, 'TCP'), false);
   });
 
   test('ambient: HBONE between mesh pods, plain text otherwise, UDP untouched', () => {

@@ -319,7 +319,9 @@ function ciliumPolicy(
     peers.push({ matchLabels });
   }
   if (peers.length > 0) spec.ingress = [{ fromEndpoints: peers, toPorts: ciliumPorts([HBONE]) }];
-  spec.egress = egress;
+  // Nothing to allow: the empty rule, Cilium's documented deny-all (the CRD needs ingress or egress);
+  // `enableDefaultDeny` states the deny either way.
+  spec.egress = egress.length > 0 ? egress : [{}];
   return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: derivedMeta(state, name), spec };
 }
 

@@ -12,9 +12,11 @@
  *     (`k8s:io.cilium.k8s.namespace.labels.<key>`); a selector key without a source matches any source;
  *   - a CiliumNetworkPolicy selects endpoints of its own namespace only, and its peer selectors see its
  *     own namespace only unless they name the namespace label; a CiliumClusterwideNetworkPolicy sees all;
- *   - an endpoint is in default deny in a direction when a policy selecting it has at least one rule in
- *     that direction, unless that policy sets `enableDefaultDeny.<direction>: false`; then traffic passes
- *     only when a rule of a selecting policy matches (peer and port); with no such policy, all passes;
+ *   - an endpoint is in default deny in a direction when a policy selecting it sets
+ *     `enableDefaultDeny.<direction>: true`, or leaves it unset and has at least one rule in that
+ *     direction (cilium.io/v2 CRD, field `enableDefaultDeny`: "If not specified, the default is true
+ *     for each traffic direction that has rules, and false otherwise"); then traffic passes only when a
+ *     rule of a selecting policy matches (peer and port); with no such policy, all passes;
  *   - a rule's peers are the union of its `from*`/`to*` fields (`Endpoints`, `Entities`, `CIDR`,
  *     `CIDRSet`, `FQDNs`); a rule with ports and no peer field matches every peer; the empty rule `{}`
  *     matches nothing (the documented default-deny idiom); `toPorts` ports match on number (or range
@@ -265,6 +267,10 @@ export class ClusterModel {
     return true;
   }
 
+  private defaultDeny(selecting: CiliumPolicy[], direction: 'ingress' | 'egress'): boolean {
+    return selecting.some((p) => p.enableDefaultDeny?.[direction] ?? (p[direction]?.length ?? 0) > 0);
+  }
+
   private selecting(pod: Pod): CiliumPolicy[] {
     return this.cilium.filter((p) => (p.namespace === undefined || p.namespace === pod.namespace) && this.selects(p.endpointSelector, pod, p.namespace));
   }
@@ -313,8 +319,7 @@ export class ClusterModel {
   ciliumAllows(direction: 'ingress' | 'egress', subject: Pod, peer: Peer, port: number, protocol: string, lookedUp: ReadonlySet<string> = new Set()): boolean {
     if (direction === 'ingress' && 'outside' in peer && 'host' in peer.outside) return true; // the local host (kubelet) always reaches its pods
     const selecting = this.selecting(subject);
-    const defaultDeny = selecting.some((p) => (p[direction]?.length ?? 0) > 0 && p.enableDefaultDeny?.[direction] !== false);
-    if (!defaultDeny) return true;
+    if (!this.defaultDeny(selecting, direction)) return true;
     const target = direction === 'ingress' ? subject : 'pod' in peer ? peer.pod : undefined;
     return selecting.some((p) => (p[direction] ?? []).some((rule) => this.portMatches(rule, port, protocol, target) && this.peerMatches(rule, direction, peer, p.namespace, lookedUp)));
   }
@@ -324,8 +329,7 @@ export class ClusterModel {
     for (const server of dnsPods) {
       if (!this.ciliumAllows('ingress', server, { pod }, 53, 'UDP')) continue;
       const selecting = this.selecting(pod);
-      const defaultDeny = selecting.some((p) => (p.egress?.length ?? 0) > 0 && p.enableDefaultDeny?.egress !== false);
-      if (!defaultDeny) return OK;
+      if (!this.defaultDeny(selecting, 'egress')) return OK;
       for (const p of selecting) {
         for (const rule of p.egress ?? []) {
           if (!this.portMatches(rule, 53, 'UDP', server) || !this.peerMatches(rule, 'egress', { pod: server }, p.namespace, new Set())) continue;
