@@ -163,7 +163,7 @@ test('the AuthorizationPolicies derived for a generated fleet allow exactly the 
   assert.equal(p.services.filter((s) => s.status.phase === 'Ready').length, 50);
   assert.deepEqual(p.problems, []);
   const allowed = new Set<string>();
-  const SCRAPER = 'cluster.local/ns/monitoring/sa/vmagent';
+  const SCRAPER = 'cluster.local/ns/monitoring/sa/vmagent-vmagent';
   for (const s of p.services) {
     const ap = s.objects.find((o) => o.kind === 'AuthorizationPolicy');
     const rules = (ap?.spec as { rules?: { from: { source: { principals: string[] } }[]; to: { operation: { ports: string[] } }[] }[] } | undefined)?.rules ?? [];

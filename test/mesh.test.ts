@@ -8,18 +8,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conditionOf, deriveObjects, deriveYaml, objectOf, resultOf, service } from './support/fixtures.ts';
 import { assertValid } from './support/schemas.ts';
-import { BASELINE_NAMES, excludedNamespaces } from '../src/compiler/baseline.ts';
+import { BASELINE_NAMES, excludedNamespaces, prometheusNamespace } from '../src/compiler/baseline.ts';
 import { declarationHint, deriveMesh, externalEndpoints, podPorts } from '../src/compiler/mesh.ts';
-import { defaultPlatformSettings, latticePlatformSchema } from '../src/api/latticeplatform/v1alpha1.ts';
+import { defaultPlatformSettings, latticePlatformSchema, scraperIdentity } from '../src/api/latticeplatform/v1alpha1.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import type { DerivationContext, DerivationState, KubeObject } from '../src/compiler/types.ts';
 
-/** The metrics scraper's rules (default mesh.metricsScraper), admitted on the metrics port only. */
-const scraperCilium = (port: string): unknown => ({
-  fromEndpoints: [{ matchLabels: { 'k8s:app.kubernetes.io/name': 'vmagent', 'k8s:io.kubernetes.pod.namespace': 'monitoring', 'k8s:io.cilium.k8s.policy.serviceaccount': 'vmagent' } }],
-  toPorts: [{ ports: [{ port, protocol: 'TCP' }] }],
-});
-const scraperIstio = (port: string): unknown => ({ from: [{ source: { principals: ['cluster.local/ns/monitoring/sa/vmagent'] } }], to: [{ operation: { ports: [port] } }] });
+/**
+ * The metrics scraper (default mesh.metricsScraper: the VictoriaMetrics operator's pods of VMAgent
+ * vmagent, ServiceAccount vmagent-vmagent): a Cilium peer on the HBONE port, an Istio rule on the
+ * metrics port only.
+ */
+const scraperSelector = { matchLabels: { 'k8s:app.kubernetes.io/name': 'vmagent', 'k8s:app.kubernetes.io/instance': 'vmagent', 'k8s:io.kubernetes.pod.namespace': 'monitoring', 'k8s:io.cilium.k8s.policy.serviceaccount': 'vmagent-vmagent' } };
+const scraperIstio = (port: string): unknown => ({ from: [{ source: { principals: ['cluster.local/ns/monitoring/sa/vmagent-vmagent'] } }], to: [{ operation: { ports: [port] } }] });
+/** ztunnel's HBONE port: the only port peers reach a service's pods on, at L4. */
+const HBONE = [{ ports: [{ port: '15008', protocol: 'TCP' }] }];
 
 const MESH_KINDS = ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'AuthorizationPolicy', 'PeerAuthentication', 'ServiceEntry'];
 
@@ -90,7 +93,7 @@ test('every derived mesh object validates against the Cilium CRDs and the Istio 
   for (const o of objects) assertValid(o);
 });
 
-test('CiliumNetworkPolicy of a callee: default deny both ways, ingress only from agreed callers on its container ports', () => {
+test('CiliumNetworkPolicy of a callee: default deny both ways, ingress only from agreed callers and the scraper on the HBONE port', () => {
   const cnp = objectOf(orders, 'CiliumNetworkPolicy', 'orders');
   assert.equal(cnp.apiVersion, 'cilium.io/v2');
   assert.equal(cnp.metadata.namespace, 'shop');
@@ -100,27 +103,28 @@ test('CiliumNetworkPolicy of a callee: default deny both ways, ingress only from
   assert.deepEqual(spec.enableDefaultDeny, { ingress: true, egress: true });
   // checkout is agreed; audit is accepted but does not call orders, so it is not a source.
   // The metrics scraper reads the first port (no port is named metrics), and only that one.
+  // In ambient mode every peer arrives through ztunnel's tunnel on 15008; the ports are Istio's to check.
   assert.deepEqual(spec.ingress, [{
-    fromEndpoints: [{ matchLabels: { 'k8s:app.kubernetes.io/name': 'checkout', 'k8s:io.kubernetes.pod.namespace': 'shop', 'k8s:io.cilium.k8s.policy.serviceaccount': 'checkout' } }],
-    toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }, { port: '9090', protocol: 'TCP' }] }],
-  }, scraperCilium('8080')]);
+    fromEndpoints: [{ matchLabels: { 'k8s:app.kubernetes.io/name': 'checkout', 'k8s:io.kubernetes.pod.namespace': 'shop', 'k8s:io.cilium.k8s.policy.serviceaccount': 'checkout' } }, scraperSelector],
+    toPorts: HBONE,
+  }]);
 });
 
-test('CiliumNetworkPolicy of a caller: egress to DNS (exact names), istiod, agreed callees and external endpoints only', () => {
+test('CiliumNetworkPolicy of a caller: egress to DNS (exact names), agreed callees on the HBONE port and external endpoints only', () => {
   const spec = objectOf(checkout, 'CiliumNetworkPolicy', 'checkout').spec as { ingress?: unknown; egress: unknown[] };
-  // Nobody calls checkout: the only ingress is the metrics scraper, on the metrics port.
-  assert.deepEqual(spec.ingress, [scraperCilium('8080')]);
+  // Nobody calls checkout: the only ingress is the metrics scraper.
+  assert.deepEqual(spec.ingress, [{ fromEndpoints: [scraperSelector], toPorts: HBONE }]);
   assert.deepEqual(spec.egress, [
     {
       toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' } }],
       toPorts: [{
         ports: [{ port: '53', protocol: 'UDP' }, { port: '53', protocol: 'TCP' }],
         // orders is agreed; payments does not accept checkout and ghost does not exist: no names for them.
-        rules: { dns: [{ matchName: 'api.stripe.com' }, { matchName: 'db.example.com' }, { matchName: 'istiod.istio-system.svc.cluster.local' }, { matchName: 'orders.shop.svc.cluster.local' }] },
+        // In ambient mode the pods never talk to istiod (ztunnel does): no name and no rule for it.
+        rules: { dns: [{ matchName: 'api.stripe.com' }, { matchName: 'db.example.com' }, { matchName: 'orders.shop.svc.cluster.local' }] },
       }],
     },
-    { toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'istio-system', 'k8s:app': 'istiod' } }], toPorts: [{ ports: [{ port: '15012', protocol: 'TCP' }] }] },
-    { toEndpoints: [{ matchLabels: { 'k8s:app.kubernetes.io/name': 'orders', 'k8s:io.kubernetes.pod.namespace': 'shop' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }, { port: '9090', protocol: 'TCP' }] }] },
+    { toEndpoints: [{ matchLabels: { 'k8s:app.kubernetes.io/name': 'orders', 'k8s:io.kubernetes.pod.namespace': 'shop' } }], toPorts: HBONE },
     { toFQDNs: [{ matchName: 'api.stripe.com' }], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] },
     { toFQDNs: [{ matchName: 'db.example.com' }], toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }] },
     { toFQDNs: [{ matchName: 'api.stripe.com' }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] },
@@ -171,9 +175,9 @@ test('an external IP address derives toCIDR and a STATIC ServiceEntry', () => {
   });
   assertValid(se);
   assertValid(objectOf(r, 'CiliumNetworkPolicy'));
-  // An IP needs no DNS name.
-  const dns = (egress[0] as { toPorts: { rules: { dns: unknown[] } }[] }).toPorts[0]!.rules.dns;
-  assert.deepEqual(dns, [{ matchName: 'istiod.istio-system.svc.cluster.local' }]);
+  // An IP needs no DNS name, and a service that needs no name gets no DNS rule at all (an empty
+  // rules.dns list would let every name through).
+  assert.deepEqual(egress, [{ toCIDR: ['10.1.2.3/32'], toPorts: [{ ports: [{ port: '5439', protocol: 'TCP' }] }] }]);
 });
 
 test('one-sided and unknown dependencies: warnings on both sides with the exact line to add, the service stays Ready', () => {
@@ -338,7 +342,7 @@ test('podPorts and externalEndpoints read the declared ports and URLs', () => {
   ]);
 });
 
-test('the platform baseline: cluster-wide default deny outside the system namespaces, STRICT mTLS, allow-nothing', () => {
+test('the platform baseline: cluster-wide default deny outside the platform namespaces, the ambient probe allowance, STRICT mTLS, allow-nothing', () => {
   const baseline = platform.platformObjects.filter((o) => MESH_KINDS.includes(o.kind));
   assert.deepEqual(baseline, [
     {
@@ -350,12 +354,24 @@ test('the platform baseline: cluster-wide default deny outside the system namesp
         endpointSelector: {
           matchExpressions: [
             { key: 'k8s:io.kubernetes.pod.namespace', operator: 'Exists' },
-            { key: 'k8s:io.kubernetes.pod.namespace', operator: 'NotIn', values: ['cert-manager', 'external-secrets', 'istio-system', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system'] },
+            { key: 'k8s:io.kubernetes.pod.namespace', operator: 'NotIn', values: ['cert-manager', 'external-secrets', 'istio-system', 'keda', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system', 'monitoring'] },
           ],
         },
         enableDefaultDeny: { ingress: true, egress: true },
         ingress: [{}],
         egress: [{}],
+      },
+    },
+    {
+      // Istio's documented allowance for SNAT-ed kubelet probes under Cilium; never a default deny itself.
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumClusterwideNetworkPolicy',
+      metadata: { name: BASELINE_NAMES.hostProbes, labels: { 'app.kubernetes.io/managed-by': 'lattice', 'app.kubernetes.io/part-of': 'lattice' } },
+      spec: {
+        description: 'Derived by Lattice: allows the SNAT-ed kubelet health probes of Istio ambient pods (source 169.254.7.127).',
+        endpointSelector: {},
+        enableDefaultDeny: { ingress: false, egress: false },
+        ingress: [{ fromCIDR: ['169.254.7.127/32'] }],
       },
     },
     {
@@ -383,10 +399,10 @@ test('mesh settings: trust domain, Istio namespace, DNS pods and system namespac
   assert.deepEqual((ap.spec as { rules: { from: { source: { principals: string[] } }[] }[] }).rules[0]!.from[0]!.source.principals, ['prod.example.org/ns/shop/sa/a']);
   const egress = (objectOf(resultOf(p, 'shop/a'), 'CiliumNetworkPolicy').spec as { egress: { toEndpoints: unknown[]; toPorts: { rules?: { dns: unknown[] } }[] }[] }).egress;
   assert.deepEqual(egress[0]!.toEndpoints, [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'dns', 'k8s:app': 'coredns' } }]);
-  assert.deepEqual(egress[0]!.toPorts[0]!.rules!.dns, [{ matchName: 'b.shop.svc.cluster.local' }, { matchName: 'istiod.mesh.svc.cluster.local' }]);
-  assert.deepEqual(egress[1]!.toEndpoints, [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'mesh', 'k8s:app': 'istiod' } }]);
-  const [deny, peer, nothing] = p.platformObjects.filter((o) => MESH_KINDS.includes(o.kind)) as [KubeObject, KubeObject, KubeObject];
-  // The DNS and Istio namespaces and lattice-system are always excluded, whatever the list says.
+  assert.deepEqual(egress[0]!.toPorts[0]!.rules!.dns, [{ matchName: 'b.shop.svc.cluster.local' }]);
+  assert.equal(egress.length, 2, 'DNS and the callee b; nothing for istiod');
+  const [deny, , peer, nothing] = p.platformObjects.filter((o) => MESH_KINDS.includes(o.kind)) as [KubeObject, KubeObject, KubeObject, KubeObject];
+  // The DNS, Istio and scraper namespaces and lattice-system are always excluded, whatever the list says.
   assert.deepEqual((deny.spec as { endpointSelector: { matchExpressions: { values?: string[] }[] } }).endpointSelector.matchExpressions[1]!.values, ['dns', 'lattice-system', 'mesh', 'monitoring']);
   assert.equal(peer.metadata.namespace, 'mesh');
   assert.equal(nothing.metadata.namespace, 'mesh');
@@ -397,11 +413,21 @@ test('mesh settings defaults and validation', () => {
   assert.deepEqual(d, {
     trustDomain: 'cluster.local',
     istioNamespace: 'istio-system',
-    systemNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager'],
+    systemNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager', 'keda'],
     dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
-    metricsScraper: { namespace: 'monitoring', serviceAccount: 'vmagent', podLabels: { 'app.kubernetes.io/name': 'vmagent' } },
+    metricsScraper: { namespace: 'monitoring', vmAgent: 'vmagent' },
   });
-  assert.deepEqual(excludedNamespaces(defaultPlatformSettings()), ['cert-manager', 'external-secrets', 'istio-system', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system']);
+  // The VictoriaMetrics operator's names for the pods of VMAgent <name>: ServiceAccount vmagent-<name>.
+  assert.deepEqual(scraperIdentity(d), { namespace: 'monitoring', serviceAccount: 'vmagent-vmagent', podLabels: { 'app.kubernetes.io/name': 'vmagent', 'app.kubernetes.io/instance': 'vmagent' } });
+  assert.deepEqual(scraperIdentity({ ...d, metricsScraper: { namespace: 'obs', vmAgent: 'main' } }), { namespace: 'obs', serviceAccount: 'vmagent-main', podLabels: { 'app.kubernetes.io/name': 'vmagent', 'app.kubernetes.io/instance': 'main' } });
+  assert.deepEqual(scraperIdentity({ ...d, metricsScraper: { namespace: 'obs', vmAgent: 'main', serviceAccount: 'scraper', podLabels: { app: 'scraper' } } }), { namespace: 'obs', serviceAccount: 'scraper', podLabels: { app: 'scraper' } });
+  assert.deepEqual(excludedNamespaces(defaultPlatformSettings()), ['cert-manager', 'external-secrets', 'istio-system', 'keda', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system', 'monitoring']);
+  // The namespace of the Prometheus-compatible address KEDA reads is excluded too.
+  assert.ok(excludedNamespaces({ ...defaultPlatformSettings(), prometheusAddress: 'http://vmsingle.metrics.svc:8429' }).includes('metrics'));
+  assert.equal(prometheusNamespace('http://vmsingle.metrics.svc.cluster.local:8429'), 'metrics');
+  assert.equal(prometheusNamespace('http://vmsingle.metrics:8429'), 'metrics');
+  assert.equal(prometheusNamespace('https://prometheus.example.com'), undefined);
+  assert.equal(prometheusNamespace('http://vmsingle:8429'), undefined);
   const bad = latticePlatformSchema.safeParse(platformDoc({ mesh: { trustDomain: 'Not A Domain' } }));
   assert.equal(bad.success, false);
   assert.match(bad.error!.issues[0]!.message, /SPIFFE trust domain/);
@@ -411,7 +437,7 @@ test('mesh settings defaults and validation', () => {
   assert.equal(partial.trustDomain, 'cluster.local');
 });
 
-test('routes: the gateway proxies get an ingress rule and a principal on the routed port, and their namespace leaves the default deny', () => {
+test('routes: the gateway proxies get in on the HBONE port and their principal on the routed port; their namespace leaves the default deny and their proxies get an ALLOW policy', () => {
   const p = deriveObjects([
     platformDoc({ gateways: { internal: { name: 'internal', namespace: 'gateways' }, public: { name: 'edge', namespace: 'edge-gw', serviceAccount: 'edge-proxy' } } }),
     service('web', {
@@ -422,11 +448,14 @@ test('routes: the gateway proxies get an ingress rule and a principal on the rou
   const web = resultOf(p, 'shop/web');
   assert.equal(web.status.phase, 'Ready');
   const cnp = objectOf(web, 'CiliumNetworkPolicy');
-  assert.deepEqual((cnp.spec as { ingress: unknown }).ingress, [
-    { fromEndpoints: [{ matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'internal', 'k8s:io.kubernetes.pod.namespace': 'gateways', 'k8s:io.cilium.k8s.policy.serviceaccount': 'internal-istio' } }], toPorts: [{ ports: [{ port: '9000', protocol: 'TCP' }] }] },
-    { fromEndpoints: [{ matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'edge', 'k8s:io.kubernetes.pod.namespace': 'edge-gw', 'k8s:io.cilium.k8s.policy.serviceaccount': 'edge-proxy' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] },
-    scraperCilium('8080'),
-  ]);
+  assert.deepEqual((cnp.spec as { ingress: unknown }).ingress, [{
+    fromEndpoints: [
+      { matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'internal', 'k8s:io.kubernetes.pod.namespace': 'gateways', 'k8s:io.cilium.k8s.policy.serviceaccount': 'internal-istio' } },
+      { matchLabels: { 'k8s:gateway.networking.k8s.io/gateway-name': 'edge', 'k8s:io.kubernetes.pod.namespace': 'edge-gw', 'k8s:io.cilium.k8s.policy.serviceaccount': 'edge-proxy' } },
+      scraperSelector,
+    ],
+    toPorts: HBONE,
+  }]);
   const ap = objectOf(web, 'AuthorizationPolicy');
   assert.deepEqual((ap.spec as { rules: unknown }).rules, [
     { from: [{ source: { principals: ['cluster.local/ns/gateways/sa/internal-istio'] } }], to: [{ operation: { ports: ['9000'] } }] },
@@ -438,6 +467,25 @@ test('routes: the gateway proxies get an ingress rule and a principal on the rou
   const deny = p.platformObjects.find((o) => o.kind === 'CiliumClusterwideNetworkPolicy')!;
   const values = (deny.spec as { endpointSelector: { matchExpressions: { values?: string[] }[] } }).endpointSelector.matchExpressions[1]!.values!;
   assert.ok(values.includes('gateways') && values.includes('edge-gw'), values.join(','));
+  // The root allow-nothing policy covers gateway proxies too: each gets its own ALLOW policy.
+  const gatewayPolicies = p.platformObjects.filter((o) => o.kind === 'AuthorizationPolicy' && o.metadata.name.startsWith(BASELINE_NAMES.gatewayPrefix));
+  assert.deepEqual(gatewayPolicies.map((o) => [o.metadata.namespace, o.metadata.name, o.spec]), [
+    ['gateways', 'lattice-gateway-internal', { selector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'internal' } }, action: 'ALLOW', rules: [{}] }],
+    ['edge-gw', 'lattice-gateway-edge', { selector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'edge' } }, action: 'ALLOW', rules: [{}] }],
+  ]);
+  for (const o of gatewayPolicies) assertValid(o);
+});
+
+test('every pod a service runs is enrolled in the ambient mesh by its pod template label', () => {
+  for (const r of platform.services) {
+    const d = objectOf(r, 'Deployment');
+    const labels = (d.spec as { template: { metadata: { labels: Record<string, string> } }; selector: { matchLabels: Record<string, string> } }).template.metadata.labels;
+    assert.equal(labels['istio.io/dataplane-mode'], 'ambient', r.key);
+    // The selector is unchanged (it is immutable): enrolment is a template label only.
+    assert.equal((d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels['istio.io/dataplane-mode'], undefined);
+  }
+  // Lattice derives no Namespace objects: it does not own the namespaces.
+  assert.equal(platform.platformObjects.filter((o) => o.kind === 'Namespace').length, 0);
 });
 
 test('a wildcard acceptor nobody calls yet says so', () => {

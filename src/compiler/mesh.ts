@@ -3,17 +3,28 @@
  * (src/compiler/graph.ts), enforced at two independent layers, plus the status that tells both owners
  * of a one-sided declaration what to add (docs/mesh.md).
  *
+ * The mesh is Istio in **ambient** mode: the service's pods are enrolled with the pod label
+ * `istio.io/dataplane-mode: ambient` ({@link AMBIENT_LABEL}), and the node's ztunnel then carries
+ * every connection between enrolled pods as mutual TLS inside an HBONE tunnel to TCP 15008 of the
+ * destination pod, where it is proxied back to the original port (istio.io, "Ambient and Kubernetes
+ * NetworkPolicy"; "Add workloads to the mesh": the label may be put on a namespace or on a pod).
+ *
  * Per service:
  * - `CiliumNetworkPolicy` (cilium.io/v2, L3/L4): selects the service's pods; default deny in both
- *   directions (`enableDefaultDeny`); ingress only from the pods of agreed callers on the service's
- *   ports; egress only to the pods of agreed callees on their ports, to the cluster DNS on port 53
- *   with a DNS rule listing the names the service needs, to istiod for mesh configuration, and to
- *   the declared external services (`toFQDNs`, or `toCIDR` for IP addresses);
- * - Istio `AuthorizationPolicy` (security.istio.io/v1, L7, ALLOW): the SPIFFE principals
- *   `<trustDomain>/ns/<namespace>/sa/<service>` of the agreed callers, on the service's ports; none
- *   when the service has no agreed caller (the mesh-wide allow-nothing policy then denies everything);
+ *   directions (`enableDefaultDeny`); ingress only from the pods of agreed callers, of the gateways
+ *   of its routes and of the metrics scraper, on the HBONE port 15008 only; egress only to the pods of
+ *   agreed callees on 15008, to the cluster DNS on port 53 with a DNS rule listing the names the
+ *   service needs, and to the declared external services (`toFQDNs`, or `toCIDR` for IP addresses),
+ *   which ztunnel passes through on their own port. Cilium enforces outside the pod, so it sees the
+ *   tunnel (15008), never the application port inside it: the port is checked by the Istio policy.
+ * - Istio `AuthorizationPolicy` (security.istio.io/v1, ALLOW), enforced by ztunnel at L4: the SPIFFE
+ *   principals `<trustDomain>/ns/<namespace>/sa/<service>` of the agreed callers, on the service's
+ *   container ports; none when nothing may call the service (the mesh-wide allow-nothing policy then
+ *   denies everything). Only L4 attributes (principals, ports) are used, which ztunnel enforces
+ *   without a waypoint (istio.io, "ztunnel: Layer 4 authorization policy");
  * - both policies also let in the platform gateways' proxies that the service's routes attach to
- *   (`spec.ingress`), on the ports those routes use only ({@link ingressPeers}, src/compiler/ingress.ts);
+ *   (`spec.ingress`), on the ports those routes use only ({@link ingressPeers}, src/compiler/ingress.ts),
+ *   and the metrics scraper on the metrics port only;
  * - one Istio `ServiceEntry` (networking.istio.io/v1) per external service host, visible to the
  *   service's namespace only (`exportTo: ["."]`).
  *
@@ -23,7 +34,7 @@
  * `k8s:io.cilium.k8s.policy.serviceaccount` is the pod's ServiceAccount.
  */
 import type { ExternalServiceParams, LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import type { MeshSettings } from '../api/latticeplatform/v1alpha1.ts';
+import { scraperIdentity, type MeshSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
 import { LABELS, childName } from './naming.ts';
@@ -54,8 +65,21 @@ export const CILIUM_LABELS = {
   serviceAccount: 'k8s:io.cilium.k8s.policy.serviceaccount',
 } as const;
 
-/** Labels of the istiod pods (Istio's default installation) and the port sidecars fetch their configuration and certificates from. */
-export const ISTIOD = { labels: { app: 'istiod' }, port: 15012 } as const;
+/**
+ * The pod label that enrols a pod in Istio's ambient mesh (istio.io, "Add workloads to the mesh":
+ * `istio.io/dataplane-mode=ambient` on a namespace or on an individual pod).
+ */
+export const AMBIENT_LABEL = { key: 'istio.io/dataplane-mode', value: 'ambient' } as const;
+
+/**
+ * ztunnel's HBONE port: in ambient mode, traffic between enrolled pods arrives at the destination pod
+ * on TCP 15008 and is proxied back to the original port inside the pod, so a network policy must allow
+ * 15008 (istio.io, "Ambient and Kubernetes NetworkPolicy").
+ */
+export const HBONE_PORT = 15008;
+
+/** The HBONE port as a {@link PodPort}. */
+const HBONE: PodPort = { port: HBONE_PORT, protocol: 'TCP' };
 
 /** A Cilium label key for a Kubernetes pod label. */
 export function ciliumPodLabel(key: string): string {
@@ -176,9 +200,27 @@ export function deriveMesh(state: DerivationState): void {
   const gateways = ingressPeers(state.service, state.ctx.settings);
   const scraper = scraperPeer(state);
 
+  enrolInAmbient(state);
   state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper));
   if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper) state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper));
   state.objects.push(...serviceEntries(state, externals));
+}
+
+/**
+ * Enrols the service's pods in the ambient mesh: the label {@link AMBIENT_LABEL} on the pod template
+ * of its Deployment (derived by workload.ts, earlier in the pipeline). Pods rather than the namespace:
+ * Lattice owns the pods it derives but not the namespace (created by the platform team or Flux, and
+ * possibly holding other workloads), the label takes effect without a restart, and a Namespace
+ * object in the output would be pruned by the controller with everything in it.
+ */
+function enrolInAmbient(state: DerivationState): void {
+  for (const o of state.objects) {
+    if (o.kind !== 'Deployment' || o.apiVersion !== 'apps/v1') continue;
+    const template = (o.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template;
+    if (!template) continue;
+    template.metadata ??= {};
+    template.metadata.labels = { ...template.metadata.labels, [AMBIENT_LABEL.key]: AMBIENT_LABEL.value };
+  }
 }
 
 /** The metrics scraper and the one container port it may reach (the port the VMServiceScrape reads). */
@@ -194,8 +236,8 @@ function scraperPeer(state: DerivationState): ScraperPeer | undefined {
   const portName = metricsPort(state);
   const port = portName === undefined ? undefined : state.service.spec.workload.service?.ports[portName];
   if (!port) return undefined;
-  const scraper = meshOf(state.ctx).metricsScraper;
-  return { namespace: scraper.namespace, serviceAccount: scraper.serviceAccount, podLabels: scraper.podLabels, port: { port: port.targetPort ?? port.port, protocol: port.protocol } };
+  const scraper = scraperIdentity(meshOf(state.ctx));
+  return { ...scraper, port: { port: port.targetPort ?? port.port, protocol: port.protocol } };
 }
 
 function ciliumPorts(ports: readonly PodPort[]): { ports: { port: string; protocol: string }[] }[] {
@@ -214,18 +256,17 @@ function ciliumPolicy(
   const { settings } = state.ctx;
   const mesh = meshOf(state.ctx);
   const name = state.service.metadata.name;
-  // Every name the pods need to resolve: agreed callees, istiod (the sidecar's discovery address), external hosts.
+  // Every name the pods need to resolve: agreed callees and external hosts. In ambient mode the pods
+  // do not talk to istiod (ztunnel does, from its own pod), so neither istiod's name nor its port is allowed.
   const names = new Set<string>();
   for (const c of callees) names.add(serviceHost(c.name, c.namespace, settings.clusterDomain));
-  names.add(serviceHost('istiod', mesh.istioNamespace, settings.clusterDomain));
   for (const e of externals) if (!e.ip) names.add(e.host);
 
   const dnsSelector: Record<string, string> = { [CILIUM_LABELS.namespace]: mesh.dns.namespace };
   for (const [k, v] of Object.entries(mesh.dns.podLabels)) dnsSelector[ciliumPodLabel(k)] = v;
-  const istiodSelector: Record<string, string> = { [CILIUM_LABELS.namespace]: mesh.istioNamespace };
-  for (const [k, v] of Object.entries(ISTIOD.labels)) istiodSelector[ciliumPodLabel(k)] = v;
 
-  const egress: Record<string, unknown>[] = [
+  // No name needed, no DNS rule: an empty `rules.dns` list would not restrict the names at all.
+  const egress: Record<string, unknown>[] = names.size === 0 ? [] : [
     {
       toEndpoints: [{ matchLabels: dnsSelector }],
       toPorts: [{
@@ -233,13 +274,16 @@ function ciliumPolicy(
         rules: { dns: [...names].sort().map((n) => ({ matchName: n })) },
       }],
     },
-    { toEndpoints: [{ matchLabels: istiodSelector }], toPorts: ciliumPorts([{ port: ISTIOD.port, protocol: 'TCP' }]) },
   ];
-  for (const c of callees) {
-    const sel = ciliumPeerSelector(c.name, c.namespace);
-    // The callee's pods are matched by name label and namespace; its ServiceAccount is not needed to select it.
-    delete sel.matchLabels[CILIUM_LABELS.serviceAccount];
-    egress.push({ toEndpoints: [sel], toPorts: ciliumPorts(c.ports) });
+  // ztunnel opens the tunnel to the callee's pod on 15008 from inside this pod (its address and identity).
+  if (callees.length > 0) {
+    const selectors = callees.map((c) => {
+      const sel = ciliumPeerSelector(c.name, c.namespace);
+      // The callee's pods are matched by name label and namespace; its ServiceAccount is not needed to select it.
+      delete sel.matchLabels[CILIUM_LABELS.serviceAccount];
+      return sel;
+    });
+    egress.push({ toEndpoints: selectors, toPorts: ciliumPorts([HBONE]) });
   }
   // External endpoints: one rule per port, host names through toFQDNs, addresses through toCIDR.
   const byPort = new Map<number, { names: Set<string>; cidrs: Set<string> }>();
@@ -256,24 +300,28 @@ function ciliumPolicy(
   }
 
   const spec: Record<string, unknown> = {
-    description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}${scraper ? ', the metrics scraper on the metrics port' : ''}, DNS, istiod and declared external services.`,
+    description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}${scraper ? ', the metrics scraper' : ''} over ztunnel's HBONE port 15008, DNS and declared external services.`,
     endpointSelector: { matchLabels: { [ciliumPodLabel(LABELS.name)]: name } },
     enableDefaultDeny: { ingress: true, egress: true },
   };
-  const ingress: Record<string, unknown>[] = [];
-  if (callers.length > 0 && ports.length > 0) {
-    ingress.push({ fromEndpoints: callers.map((c) => ciliumPeerSelector(c.name, c.namespace)), toPorts: ciliumPorts(ports) });
-  }
-  for (const g of gateways) ingress.push({ fromEndpoints: [gatewaySelector(g)], toPorts: ciliumPorts([{ port: g.port, protocol: g.protocol }]) });
+  // Every peer arrives through ztunnel on 15008; which application port it may use is the Istio
+  // policy's decision (ztunnel sees the original port inside the tunnel, Cilium does not).
+  const peers: { matchLabels: Record<string, string> }[] = [];
+  if (ports.length > 0) for (const c of callers) peers.push(ciliumPeerSelector(c.name, c.namespace));
+  const gatewaySelectors = new Map<string, { matchLabels: Record<string, string> }>();
+  for (const g of gateways) gatewaySelectors.set(`${g.gateway.namespace}/${g.gateway.name}/${g.serviceAccount}`, gatewaySelector(g));
+  peers.push(...gatewaySelectors.values());
   if (scraper) {
     const matchLabels: Record<string, string> = {};
     for (const [k, v] of Object.entries(scraper.podLabels)) matchLabels[ciliumPodLabel(k)] = v;
     matchLabels[CILIUM_LABELS.namespace] = scraper.namespace;
     matchLabels[CILIUM_LABELS.serviceAccount] = scraper.serviceAccount;
-    ingress.push({ fromEndpoints: [{ matchLabels }], toPorts: ciliumPorts([scraper.port]) });
+    peers.push({ matchLabels });
   }
-  if (ingress.length > 0) spec.ingress = ingress;
-  spec.egress = egress;
+  if (peers.length > 0) spec.ingress = [{ fromEndpoints: peers, toPorts: ciliumPorts([HBONE]) }];
+  // Nothing to allow: the empty rule, Cilium's documented deny-all (the CRD needs ingress or egress);
+  // `enableDefaultDeny` states the deny either way.
+  spec.egress = egress.length > 0 ? egress : [{}];
   return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: derivedMeta(state, name), spec };
 }
 

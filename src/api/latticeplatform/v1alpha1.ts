@@ -54,7 +54,7 @@ export const gatewaySettingSchema = z.strictObject({
  * manage their own network policies. The DNS namespace and the Istio root namespace are always
  * excluded as well, whatever this list says (without them no pod resolves names or gets mesh config).
  */
-export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager'];
+export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager', 'keda'];
 
 /**
  * Namespaces where no LatticeService is derived (spec.protectedNamespaces): where the platform's own
@@ -80,7 +80,7 @@ export const meshSettingsSchema = z.strictObject({
   systemNamespaces: z
     .array(dnsLabel)
     .default(DEFAULT_SYSTEM_NAMESPACES)
-    .describe('Namespaces excluded from the cluster-wide default deny (platform components with their own policies). The DNS and Istio namespaces are always excluded.'),
+    .describe('Namespaces excluded from the cluster-wide default deny (platform components with their own policies; keda runs the KEDA operator and metrics API server). The DNS, Istio, metrics scraper and gateway namespaces, and the namespace of prometheusAddress, are always excluded.'),
   dns: z
     .strictObject({
       namespace: dnsLabel.default('kube-system').describe('Namespace of the cluster DNS pods.'),
@@ -93,15 +93,20 @@ export const meshSettingsSchema = z.strictObject({
     .describe('Where the cluster DNS runs: every service may send DNS queries there, for the names it needs only.'),
   metricsScraper: z
     .strictObject({
-      namespace: dnsLabel.default('monitoring').describe('Namespace of the scraper pods.'),
-      serviceAccount: dnsLabel.default('vmagent').describe('ServiceAccount of the scraper pods: its mesh identity <trustDomain>/ns/<namespace>/sa/<serviceAccount> is allowed by the Istio policies.'),
+      namespace: dnsLabel.default('monitoring').describe('Namespace of the VMAgent (and so of its pods).'),
+      vmAgent: dnsLabel
+        .default('vmagent')
+        .describe('Name of the VMAgent (VictoriaMetrics operator) that reads the VMServiceScrapes. The operator names its ServiceAccount vmagent-<name> and labels its pods app.kubernetes.io/name: vmagent, app.kubernetes.io/instance: <name>.'),
+      serviceAccount: dnsLabel
+        .optional()
+        .describe('ServiceAccount of the scraper pods, when not the operator\'s vmagent-<vmAgent> (VMAgent spec.serviceAccountName): its mesh identity <trustDomain>/ns/<namespace>/sa/<serviceAccount> is allowed by the Istio policies.'),
       podLabels: z
         .record(z.string(), z.string())
-        .default({ 'app.kubernetes.io/name': 'vmagent' })
-        .describe('Labels of the scraper pods, matched by the Cilium policies (the VictoriaMetrics operator labels vmagent pods app.kubernetes.io/name: vmagent).'),
+        .optional()
+        .describe('Labels of the scraper pods, matched by the Cilium policies (default: the operator\'s app.kubernetes.io/name: vmagent and app.kubernetes.io/instance: <vmAgent>).'),
     })
     .prefault({})
-    .describe('The metrics scraper (vmagent) that reads each service\'s metrics port: both policy layers let it in on that port only. It needs a mesh identity (a sidecar, or Istio certificates mounted) to pass STRICT mTLS.'),
+    .describe('The metrics scraper (a VMAgent) that reads each service\'s metrics port: both policy layers let it in on that port only. Its pods must be in the ambient mesh (label istio.io/dataplane-mode: ambient through VMAgent spec.podMetadata.labels) to pass STRICT mTLS; docs/mesh.md.'),
 });
 
 /** The settings, with defaults. */
@@ -165,6 +170,28 @@ export type MeshSettings = z.output<typeof meshSettingsSchema>;
 export type GatewaySetting = z.output<typeof gatewaySettingSchema>;
 /** One size profile: requests and limits. */
 export type SizeProfileSetting = z.output<typeof sizeProfileSchema>;
+
+/** The scraper's identity with the VictoriaMetrics operator's defaults applied. */
+export interface ScraperIdentity {
+  namespace: string;
+  serviceAccount: string;
+  podLabels: Record<string, string>;
+}
+
+/**
+ * Who the metrics scraper is: the settings, else what the VictoriaMetrics operator gives the pods of
+ * VMAgent `vmAgent`: ServiceAccount `vmagent-<name>` (its `PrefixedName`, used when
+ * `spec.serviceAccountName` is empty) and selector labels `app.kubernetes.io/name: vmagent`,
+ * `app.kubernetes.io/instance: <name>` (operator source, api/operator/v1beta1/vmagent_types.go).
+ */
+export function scraperIdentity(mesh: MeshSettings): ScraperIdentity {
+  const s = mesh.metricsScraper;
+  return {
+    namespace: s.namespace,
+    serviceAccount: s.serviceAccount ?? `vmagent-${s.vmAgent}`,
+    podLabels: s.podLabels ?? { 'app.kubernetes.io/name': 'vmagent', 'app.kubernetes.io/instance': s.vmAgent },
+  };
+}
 
 /** The settings of a platform that declares no LatticePlatform. */
 export function defaultPlatformSettings(): PlatformSettings {

@@ -1,0 +1,399 @@
+/**
+ * Derived objects work in the target cluster (Istio ambient on Cilium with default deny), proven on an
+ * independent model of that cluster (test/support/cluster-model.ts, written from the upstream docs and
+ * importing nothing from src/): on a fleet with every kind of edge, every agreed edge, every route and
+ * every scrape works, every probe passes, and nothing else gets through.
+ *
+ * The expected flows are written by hand from the fixture below, not computed by Lattice.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deriveObjects, resultOf, service } from './support/fixtures.ts';
+import { ClusterModel, HBONE_PORT, PROBE_SNAT, type Obj, type Pod } from './support/cluster-model.ts';
+import { assertValid } from './support/schemas.ts';
+
+// ---------------------------------------------------------------------------------------------
+// The fleet: agreed, one-sided inbound, one-sided outbound, unknown, wildcard (accepted and not),
+// both directions, cross-namespace, external host and address, routes on two gateways, scrapes, probes.
+
+const http = (port: number, targetPort?: number): Record<string, unknown> => (targetPort === undefined ? { port } : { port, targetPort });
+const probes = {
+  livenessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+  readinessProbe: { tcpSocket: { port: 'http' } },
+};
+const container = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  main: { image: `registry.example.com/app@sha256:${'a'.repeat(64)}`, resources: { limits: { cpu: '500m', memory: '256Mi' } }, ...extra },
+});
+
+const FLEET = [
+  {
+    apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePlatform', metadata: { name: 'default' },
+    spec: {
+      prometheusAddress: 'http://vmsingle.monitoring.svc:8429',
+      gateways: { internal: { name: 'internal', namespace: 'gateways' }, public: { name: 'edge', namespace: 'edge', serviceAccount: 'edge-proxy' } },
+    },
+  },
+  // shop/web: calls api (agreed), billing/invoices (agreed by name), ghost (unknown); public route www.example.com.
+  service('web', {
+    workload: {
+      containers: container(probes),
+      service: { ports: { http: http(80, 8080) } },
+      resources: { api: { type: 'service' }, invoices: { type: 'service', namespace: 'billing' }, ghost: { type: 'service' } },
+    },
+    ingress: { routes: { site: { hosts: ['www.example.com'], exposure: 'public', port: 'http' } } },
+  }),
+  // shop/api: accepts web; calls db-proxy, which does not accept it (one-sided outbound); internal route; a metrics port.
+  service('api', {
+    workload: {
+      containers: container(probes),
+      service: { ports: { http: http(80, 8080), grpc: http(9090), metrics: http(9102) } },
+      resources: { web: { type: 'service', direction: 'inbound' }, 'db-proxy': { type: 'service' } },
+    },
+    ingress: { routes: { admin: { hosts: ['api.internal.example.com'], port: 'http', paths: [{ path: '/v1', type: 'PathPrefix' }] } } },
+  }),
+  // shop/db-proxy: accepts batch, which does not call it (one-sided inbound).
+  service('db-proxy', { workload: { containers: container({ livenessProbe: { tcpSocket: { port: 5432 } } }), service: { ports: { pg: http(5432) } }, resources: { batch: { type: 'service', direction: 'inbound' } } } }),
+  // shop/batch: no ports; calls billing/invoices, whose wildcard accepts namespace ops only.
+  service('batch', { workload: { resources: { invoices: { type: 'service', namespace: 'billing' } } } }),
+  // shop/both-a <-> shop/both-b: direction both on each side.
+  service('both-a', { workload: { service: { ports: { http: http(8080) } }, resources: { 'both-b': { type: 'service', direction: 'both' } } } }),
+  service('both-b', { workload: { service: { ports: { http: http(8081) } }, resources: { peer: { type: 'service', direction: 'both', id: 'both-a' } } } }),
+  // billing/invoices: accepts shop/web by name and any caller from ops; calls Stripe and a database by address.
+  service('invoices', {
+    workload: {
+      containers: container(probes),
+      service: { ports: { http: http(8443) } },
+      resources: {
+        web: { type: 'service', direction: 'inbound', namespace: 'shop' },
+        'ops-callers': { type: 'service', direction: 'inbound', id: '*', namespace: 'ops' },
+        stripe: { type: 'external-service', params: { endpoints: ['https://api.stripe.com', 'tcp://10.20.30.40:5432'] } },
+      },
+    },
+  }, 'billing'),
+  // billing/ledger: accepts shop/web, which does not call it (one-sided inbound).
+  service('ledger', { workload: { service: { ports: { http: http(8080) } }, resources: { web: { type: 'service', direction: 'inbound', namespace: 'shop' } } } }, 'billing'),
+  // ops/reporter: calls billing/invoices, accepted through the ops wildcard.
+  service('reporter', { workload: { service: { ports: { http: http(8080) } }, resources: { invoices: { type: 'service', namespace: 'billing' } } } }, 'ops'),
+];
+
+/** Agreed edges: caller > callee, with the callee's Service port and container port. */
+const AGREED = [
+  { caller: 'shop/web', callee: 'shop/api', ports: [[80, 8080], [9090, 9090], [9102, 9102]] },
+  { caller: 'shop/web', callee: 'billing/invoices', ports: [[8443, 8443]] },
+  { caller: 'ops/reporter', callee: 'billing/invoices', ports: [[8443, 8443]] },
+  { caller: 'shop/both-a', callee: 'shop/both-b', ports: [[8081, 8081]] },
+  { caller: 'shop/both-b', callee: 'shop/both-a', ports: [[8080, 8080]] },
+] as const;
+
+/** Routes: host, path, gateway and listener port, backend pod and container port. */
+const ROUTES = [
+  { host: 'www.example.com', path: '/', gateway: { name: 'edge', namespace: 'edge', listenerPort: 443 }, backend: 'shop/web:8080' },
+  { host: 'api.internal.example.com', path: '/v1/orders', gateway: { name: 'internal', namespace: 'gateways', listenerPort: 443 }, backend: 'shop/api:8080' },
+];
+
+/** Scrapes: every service with a port, on its metrics port (named metrics, else the first). */
+const SCRAPES = ['shop/web:8080', 'shop/api:9102', 'shop/db-proxy:5432', 'shop/both-a:8080', 'shop/both-b:8081', 'billing/invoices:8443', 'billing/ledger:8080', 'ops/reporter:8080'];
+
+/** Probed container ports. */
+const PROBES = ['shop/web:8080', 'shop/api:8080', 'shop/db-proxy:5432', 'billing/invoices:8443'];
+
+// ---------------------------------------------------------------------------------------------
+// The cluster around the fleet.
+
+const derived = deriveObjects(FLEET);
+const objects = [...derived.platformObjects, ...derived.services.flatMap((s) => s.objects)] as Obj[];
+
+const platformPod = (namespace: string, name: string, labels: Record<string, string>, serviceAccount: string, ports: number[], extra: Partial<Pod> = {}): Pod => ({
+  name, namespace, labels, serviceAccount, ports: ports.map((port) => ({ port, protocol: 'TCP' })), ...extra,
+});
+
+const DNS = platformPod('kube-system', 'coredns', { 'k8s-app': 'kube-dns' }, 'coredns', [53]);
+const ISTIOD = platformPod('istio-system', 'istiod', { app: 'istiod' }, 'istiod', [15012]);
+const INTERNAL_GW = platformPod('gateways', 'internal-istio', { 'gateway.networking.k8s.io/gateway-name': 'internal' }, 'internal-istio', [443], { istioProxy: true });
+const EDGE_GW = platformPod('edge', 'edge-istio', { 'gateway.networking.k8s.io/gateway-name': 'edge' }, 'edge-proxy', [443], { istioProxy: true });
+/**
+ * The VMAgent's pod as the VictoriaMetrics operator runs VMAgent `vmagent`, with the ambient label
+ * the platform team sets through VMAgent spec.podMetadata.labels (docs/mesh.md prerequisite).
+ */
+const SCRAPER = platformPod('monitoring', 'vmagent-vmagent', { 'app.kubernetes.io/name': 'vmagent', 'app.kubernetes.io/instance': 'vmagent', 'istio.io/dataplane-mode': 'ambient' }, 'vmagent-vmagent', [8429]);
+const VMSINGLE = platformPod('monitoring', 'vmsingle', { 'app.kubernetes.io/name': 'vmsingle' }, 'vmsingle', [8429]);
+const KEDA = platformPod('keda', 'keda-operator-metrics-apiserver', { app: 'keda-operator-metrics-apiserver' }, 'keda-operator', [6443]);
+/** Not Lattice's: a debug pod in a Lattice namespace, outside the mesh. */
+const STRANGER = platformPod('shop', 'debug', { app: 'debug' }, 'default', [8080]);
+
+function cluster(objs: Obj[], extra: { pods?: Pod[] } = {}): ClusterModel {
+  return new ClusterModel(objs, { pods: [DNS, ISTIOD, INTERNAL_GW, EDGE_GW, SCRAPER, VMSINGLE, KEDA, STRANGER, ...(extra.pods ?? [])] });
+}
+
+const model = cluster(objects);
+const workloadPods = model.pods.filter((p) => ['shop', 'billing', 'ops'].includes(p.namespace) && p !== STRANGER);
+/** A pod copying web's labels (ambient label included) under another ServiceAccount. */
+const IMPOSTOR: Pod = { ...model.pod('shop/web'), name: 'impostor', serviceAccount: 'default' };
+/** web's labels and ServiceAccount name, in another namespace. */
+const ELSEWHERE: Pod = { ...model.pod('shop/web'), name: 'web-copy', namespace: 'ops' };
+
+// ---------------------------------------------------------------------------------------------
+
+describe('the fleet in the modelled cluster', () => {
+  test('every service is derived and Ready, and its pods are in the ambient mesh', () => {
+    assert.deepEqual(derived.problems, []);
+    assert.equal(derived.services.length, 9);
+    for (const r of derived.services) assert.equal(r.status.phase, 'Ready', r.key);
+    for (const p of workloadPods) assert.equal(model.inMesh(p), true, `${p.namespace}/${p.name}`);
+    assert.equal(workloadPods.length, 9);
+  });
+
+  test('every agreed edge works: the caller resolves the callee\'s name and reaches every port of every endpoint', () => {
+    for (const e of AGREED) {
+      const caller = model.pod(e.caller);
+      const [ns, name] = e.callee.split('/') as [string, string];
+      for (const [servicePort] of e.ports) {
+        const v = model.callService(caller, ns, name, servicePort, [DNS]);
+        assert.ok(v.allowed, `${e.caller} > ${e.callee}:${servicePort}: ${v.stage} ${v.detail}`);
+      }
+    }
+  });
+
+  test('every route works end to end: client to gateway, HTTPRoute, gateway to the routed port', () => {
+    for (const r of ROUTES) {
+      const v = model.route(r.host, r.path, r.gateway);
+      assert.ok(v.allowed, `${r.host}${r.path}: ${v.stage} ${v.detail}`);
+      assert.equal(v.backend, r.backend);
+    }
+    // A host no route claims, and a route's host on the other gateway, go nowhere.
+    assert.equal(model.route('evil.example.com', '/', ROUTES[0]!.gateway).stage, 'route');
+    assert.equal(model.route('www.example.com', '/', ROUTES[1]!.gateway).stage, 'route');
+    assert.equal(model.route('api.internal.example.com', '/admin', ROUTES[1]!.gateway).stage, 'route');
+  });
+
+  test('every scrape works, on the metrics port only', () => {
+    const scrapes = model.scrapes(SCRAPER);
+    assert.deepEqual(scrapes.map((s) => s.target).sort(), [...SCRAPES].sort());
+    for (const s of scrapes) assert.ok(s.verdict.allowed, `${s.target}: ${s.verdict.stage} ${s.verdict.detail}`);
+  });
+
+  test('every kubelet probe passes (SNATed from 169.254.7.127 in ambient)', () => {
+    const probed = workloadPods.flatMap((p) => (p.probes ?? []).map((port) => `${p.namespace}/${p.name}:${port}`));
+    assert.deepEqual([...new Set(probed)].sort(), [...PROBES].sort());
+    for (const p of workloadPods) {
+      for (const port of p.probes ?? []) {
+        const v = model.probe(p, port);
+        assert.ok(v.allowed, `probe ${p.namespace}/${p.name}:${port}: ${v.stage} ${v.detail}`);
+      }
+    }
+  });
+
+  test('nothing else gets through: every source to every port of every workload pod', () => {
+    const sources: Pod[] = [...model.pods, IMPOSTOR, ELSEWHERE];
+    const expected = new Set<string>();
+    for (const e of AGREED) for (const [, port] of e.ports) expected.add(`${e.caller}>${e.callee}:${port}`);
+    expected.add('edge/edge-istio>shop/web:8080');
+    expected.add('gateways/internal-istio>shop/api:8080');
+    for (const s of SCRAPES) expected.add(`monitoring/vmagent-vmagent>${s}`);
+    const allowed = new Set<string>();
+    let tried = 0;
+    for (const src of sources) {
+      for (const dst of workloadPods) {
+        const ports = new Set([...dst.ports.map((p) => p.port), 22, 80, HBONE_PORT, 15001, 15006]);
+        for (const port of ports) {
+          for (const protocol of ['TCP', 'UDP']) {
+            tried++;
+            if (model.connect(src, dst, port, protocol).allowed) allowed.add(`${src.namespace}/${src.name}>${dst.namespace}/${dst.name}:${port}${protocol === 'UDP' ? '/UDP' : ''}`);
+          }
+        }
+      }
+    }
+    assert.ok(tried > 1000, `tried ${tried} flows`);
+    assert.deepEqual([...allowed].sort(), [...expected].sort());
+  });
+
+  test('outside the cluster: only the declaring service reaches its external hosts, on their ports', () => {
+    const invoices = model.pod('billing/invoices');
+    const stripe = { fqdn: 'api.stripe.com', ip: '198.51.100.10' };
+    assert.equal(model.connectOutside(invoices, stripe, 443, [DNS]).allowed, true);
+    assert.equal(model.connectOutside(invoices, { ip: '10.20.30.40' }, 5432, [DNS]).allowed, true);
+    assert.equal(model.connectOutside(invoices, stripe, 80, [DNS]).allowed, false);
+    assert.equal(model.connectOutside(invoices, { ip: '10.20.30.40' }, 443, [DNS]).allowed, false);
+    assert.equal(model.connectOutside(invoices, { fqdn: 'evil.example.com', ip: '198.51.100.66' }, 443, [DNS]).stage, 'dns');
+    // The address Stripe resolves to, without the lookup through the DNS proxy, is not allowed.
+    assert.equal(model.connectOutside(invoices, { ip: '198.51.100.10' }, 443, [DNS]).allowed, false);
+    for (const p of workloadPods.filter((x) => x !== invoices)) {
+      assert.equal(model.connectOutside(p, stripe, 443, [DNS]).allowed, false, `${p.namespace}/${p.name} to Stripe`);
+      assert.equal(model.connectOutside(p, { ip: '10.20.30.40' }, 5432, [DNS]).allowed, false, `${p.namespace}/${p.name} to the database`);
+    }
+    for (const p of [...workloadPods, STRANGER]) assert.equal(model.connectOutside(p, { ip: '203.0.113.99' }, 443, [DNS]).allowed, false);
+  });
+
+  test('DNS: each service looks up exactly the names it needs; nobody but ztunnel talks to istiod', () => {
+    const names = ['api.shop.svc.cluster.local', 'invoices.billing.svc.cluster.local', 'db-proxy.shop.svc.cluster.local', 'ledger.billing.svc.cluster.local', 'ghost.shop.svc.cluster.local', 'api.stripe.com', 'istiod.istio-system.svc.cluster.local', 'kubernetes.default.svc.cluster.local'];
+    const can = (key: string): string[] => names.filter((n) => model.resolves(model.pod(key), n, [DNS]).allowed);
+    assert.deepEqual(can('shop/web'), ['api.shop.svc.cluster.local', 'invoices.billing.svc.cluster.local']);
+    assert.deepEqual(can('shop/api'), []);
+    assert.deepEqual(can('billing/invoices'), ['api.stripe.com']);
+    assert.deepEqual(can('ops/reporter'), ['invoices.billing.svc.cluster.local']);
+    for (const p of [...workloadPods, STRANGER]) assert.equal(model.connect(p, ISTIOD, 15012).allowed, false, `${p.namespace}/${p.name} to istiod`);
+  });
+
+  test('platform namespaces stay open to their components; Lattice namespaces are default deny for everything else', () => {
+    // KEDA's metrics API server reads vmsingle; the scraper reaches vmsingle; the API server's view is the host.
+    assert.equal(model.connect(KEDA, VMSINGLE, 8429).allowed, true);
+    assert.equal(model.connect(SCRAPER, VMSINGLE, 8429).allowed, true);
+    assert.equal(model.connect({ host: true }, KEDA, 6443).allowed, true);
+    // A pod Lattice does not manage, in a Lattice namespace, reaches nothing and nothing reaches it.
+    for (const dst of [...workloadPods, DNS]) assert.equal(model.connect(STRANGER, dst, dst.ports[0]?.port ?? 8080).allowed, false, `stranger to ${dst.name}`);
+    for (const src of [...workloadPods, KEDA, SCRAPER]) assert.equal(model.connect(src, STRANGER, 8080).allowed, false, `${src.name} to stranger`);
+  });
+});
+
+describe('the model fails when the cluster would (each allowance is load-bearing)', () => {
+  const without = (pred: (o: Obj) => boolean): ClusterModel => cluster(objects.filter((o) => !pred(o)));
+
+  test('without the probe allowance, probes of ambient pods are dropped by the default deny', () => {
+    const m = without((o) => o.kind === 'CiliumClusterwideNetworkPolicy' && o.metadata.name === 'lattice-ambient-host-probes');
+    const v = m.probe(m.pod('shop/web'), 8080);
+    assert.deepEqual([v.allowed, v.stage], [false, 'cilium-ingress']);
+  });
+
+  test('the probe allowance alone would put every pod into ingress default deny without enableDefaultDeny: false', () => {
+    const m = cluster(objects.map((o) => (o.metadata.name === 'lattice-ambient-host-probes' ? { ...o, spec: { ...(o.spec as object), enableDefaultDeny: undefined } } : o)));
+    assert.equal(m.connect(model.pod('shop/web'), DNS, 53, 'UDP').allowed, false, 'DNS would be cut off');
+    assert.equal(model.connect(model.pod('shop/web'), DNS, 53, 'UDP').allowed, true);
+  });
+
+  test('without the gateway ALLOW policy, the root allow-nothing policy answers every route with 403', () => {
+    const m = without((o) => o.kind === 'AuthorizationPolicy' && o.metadata.name.startsWith('lattice-gateway-'));
+    const v = m.route(ROUTES[0]!.host, ROUTES[0]!.path, ROUTES[0]!.gateway);
+    assert.deepEqual([v.allowed, v.stage], [false, 'istio-authz']);
+  });
+
+  test('without HBONE in the Cilium rules, agreed edges are dropped even though the application ports are open', () => {
+    const m = cluster(objects.map((o) => {
+      if (o.kind !== 'CiliumNetworkPolicy') return o;
+      return JSON.parse(JSON.stringify(o).replaceAll('"15008"', '"8080"')) as Obj;
+    }));
+    const v = m.callService(m.pod('shop/web'), 'shop', 'api', 80, [DNS]);
+    assert.equal(v.allowed, false);
+    assert.match(v.stage, /^cilium-/);
+  });
+
+  test('a scraper outside the mesh is refused by STRICT mutual TLS; one inside with another identity by the policy', () => {
+    const plain: Pod = { ...SCRAPER, labels: { ...SCRAPER.labels, 'istio.io/dataplane-mode': 'none' } };
+    const v = model.connect(plain, model.pod('shop/api'), 9102);
+    assert.equal(v.allowed, false);
+    // Cilium drops it first (only the tunnel port is open); with the app port open, ztunnel refuses plain text.
+    assert.equal(v.stage, 'cilium-ingress');
+    const opened = cluster(objects.map((o) => (o.kind === 'CiliumNetworkPolicy' ? JSON.parse(JSON.stringify(o).replaceAll('"15008"', '"9102"')) as Obj : o)));
+    assert.equal(opened.connect(plain, opened.pod('shop/api'), 9102).stage, 'ztunnel-mtls');
+    const other: Pod = { ...SCRAPER, serviceAccount: 'vmagent' };
+    assert.equal(model.connect(other, model.pod('shop/api'), 9102).stage, 'cilium-ingress');
+  });
+
+  test('without the cluster default deny, each service\'s own policy still denies what it does not allow', () => {
+    const m = without((o) => o.metadata.name === 'lattice-default-deny');
+    assert.equal(m.connect(m.pod('shop/batch'), m.pod('billing/invoices'), 8443).allowed, false);
+    assert.equal(m.connect(STRANGER, m.pod('shop/api'), 8080).allowed, false);
+    // catalog-like services with nothing to allow keep egress default deny through enableDefaultDeny alone.
+    assert.equal(m.connectOutside(m.pod('shop/api'), { ip: '203.0.113.99' }, 443, [DNS]).allowed, false);
+    // ... but the stranger, which no Lattice policy selects, is open without the baseline: it is load-bearing.
+    assert.equal(m.connect(STRANGER, DNS, 53, 'UDP').allowed, true);
+  });
+
+  test('a pod copying a caller\'s labels is stopped: other ServiceAccount or namespace', () => {
+    const api = model.pod('shop/api');
+    assert.equal(model.connect(IMPOSTOR, api, 8080).allowed, false);
+    assert.equal(model.connect(ELSEWHERE, api, 8080).allowed, false);
+  });
+});
+
+describe('the model itself (semantics checked on small hand-written policies)', () => {
+  const pod = (namespace: string, name: string, labels: Record<string, string> = {}, sa = name): Pod => ({ name, namespace, labels: { app: name, 'istio.io/dataplane-mode': 'ambient', ...labels }, serviceAccount: sa, ports: [{ port: 8080, protocol: 'TCP' }] });
+  const a = pod('x', 'a');
+  const b = pod('x', 'b');
+  const c = pod('y', 'c');
+  const ap = (namespace: string, name: string, spec: Record<string, unknown>): Obj => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace }, spec });
+  const principal = (p: Pod): string => `cluster.local/ns/${p.namespace}/sa/${p.serviceAccount}`;
+
+  test('Istio: no policy allows; root allow-nothing denies; an ALLOW rule re-allows; DENY wins; selector and namespace scope', () => {
+    assert.equal(new ClusterModel([], { pods: [a, b] }).istioAllows(b, 8080, { principal: principal(a) }).allowed, true);
+    const nothing = ap('istio-system', 'nothing', { action: 'ALLOW' });
+    assert.equal(new ClusterModel([nothing]).istioAllows(b, 8080, { principal: principal(a) }).allowed, false);
+    const allowA = ap('x', 'b', { selector: { matchLabels: { app: 'b' } }, action: 'ALLOW', rules: [{ from: [{ source: { principals: [principal(a)] } }], to: [{ operation: { ports: ['8080'] } }] }] });
+    const m = new ClusterModel([nothing, allowA]);
+    assert.equal(m.istioAllows(b, 8080, { principal: principal(a) }).allowed, true);
+    assert.equal(m.istioAllows(b, 9090, { principal: principal(a) }).allowed, false);
+    assert.equal(m.istioAllows(b, 8080, { principal: principal(c) }).allowed, false);
+    assert.equal(m.istioAllows(b, 8080, {}).allowed, false, 'no identity matches no principal');
+    // The policy's selector does not select a, and a policy of namespace x does not apply in y.
+    assert.equal(m.istioAllows(a, 8080, { principal: principal(a) }).allowed, false);
+    assert.equal(m.istioAllows(pod('y', 'b'), 8080, { principal: principal(a) }).allowed, false);
+    const denyA = ap('istio-system', 'deny-a', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['x'] } }] }] });
+    assert.equal(new ClusterModel([nothing, allowA, denyA]).istioAllows(b, 8080, { principal: principal(a) }).stage, 'istio-authz');
+    assert.ok(new ClusterModel([ap('x', 'all', { action: 'ALLOW', rules: [{}] }), nothing]).istioAllows(b, 1, {}).allowed, 'rules: [{}] allows everything');
+    assert.throws(() => new ClusterModel([ap('x', 'l7', { action: 'ALLOW', rules: [{ to: [{ operation: { methods: ['GET'] } }] }] })]).istioAllows(b, 8080, {}), /not modelled/);
+    assert.throws(() => new ClusterModel([ap('x', 'custom', { action: 'CUSTOM', provider: { name: 'ext' } })]).istioAllows(b, 8080, {}), /CUSTOM/);
+  });
+
+  test('PeerAuthentication: workload port level, then workload, namespace, mesh', () => {
+    const pa = (namespace: string, name: string, spec: Record<string, unknown>): Obj => ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace }, spec });
+    const mesh = pa('istio-system', 'default', { mtls: { mode: 'STRICT' } });
+    assert.equal(new ClusterModel([]).mtlsMode(b, 8080), 'PERMISSIVE');
+    assert.equal(new ClusterModel([mesh]).mtlsMode(b, 8080), 'STRICT');
+    const nsLevel = pa('x', 'ns', { mtls: { mode: 'PERMISSIVE' } });
+    assert.equal(new ClusterModel([mesh, nsLevel]).mtlsMode(b, 8080), 'PERMISSIVE');
+    const port = pa('x', 'b', { selector: { matchLabels: { app: 'b' } }, mtls: { mode: 'STRICT' }, portLevelMtls: { 9102: { mode: 'PERMISSIVE' } } });
+    const m = new ClusterModel([mesh, nsLevel, port]);
+    assert.deepEqual([m.mtlsMode(b, 8080), m.mtlsMode(b, 9102), m.mtlsMode(a, 8080)], ['STRICT', 'PERMISSIVE', 'PERMISSIVE']);
+  });
+
+  test('Cilium: default deny only with rules, enableDefaultDeny false adds only, namespaced selectors, the empty rule, CIDR and host', () => {
+    const cnp = (namespace: string | undefined, name: string, spec: Record<string, unknown>): Obj => ({ apiVersion: 'cilium.io/v2', kind: namespace ? 'CiliumNetworkPolicy' : 'CiliumClusterwideNetworkPolicy', metadata: namespace ? { name, namespace } : { name }, spec });
+    const open = new ClusterModel([]);
+    assert.equal(open.ciliumAllows('ingress', b, { pod: a }, 1, 'TCP'), true);
+    const denyAll = cnp(undefined, 'deny', { endpointSelector: {}, ingress: [{}], egress: [{}] });
+    assert.equal(new ClusterModel([denyAll]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), false);
+    assert.ok(new ClusterModel([denyAll]).ciliumAllows('ingress', b, { outside: { host: true } }, 8080, 'TCP'), 'the local host always reaches its pods');
+    const onlyAdds = cnp(undefined, 'probes', { endpointSelector: {}, enableDefaultDeny: { ingress: false, egress: false }, ingress: [{ fromCIDR: [`${PROBE_SNAT}/32`] }] });
+    assert.equal(new ClusterModel([onlyAdds]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), true);
+    assert.equal(new ClusterModel([denyAll, onlyAdds]).ciliumAllows('ingress', b, { outside: { ip: PROBE_SNAT } }, 8080, 'TCP'), true);
+    assert.equal(new ClusterModel([denyAll, onlyAdds]).ciliumAllows('ingress', b, { outside: { ip: '169.254.7.128' } }, 8080, 'TCP'), false);
+    assert.equal(new ClusterModel([denyAll, onlyAdds]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), false, 'CIDR rules never match pods');
+    // A namespaced policy's peer selector sees its namespace only, unless it names the namespace.
+    const fromApp = (sel: Record<string, string>): ClusterModel => new ClusterModel([denyAll, cnp('x', 'b', { endpointSelector: { matchLabels: { app: 'b' } }, ingress: [{ fromEndpoints: [{ matchLabels: sel }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] }] })]);
+    assert.equal(fromApp({ 'k8s:app': 'a' }).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), true);
+    assert.equal(fromApp({ 'k8s:app': 'c' }).ciliumAllows('ingress', b, { pod: c }, 8080, 'TCP'), false);
+    assert.equal(fromApp({ 'k8s:app': 'c', 'k8s:io.kubernetes.pod.namespace': 'y' }).ciliumAllows('ingress', b, { pod: c }, 8080, 'TCP'), true);
+    assert.equal(fromApp({ 'k8s:app': 'a' }).ciliumAllows('ingress', b, { pod: a }, 8080, 'UDP'), false);
+    assert.equal(fromApp({ 'k8s:app': 'a' }).ciliumAllows('ingress', b, { pod: a }, 8081, 'TCP'), false);
+    // A namespaced policy never selects pods of another namespace.
+    assert.equal(new ClusterModel([cnp('y', 'all', { endpointSelector: {}, ingress: [{}] })]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), true);
+    assert.throws(() => new ClusterModel([cnp('x', 'deny', { endpointSelector: {}, ingressDeny: [{}] })]), /ingressDeny/);
+    // enableDefaultDeny: true denies without rules; unset, only a direction with rules is denied.
+    assert.equal(new ClusterModel([cnp('x', 'd', { endpointSelector: {}, enableDefaultDeny: { ingress: true } })]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), false);
+    assert.equal(new ClusterModel([cnp('x', 'd', { endpointSelector: {}, egress: [{}] })]).ciliumAllows('ingress', b, { pod: a }, 8080, 'TCP'), true);
+    assert.equal(new ClusterModel([cnp('x', 'd', { endpointSelector: {}, egress: [{}] })]).ciliumAllows('egress', b, { pod: a }, 8080, 'TCP'), false);
+  });
+
+  test('ambient: HBONE between mesh pods, plain text otherwise, UDP untouched', () => {
+    const allowHbone = [
+      { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'hbone' }, spec: { endpointSelector: {}, ingress: [{ fromEndpoints: [{}], toPorts: [{ ports: [{ port: '15008', protocol: 'TCP' }] }] }] } },
+      { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'istio-system' }, spec: { mtls: { mode: 'STRICT' } } },
+    ] as Obj[];
+    const m = new ClusterModel(allowHbone);
+    assert.equal(m.connect(a, b, 8080).allowed, true);
+    const outside: Pod = { ...a, labels: { app: 'a' } };
+    assert.equal(m.connect(outside, b, 8080).stage, 'cilium-ingress');
+    assert.equal(m.connect(a, b, 8080, 'UDP').stage, 'cilium-ingress');
+  });
+});
+
+test('every derived kind the cluster model reads validates against its upstream schema', () => {
+  const kinds = new Set<string>();
+  for (const o of objects) {
+    assertValid(o as never);
+    kinds.add(`${o.apiVersion} ${o.kind}`);
+  }
+  for (const k of ['cilium.io/v2 CiliumNetworkPolicy', 'cilium.io/v2 CiliumClusterwideNetworkPolicy', 'security.istio.io/v1 AuthorizationPolicy', 'security.istio.io/v1 PeerAuthentication', 'networking.istio.io/v1 ServiceEntry', 'apps/v1 Deployment', 'v1 Service', 'gateway.networking.k8s.io/v1 HTTPRoute', 'operator.victoriametrics.com/v1beta1 VMServiceScrape']) {
+    assert.ok(kinds.has(k), `${k} derived and validated`);
+  }
+  assert.equal(resultOf(derived, 'shop/web').objects.find((o) => o.kind === 'Deployment') !== undefined, true);
+});
