@@ -16,6 +16,15 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** The platform namespace: platform-wide resources (providers, policies, quotas, settings) live here. */
 export const PLATFORM_NAMESPACE = 'lattice-system';
 
+/**
+ * `record[key]` when `key` is an own property of `record`, else undefined. User-chosen keys
+ * (resource names, annotation keys, port names) are looked up with it so that a name such as
+ * `constructor` or `toString` never finds a value inherited from Object.prototype.
+ */
+export function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** A Kubernetes quantity, written as a string (`500m`, `512Mi`) or a whole number (`2`). */
 export const quantity = z
   .union([z.string(), z.number().int().nonnegative()])

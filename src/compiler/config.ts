@@ -13,6 +13,7 @@
  * with subPath. Every derived config object feeds the pod's config hash.
  */
 import type { Container, ExternalServiceParams, VolumeParams } from '../api/latticeservice/v1alpha1.ts';
+import { ownValue } from '../api/common.ts';
 import { VALIDATED, fieldPath } from './validate.ts';
 import { childName } from './naming.ts';
 import { derivedMeta } from './meta.ts';
@@ -123,11 +124,12 @@ function deriveFiles(
     const fieldBase = ['spec', 'workload', 'containers', cname, 'files', path];
     let content = file.content;
     if (content === undefined && file.source !== undefined) {
-      content = state.input.fileSources?.[file.source];
+      content = ownValue(state.input.fileSources, file.source);
       if (content === undefined) {
+        const why = ownValue(state.input.fileSourceErrors, file.source);
         state.diagnostics.push(validationError(state, [...fieldBase, 'source'], 'FileSourceUnreadable',
-          `file source "${file.source}" could not be read. A source is a path relative to the YAML file declaring the service, ` +
-            'inside that file\'s folder; check that it exists there, or inline the text with content. (In a cluster, use content: the controller reads no local files.)'));
+          `file source "${file.source}" could not be read${why !== undefined ? `: ${why}` : ''}. A source is a path relative to the YAML file declaring the service, ` +
+            'inside that file\'s folder, naming a regular file of at most 1 MiB; check that it exists there, or inline the text with content. (In a cluster, use content: the controller reads no local files.)'));
         continue;
       }
     }

@@ -1,0 +1,208 @@
+/**
+ * Fail closed on every input a hostile or careless tenant can write (issue 13, input items):
+ * `files.*.source` symlinks, FIFOs and devices, folder-walk loops, alias bombs, prototype keys,
+ * inherited template lookups, oversized ConfigMaps, unknown lattice.dev kinds and versions.
+ * Each test reproduces an attack; docs/security.md ("Input handling") lists them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
+import { run } from '../src/cli/main.ts';
+import { MAX_FILE_SOURCE_BYTES, findYamlFiles, readRegularFile } from '../src/cli/load.ts';
+
+/** A limit for tests that used to hang: they must finish, not wait forever. */
+const NO_HANG = { timeout: 60_000 };
+
+async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+const PERMIT_ALL = `apiVersion: lattice.dev/v1alpha1
+kind: CedarPolicy
+metadata: {name: permit-all, namespace: lattice-system}
+spec:
+  policies: 'permit (principal, action, resource) unless { action == Lattice::Action::"SkipImageVerification" };'
+`;
+
+/** A LatticeService named `name`; `container` is extra YAML for its one container, indented 8 spaces. */
+function service(name: string, container = '', extra = ''): string {
+  return `apiVersion: lattice.dev/v1alpha1
+kind: LatticeService
+metadata: {name: ${name}, namespace: shop${extra}}
+spec:
+  workload:
+    containers:
+      main:
+        image: registry.example.com/${name}@sha256:${'c'.repeat(64)}
+        resources: {limits: {cpu: 250m, memory: 128Mi}}
+${container}    service:
+      ports: {http: {port: 8080}}
+`;
+}
+
+function tmp(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-sec-'));
+  for (const [name, text] of Object.entries({ 'policies.yaml': PERMIT_ALL, ...files })) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+interface Doc { kind: string; metadata: { name: string }; data?: Record<string, string>; status?: { phase: string; conditions?: { reason: string; message: string }[] } }
+
+function docs(stdout: string): Doc[] {
+  return parseAllDocuments(stdout).map((d) => d.toJS() as Doc);
+}
+
+function serviceStatus(stdout: string, name: string): NonNullable<Doc['status']> {
+  const s = docs(stdout).find((d) => d.kind === 'LatticeService' && d.metadata.name === name);
+  assert.ok(s?.status, `service ${name} is in the output`);
+  return s.status;
+}
+
+const SECRET_MARKER = 'TOP-SECRET-HOST-FILE-CONTENT';
+
+/** A folder outside the spec's folder holding a file the tenant must not be able to read. */
+function outsideSecret(): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-outside-'));
+  const file = join(dir, 'secret.txt');
+  writeFileSync(file, `${SECRET_MARKER}\n`);
+  return { dir, file };
+}
+
+// Item 1: symbolic links out of the spec's folder.
+
+test('a files.*.source that is a symlink to a file outside the spec folder is refused, and its content is never output', async () => {
+  const outside = outsideSecret();
+  const dir = tmp({ 'web.yaml': service('web', '        files:\n          /etc/app/leak.txt: {source: leak.txt}\n') });
+  symlinkSync(outside.file, join(dir, 'leak.txt'));
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(!r.stdout.includes(SECRET_MARKER), 'the outside file is not copied into any object');
+  const status = serviceStatus(r.stdout, 'web');
+  assert.equal(status.phase, 'Failed');
+  const problem = status.conditions?.find((c) => c.reason === 'FileSourceUnreadable');
+  assert.ok(problem, JSON.stringify(status.conditions));
+  assert.match(problem.message, /web\.yaml:\d+:\d+ spec\.workload\.containers\.main\.files\["\/etc\/app\/leak\.txt"\]\.source: file source "leak\.txt" could not be read: it is, through a symbolic link, .*secret\.txt: outside /);
+});
+
+test('a files.*.source under a symlinked folder pointing outside the spec folder is refused', async () => {
+  const outside = outsideSecret();
+  const dir = tmp({ 'web.yaml': service('web', '        files:\n          /etc/app/conf.txt: {source: conf/secret.txt}\n') });
+  symlinkSync(outside.dir, join(dir, 'conf'));
+  const r = await lattice('render', dir);
+  // Exit 2: the walk also refuses the folder link (it could hold YAML); the service fails on its own.
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /error: .*conf: symbolic link to .*, outside the folders given to lattice: refused/);
+  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Failed');
+  assert.ok(!r.stdout.includes(SECRET_MARKER));
+  assert.match(r.stderr, /file source "conf\/secret\.txt" could not be read: it is, through a symbolic link, .*outside/);
+});
+
+test('a files.*.source symlink that stays inside the spec folder is still read', async () => {
+  const dir = tmp({ 'web.yaml': service('web', '        files:\n          /etc/app/app.conf: {source: link.conf}\n'), 'conf/real.conf': 'port = 8080\n' });
+  symlinkSync('conf/real.conf', join(dir, 'link.conf'));
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 0, r.stderr);
+  const cm = docs(r.stdout).find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'web-main-files');
+  assert.deepEqual(cm?.data, { 'app.conf': 'port = 8080\n' });
+});
+
+// Item 2: FIFOs, devices, unbounded reads, walk loops.
+
+test('a files.*.source that is a FIFO is refused without hanging', NO_HANG, async () => {
+  const dir = tmp({ 'web.yaml': service('web', '        files:\n          /etc/app/pipe: {source: pipe}\n') });
+  execFileSync('mkfifo', [join(dir, 'pipe')]);
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /file source "pipe" could not be read: it is a named pipe \(FIFO\), and only regular files are read/);
+});
+
+test('readRegularFile refuses /dev/zero and a FIFO, and bounds what it reads', NO_HANG, () => {
+  const zero = readRegularFile('/dev/zero', MAX_FILE_SOURCE_BYTES);
+  assert.deepEqual(zero, { ok: false, reason: 'it is a character device, and only regular files are read' });
+  const dir = tmp();
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  const fifo = readRegularFile(join(dir, 'fifo'), MAX_FILE_SOURCE_BYTES);
+  assert.deepEqual(fifo, { ok: false, reason: 'it is a named pipe (FIFO), and only regular files are read' });
+  writeFileSync(join(dir, 'exact'), 'x'.repeat(MAX_FILE_SOURCE_BYTES));
+  const exact = readRegularFile(join(dir, 'exact'), MAX_FILE_SOURCE_BYTES);
+  assert.equal(exact.ok && exact.text.length, MAX_FILE_SOURCE_BYTES, 'exactly the limit is read');
+  writeFileSync(join(dir, 'big'), 'x'.repeat(MAX_FILE_SOURCE_BYTES + 1));
+  assert.deepEqual(readRegularFile(join(dir, 'big'), MAX_FILE_SOURCE_BYTES), { ok: false, reason: `it holds ${MAX_FILE_SOURCE_BYTES + 1} bytes, more than the limit of ${MAX_FILE_SOURCE_BYTES}` });
+});
+
+test('a files.*.source over 1 MiB is refused with the ConfigMap limit as the reason', async () => {
+  const dir = tmp({ 'web.yaml': service('web', '        files:\n          /srv/big.bin: {source: big.bin}\n'), 'big.bin': 'x'.repeat(MAX_FILE_SOURCE_BYTES + 10) });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /file source "big\.bin" could not be read: it holds 1048586 bytes, more than the limit of 1048576 \(1 MiB\): Kubernetes refuses a ConfigMap or Secret holding more than 1 MiB of data/);
+});
+
+test('a YAML file that is a FIFO in the walked folder is an error (exit 2), not a hang, and the rest is rendered', NO_HANG, async () => {
+  const dir = tmp({ 'web.yaml': service('web') });
+  execFileSync('mkfifo', [join(dir, 'trap.yaml')]);
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /error: .*trap\.yaml: this is a named pipe \(FIFO\), not a regular file: only regular files are read/);
+  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
+});
+
+test('a device given on the command line is refused (exit 2), not read without end', NO_HANG, async () => {
+  const r = await lattice('render', '/dev/zero');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: \/dev\/zero: this is a character device, not a regular file or folder/);
+});
+
+test('folder symlinks a -> . and b -> . do not make the walk explode: every file is read once', NO_HANG, () => {
+  const dir = tmp({ 'web.yaml': service('web'), 'sub/api.yaml': service('api') });
+  symlinkSync('.', join(dir, 'a'));
+  symlinkSync('.', join(dir, 'b'));
+  symlinkSync('..', join(dir, 'sub', 'up'));
+  const { files, errors } = findYamlFiles([dir]);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(files.map((f) => f.slice(dir.length + 1)), ['policies.yaml', 'sub/api.yaml', 'web.yaml']);
+});
+
+test('a symlink met in the walk that points outside the given folders is refused (exit 2); the rest renders', async () => {
+  const outside = mkdtempSync(join(tmpdir(), 'lattice-outside-'));
+  writeFileSync(join(outside, 'other.yaml'), service('other'));
+  const dir = tmp({ 'web.yaml': service('web') });
+  symlinkSync(outside, join(dir, 'elsewhere'));
+  symlinkSync(join(outside, 'other.yaml'), join(dir, 'other.yaml'));
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /error: .*elsewhere: symbolic link to .*, outside the folders given to lattice: refused/);
+  assert.match(r.stderr, /error: .*other\.yaml: symbolic link to .*other\.yaml, outside the folders given to lattice: refused/);
+  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
+  assert.ok(!docs(r.stdout).some((d) => d.metadata.name === 'other'));
+  // Passing the outside folder explicitly reads it: the user named it.
+  const both = await lattice('render', dir, outside);
+  assert.equal(serviceStatus(both.stdout, 'other').phase, 'Ready');
+});
+
+// Item 10: alias bombs.
+
+/** A "billion laughs" document: nine levels of nine aliases each, 9^9 strings once expanded. */
+function billionLaughs(): string {
+  const lines = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: lol}', 'data:', '  l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i < 9; i++) lines.push(`  l${i}: &l${i} [${Array(9).fill(`*l${i - 1}`).join(',')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
+test('a billion-laughs YAML file is refused (exit 2, naming the file and the fix) and the other files are rendered', NO_HANG, async () => {
+  const dir = tmp({ 'bomb.yaml': billionLaughs(), 'web.yaml': service('web') });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 2, r.stderr);
+  assert.doesNotMatch(r.stderr, /internal error/);
+  assert.match(r.stderr, /error: .*bomb\.yaml:1:1: this document's aliases \(\*name\) expand beyond the limit \(maxAliasCount 100\), as in a "billion laughs" attack: the document is refused, the other documents are read\. Write the repeated values out, or use fewer aliases/);
+  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
+});
