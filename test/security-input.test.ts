@@ -206,3 +206,106 @@ test('a billion-laughs YAML file is refused (exit 2, naming the file and the fix
   assert.match(r.stderr, /error: .*bomb\.yaml:1:1: this document's aliases \(\*name\) expand beyond the limit \(maxAliasCount 100\), as in a "billion laughs" attack: the document is refused, the other documents are read\. Write the repeated values out, or use fewer aliases/);
   assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
 });
+
+// Item 11: prototype keys, inherited template lookups, oversized ConfigMaps.
+
+test('a __proto__ variable is an error naming the field, not silently dropped', async () => {
+  const dir = tmp({ 'web.yaml': service('web', '        variables:\n          SAFE: "1"\n          __proto__: evil\n') });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  const status = serviceStatus(r.stdout, 'web');
+  assert.equal(status.phase, 'Failed');
+  assert.match(r.stderr, /web\.yaml:12:11 spec\.workload\.containers\.main\.variables\.__proto__: the key "__proto__" is not allowed: JavaScript treats it as an object's prototype, so Lattice could not keep its value \(it would be dropped silently\)\. Rename the key/);
+  assert.ok(!docs(r.stdout).some((d) => d.kind === 'ConfigMap' && d.metadata.name === 'web-main-env'), 'nothing is derived for the service');
+});
+
+test('__proto__ keys are refused at any depth and in platform kinds too', async () => {
+  const dir = tmp({
+    'web.yaml': service('web', '', ', annotations: {__proto__: {x: "1"}}'),
+    'platform.yaml': 'apiVersion: lattice.dev/v1alpha1\nkind: LatticePlatform\nmetadata: {name: default}\nspec:\n  __proto__: {platformContact: evil}\n',
+  });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /web\.yaml:3:\d+ metadata\.annotations\.__proto__: the key "__proto__" is not allowed/);
+  assert.match(r.stderr, /error: LatticePlatform default: .*platform\.yaml:5:3 spec\.__proto__: the key "__proto__" is not allowed/);
+});
+
+test('placeholders look up own properties only: ${resources.constructor.name} says the resource is not declared', async () => {
+  const dir = tmp({
+    'web.yaml': service('web', '        variables:\n          A: "${resources.constructor.name}"\n          B: "${metadata.annotations.constructor}"\n          C: "${resources.db.constructor}"\n', ', annotations: {team: shop}').replace(
+      '    service:\n', '    resources:\n      db: {type: external-service, params: {endpoints: ["https://db.example.com:5432"]}}\n    service:\n'),
+  });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  const messages = (serviceStatus(r.stdout, 'web').conditions ?? []).map((c) => c.message).join('\n');
+  assert.match(r.stderr + messages, /placeholder \$\{resources\.constructor\.name\} names resource "constructor", which is not declared in spec\.workload\.resources \(declared: db\)/);
+  assert.match(r.stderr + messages + r.stdout, /placeholder \$\{metadata\.annotations\.constructor\} names annotation "constructor", which metadata\.annotations does not have \(it has: team\)/);
+  assert.match(r.stdout, /placeholder \$\{resources\.db\.constructor\} names key "constructor", which resource "db" \(type external-service\) does not have\. Valid keys: host, port, url\./);
+  assert.doesNotMatch(r.stdout, /native code|function Object/);
+});
+
+test('envFrom naming "constructor" is reported as not declared, not as a resource of type undefined', async () => {
+  const dir = tmp({ 'web.yaml': service('web', '        envFrom: [constructor]\n') });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /envFrom\[0\]: envFrom names "constructor", which is not declared in workload\.resources: add `constructor: \{type: secret\}` there/);
+});
+
+test('a 2 MiB variable is refused: its ConfigMap would exceed the 1 MiB limit; the message names the field and the fix', async () => {
+  const big = 'x'.repeat(2 * 1024 * 1024);
+  const dir = tmp({ 'web.yaml': service('web', `        variables:\n          SMALL: "1"\n          BIG: "${big}"\n`) });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1);
+  assert.ok(!docs(r.stdout).some((d) => d.kind === 'ConfigMap'), 'no oversized ConfigMap is emitted');
+  assert.ok(r.stdout.length < 3 * 1024 * 1024 + 100_000, 'the service comes back once, with its spec; nothing derived repeats the value');
+  const problem = serviceStatus(r.stdout, 'web').conditions?.find((c) => c.reason === 'ConfigMapTooLarge');
+  assert.ok(problem);
+  assert.match(problem.message, /spec\.workload\.containers\.main\.variables\.BIG: ConfigMap web-main-env would hold 2097153 bytes of data, over Kubernetes' limit of 1048576 bytes \(1 MiB\) for a ConfigMap's or Secret's data, so the API server would refuse it\. The largest entry is spec\.workload\.containers\.main\.variables\.BIG \(2097152 bytes\)\. Keep large content out of the spec: build it into the image, or mount it from a volume/);
+});
+
+test('files that together exceed 1 MiB are refused; exactly 1 MiB of data is accepted', async () => {
+  const half = 'y'.repeat(512 * 1024);
+  const over = tmp({ 'web.yaml': service('web', `        files:\n          /etc/a.txt: {content: "${half}"}\n          /etc/b.txt: {content: "${half}z"}\n`) });
+  const r = await lattice('render', over);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /files\["\/etc\/b\.txt"\]\.content: ConfigMap web-main-files would hold 1048577 bytes of data/);
+  const exact = tmp({ 'web.yaml': service('web', `        files:\n          /etc/a.txt: {content: "${half}"}\n          /etc/b.txt: {content: "${half}"}\n`) });
+  const ok = await lattice('render', exact);
+  assert.equal(ok.code, 0, ok.stderr.slice(0, 2000));
+  const cm = docs(ok.stdout).find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'web-main-files');
+  assert.equal(Object.values(cm?.data ?? {}).reduce((n, v) => n + Buffer.byteLength(v), 0), 1024 * 1024);
+});
+
+test('bytes, not characters, are counted: multi-byte text over 1 MiB is refused', async () => {
+  const text = 'é'.repeat(600 * 1024); // 614400 characters, 1228800 bytes in UTF-8
+  const dir = tmp({ 'web.yaml': service('web', `        files:\n          /etc/accents.txt: {content: "${text}"}\n`) });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ConfigMap web-main-files would hold 1228800 bytes of data/);
+});
+
+const VAULT = `apiVersion: lattice.dev/v1alpha1
+kind: SecretProvider
+metadata: {name: vault, namespace: lattice-system}
+spec:
+  default: true
+  provider:
+    vault:
+      server: https://vault.example.com:8200
+      path: secret
+      version: v2
+      auth: {kubernetes: {mountPath: kubernetes, role: external-secrets, serviceAccountRef: {name: external-secrets, namespace: external-secrets}}}
+`;
+
+test('a file with secret placeholders whose text alone exceeds 1 MiB is refused: the Secret ESO would render could not be stored', async () => {
+  const text = `${'p'.repeat(1024 * 1024)}\npassword=\${resources.db.password}\n`;
+  const dir = tmp({
+    'vault.yaml': VAULT,
+    'web.yaml': service('web', `        files:\n          /etc/app.conf: {content: ${JSON.stringify(text)}}\n`).replace(
+      '    service:\n', '    resources:\n      db: {type: secret, params: {keys: [password]}}\n    service:\n'),
+  });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr.slice(0, 2000));
+  assert.ok(!docs(r.stdout).some((d) => d.kind === 'ExternalSecret' && d.metadata.name === 'web-main-secret-files'));
+  assert.match(r.stderr, /files\["\/etc\/app\.conf"\]\.content: Secret web-main-secret-files \(rendered by the External Secrets Operator\) would hold at least 1048587 bytes of data, over Kubernetes' limit of 1048576 bytes/);
+});

@@ -25,6 +25,55 @@ export function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key
   return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
+/**
+ * The one object key Lattice refuses everywhere: `__proto__`. YAML and JSON parsers keep it as an
+ * ordinary key, but assigning it in JavaScript sets the object's prototype instead, so a
+ * `__proto__` entry (a variable, an annotation, a label) would be dropped without a word by
+ * validation, or worse, be inherited by every lookup on the object.
+ */
+export const PROTOTYPE_KEY = '__proto__';
+
+/** Paths (field path segments) of every `__proto__` key in `value`, depth first; iterative, so any nesting depth is safe. */
+export function prototypeKeyPaths(value: unknown): (string | number)[][] {
+  const found: (string | number)[][] = [];
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: v, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: [...path, i] });
+      continue;
+    }
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      if (key === PROTOTYPE_KEY) found.push([...path, key]);
+      else stack.push({ value: (v as Record<string, unknown>)[key], path: [...path, key] });
+    }
+  }
+  return found;
+}
+
+/**
+ * Wraps the schema of a whole Lattice document so that any `__proto__` key, at any depth, is an
+ * error naming its field path (and is never silently dropped): the wrapped schema checks the raw
+ * input first and only then parses it with `schema`. Types are `schema`'s.
+ */
+export function refusePrototypeKeys<T extends z.ZodType>(schema: T): z.ZodPipe<z.ZodUnknown, T> {
+  return z
+    .unknown()
+    .superRefine((input, ctx) => {
+      for (const path of prototypeKeyPaths(input)) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `the key "${PROTOTYPE_KEY}" is not allowed: JavaScript treats it as an object's prototype, so Lattice could not keep its value (it would be dropped silently). Rename the key`,
+        });
+      }
+    })
+    .pipe(schema);
+}
+
 /** A Kubernetes quantity, written as a string (`500m`, `512Mi`) or a whole number (`2`). */
 export const quantity = z
   .union([z.string(), z.number().int().nonnegative()])

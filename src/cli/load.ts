@@ -20,15 +20,15 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseYamlDocuments, type SourceError } from '../api/source.ts';
 import type { PlatformDocument } from '../compiler/platform.ts';
 import { policyTextLocator } from '../policy/index.ts';
+import { MAX_CONFIG_DATA_BYTES } from '../compiler/config.ts';
 
 /**
- * Largest file a `files.*.source` may name, in bytes: 1 MiB (1048576). Such a file becomes a value
- * of a ConfigMap (or of a Secret, when it has secret placeholders), and Kubernetes refuses either
- * when its data totals more than 1 MiB (k8s.io/kubernetes pkg/apis/core/validation/validation.go,
- * ValidateConfigMap and ValidateSecret: `totalSize > core.MaxSecretSize`, 1 * 1024 * 1024), so a
- * larger file could never be delivered and reading more would only cost memory.
+ * Largest file a `files.*.source` may name, in bytes: 1 MiB (1048576), the data limit of a
+ * ConfigMap or Secret ({@link MAX_CONFIG_DATA_BYTES}, from Kubernetes' ValidateConfigMap). Such a
+ * file becomes a value of one of them, so a larger file could never be delivered, and reading more
+ * would only cost memory.
  */
-export const MAX_FILE_SOURCE_BYTES = 1024 * 1024;
+export const MAX_FILE_SOURCE_BYTES = MAX_CONFIG_DATA_BYTES;
 
 /**
  * Largest YAML input file, in bytes: 64 MiB. A Kubernetes object is stored in etcd, whose default
