@@ -309,3 +309,46 @@ test('a file with secret placeholders whose text alone exceeds 1 MiB is refused:
   assert.ok(!docs(r.stdout).some((d) => d.kind === 'ExternalSecret' && d.metadata.name === 'web-main-secret-files'));
   assert.match(r.stderr, /files\["\/etc\/app\.conf"\]\.content: Secret web-main-secret-files \(rendered by the External Secrets Operator\) would hold at least 1048587 bytes of data, over Kubernetes' limit of 1048576 bytes/);
 });
+
+// Item 13: unknown lattice.dev kinds and versions.
+
+test('an unknown lattice.dev kind is an error with a did-you-mean (exit 1), and the rest is rendered', async () => {
+  const typo = service('api').replace('kind: LatticeService', 'kind: LatticeServce');
+  const dir = tmp({ 'web.yaml': service('web'), 'api.yaml': typo, 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /error: LatticeServce api: .*api\.yaml:2:1 kind: kind "LatticeServce" is not a Lattice kind, so Lattice cannot read this document\. Did you mean LatticeService\? Lattice kinds: LatticeService, LatticePlatform, SecretProvider, ImageProvider, CedarPolicy, LatticeQuota\./);
+  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
+  assert.match(r.stderr, /Ignored \(kinds Lattice does not handle\): v1 ConfigMap ×1\./, 'other groups are still only listed');
+  assert.doesNotMatch(r.stderr, /Ignored.*LatticeServce/);
+});
+
+test('a typo in a CedarPolicy kind fails the render instead of silently dropping the policy', async () => {
+  const dir = tmp({ 'web.yaml': service('web'), 'forbid.yaml': 'apiVersion: lattice.dev/v1alpha1\nkind: CedarPolicies\nmetadata: {name: deny-all, namespace: lattice-system}\nspec: {policies: "forbid (principal, action, resource);"}\n' });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: CedarPolicies deny-all: .*forbid\.yaml:2:1 kind: kind "CedarPolicies" is not a Lattice kind, so Lattice cannot read this document\. Did you mean CedarPolicy\?/);
+});
+
+test('a Lattice kind under a version that is not served is an error naming the served version', async () => {
+  const dir = tmp({ 'web.yaml': service('web').replace('lattice.dev/v1alpha1', 'lattice.dev/v1') });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: LatticeService web: .*web\.yaml:1:1 apiVersion: apiVersion lattice\.dev\/v1 is not served for LatticeService: Lattice serves only lattice\.dev\/v1alpha1\. Did you mean apiVersion: lattice\.dev\/v1alpha1\?/);
+});
+
+test('a Lattice kind under a mistyped or missing API group is an error, not ignored', async () => {
+  const dir = tmp({ 'a.yaml': service('a').replace('lattice.dev/v1alpha1', 'lattice.io/v1alpha1'), 'b.yaml': service('b').replace('lattice.dev/v1alpha1', 'v1alpha1') });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: LatticeService a: .*a\.yaml:1:1 apiVersion: LatticeService is a Lattice kind, but apiVersion lattice\.io\/v1alpha1 is not Lattice's API group, so Lattice cannot read this document\. Did you mean apiVersion: lattice\.dev\/v1alpha1\?/);
+  assert.match(r.stderr, /error: LatticeService b: .*apiVersion v1alpha1 is not Lattice's API group/);
+});
+
+test('a reference-design kind not implemented yet (LatticeJob) is an error saying it is not supported yet', async () => {
+  const dir = tmp({ 'web.yaml': service('web'), 'job.yaml': 'apiVersion: lattice.dev/v1alpha1\nkind: LatticeJob\nmetadata: {name: nightly, namespace: shop}\nspec: {}\n' });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: LatticeJob nightly: .*job\.yaml:2:1 kind: LatticeJob is a Lattice kind this version of Lattice does not support yet, so nothing would be derived from it\. Remove the document, or render it with a Lattice version that supports LatticeJob/);
+  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
+});
