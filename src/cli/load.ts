@@ -63,18 +63,22 @@ function fileType(stat: Stats): string {
 /**
  * Reads `path` as UTF-8 text if it is a regular file of at most `maxBytes` bytes. Never blocks on a
  * FIFO (opened with O_NONBLOCK and refused after fstat), never reads more than `maxBytes + 1` bytes
- * (so `/dev/zero`, or a procfs file that reports size 0, is bounded too). Never throws.
+ * (so `/dev/zero`, or a procfs file that reports size 0, is bounded too). With `noFollow`, a path
+ * whose last component is a symbolic link is refused (O_NOFOLLOW). Never throws.
  */
-export function readRegularFile(path: string, maxBytes: number): FileRead {
+export function readRegularFile(path: string, maxBytes: number, options: { noFollow?: boolean } = {}): FileRead {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    // O_NOFOLLOW (for a path already resolved): a link swapped in for the file is not followed.
+    const noFollow = options.noFollow === true ? (constants.O_NOFOLLOW ?? 0) : 0;
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | noFollow);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'no such file' };
     if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'permission denied' };
     if (code === 'ENXIO') return { ok: false, reason: 'it is a socket or a device, not a regular file' };
+    if (code === 'ELOOP') return { ok: false, reason: 'it became a symbolic link while being read' };
     return { ok: false, reason: `cannot open it (${code ?? (err as Error).message})` };
   }
   try {
@@ -280,7 +284,7 @@ export function readFileSource(file: string, source: string): FileRead {
   }
   // Checked before opening so that a device is never opened; readRegularFile checks again after opening.
   if (!stat.isFile()) return { ok: false, reason: `it is ${fileType(stat)}, and only regular files are read` };
-  const read = readRegularFile(real, MAX_FILE_SOURCE_BYTES);
+  const read = readRegularFile(real, MAX_FILE_SOURCE_BYTES, { noFollow: true });
   if (!read.ok && /more than the limit/.test(read.reason)) {
     return { ok: false, reason: `${read.reason} (1 MiB): Kubernetes refuses a ConfigMap or Secret holding more than 1 MiB of data. Ship a file this large in the image or on a volume` };
   }
