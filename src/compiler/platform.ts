@@ -106,6 +106,7 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
   const out: ClassifiedDocuments = { services: [], platforms: [], providers: [], quotas: [], namespaces: [], imageProviders: [], cedarPolicies: [], ignored: [], rejected: [] };
   for (const doc of documents) {
     const { apiVersion, kind, name } = kindOf(doc.object);
+    let rejection: ReturnType<typeof kindProblem>;
     if (apiVersion === API_VERSION && kind === SERVICE_KIND) out.services.push(doc);
     else if (apiVersion === API_VERSION && kind === PLATFORM_KIND) out.platforms.push(doc);
     else if (apiVersion === API_VERSION && kind === PROVIDER_KIND) out.providers.push(doc);
@@ -113,9 +114,8 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
     else if (apiVersion === API_VERSION && kind === CEDAR_POLICY_KIND) out.cedarPolicies.push(doc);
     else if (isQuotaDocument(doc.object)) out.quotas.push(doc);
     else if (apiVersion === 'v1' && kind === 'Namespace') out.namespaces.push(doc);
-    else if (kindProblem(apiVersion, kind) !== undefined) {
-      const p = kindProblem(apiVersion, kind)!;
-      out.rejected.push(problem(kind || '(no kind)', name, [platformError(p.reason, p.message, doc.locate?.([p.field]), p.field)]));
+    else if ((rejection = kindProblem(apiVersion, kind)) !== undefined) {
+      out.rejected.push(problem(kind || '(no kind)', name, [platformError(rejection.reason, rejection.message, doc.locate?.([rejection.field]), rejection.field)]));
     } else {
       const ignored: IgnoredDocument = { apiVersion, kind: kind || '(no kind)', name };
       if (doc.origin !== undefined) ignored.origin = doc.origin;
