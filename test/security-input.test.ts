@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 import { run } from '../src/cli/main.ts';
 import { MAX_FILE_SOURCE_BYTES, findYamlFiles, readRegularFile } from '../src/cli/load.ts';
+import { prototypeKeyPaths } from '../src/api/common.ts';
 
 /** A limit for tests that used to hang: they must finish, not wait forever. */
 const NO_HANG = { timeout: 60_000 };
@@ -228,6 +229,15 @@ test('__proto__ keys are refused at any depth and in platform kinds too', async 
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /web\.yaml:3:\d+ metadata\.annotations\.__proto__: the key "__proto__" is not allowed/);
   assert.match(r.stderr, /error: LatticePlatform default: .*platform\.yaml:5:3 spec\.__proto__: the key "__proto__" is not allowed/);
+});
+
+test('prototypeKeyPaths finds __proto__ keys at any depth, through arrays, with their full paths', () => {
+  const doc = JSON.parse('{"a": [{"b": 1}, {"c": {"__proto__": {"x": 1}}}], "__proto__": 2, "d": {"e": [[{"__proto__": null}]]}}') as unknown;
+  assert.deepEqual(prototypeKeyPaths(doc), [['__proto__'], ['a', 1, 'c', '__proto__'], ['d', 'e', 0, 0, '__proto__']]);
+  assert.deepEqual(prototypeKeyPaths({ constructor: 'x', toString: 'y' }), [], 'other names are ordinary keys');
+  let deep: unknown = { leaf: 1 };
+  for (let i = 0; i < 100_000; i++) deep = { n: deep };
+  assert.deepEqual(prototypeKeyPaths(deep), [], 'any depth: no recursion');
 });
 
 test('placeholders look up own properties only: ${resources.constructor.name} says the resource is not declared', async () => {

@@ -35,20 +35,35 @@ export const PROTOTYPE_KEY = '__proto__';
 
 /** Paths (field path segments) of every `__proto__` key in `value`, depth first; iterative, so any nesting depth is safe. */
 export function prototypeKeyPaths(value: unknown): (string | number)[][] {
+  interface Frame { value: object; parent?: Frame; key?: string | number }
+  const pathOf = (frame: Frame | undefined, last: string): (string | number)[] => {
+    const path: (string | number)[] = [last];
+    for (let f = frame; f?.key !== undefined; f = f.parent) path.unshift(f.key);
+    return path;
+  };
   const found: (string | number)[][] = [];
-  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  if (value === null || typeof value !== 'object') return found;
+  // Only objects and arrays are pushed, with a link to their parent: a path is built only when found.
+  const stack: Frame[] = [{ value }];
   while (stack.length > 0) {
-    const { value: v, path } = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
+    const frame = stack.pop()!;
+    const v = frame.value;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: [...path, i] });
+      for (let i = v.length - 1; i >= 0; i--) {
+        const item: unknown = v[i];
+        if (item !== null && typeof item === 'object') stack.push({ value: item, parent: frame, key: i });
+      }
       continue;
     }
     const keys = Object.keys(v);
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!;
-      if (key === PROTOTYPE_KEY) found.push([...path, key]);
-      else stack.push({ value: (v as Record<string, unknown>)[key], path: [...path, key] });
+      if (key === PROTOTYPE_KEY) {
+        found.push(pathOf(frame, key));
+        continue;
+      }
+      const item = (v as Record<string, unknown>)[key];
+      if (item !== null && typeof item === 'object') stack.push({ value: item, parent: frame, key });
     }
   }
   return found;
