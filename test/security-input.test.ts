@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 import { run } from '../src/cli/main.ts';
-import { MAX_FILE_SOURCE_BYTES, findYamlFiles, readRegularFile } from '../src/cli/load.ts';
+import { MAX_FILE_SOURCE_BYTES, MAX_INPUT_FILE_BYTES, findYamlFiles, readRegularFile } from '../src/cli/load.ts';
 import { prototypeKeyPaths } from '../src/api/common.ts';
 
 /** A limit for tests that used to hang: they must finish, not wait forever. */
@@ -161,6 +161,14 @@ test('a device given on the command line is refused (exit 2), not read without e
   const r = await lattice('render', '/dev/zero');
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: \/dev\/zero: this is a character device, not a regular file or folder/);
+});
+
+test('a YAML file over 16 MiB is refused unread (exit 2); the rest renders', async () => {
+  const dir = tmp({ 'web.yaml': service('web'), 'huge.yaml': `# ${'x'.repeat(MAX_INPUT_FILE_BYTES)}\n` });
+  const r = await lattice('render', dir);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`error: .*huge\\.yaml: cannot read the file: it holds ${MAX_INPUT_FILE_BYTES + 3} bytes, more than the limit of ${16 * 1024 * 1024} \\(16 MiB\\): split it into several files`));
+  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
 });
 
 test('folder symlinks a -> . and b -> . do not make the walk explode: every file is read once', NO_HANG, () => {
