@@ -16,6 +16,79 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** The platform namespace: platform-wide resources (providers, policies, quotas, settings) live here. */
 export const PLATFORM_NAMESPACE = 'lattice-system';
 
+/**
+ * `record[key]` when `key` is an own property of `record`, else undefined. User-chosen keys
+ * (resource names, annotation keys, port names) are looked up with it so that a name such as
+ * `constructor` or `toString` never finds a value inherited from Object.prototype.
+ */
+export function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/**
+ * The one object key Lattice refuses everywhere: `__proto__`. YAML and JSON parsers keep it as an
+ * ordinary key, but assigning it in JavaScript sets the object's prototype instead, so a
+ * `__proto__` entry (a variable, an annotation, a label) would be dropped without a word by
+ * validation, or worse, be inherited by every lookup on the object.
+ */
+export const PROTOTYPE_KEY = '__proto__';
+
+/** Paths (field path segments) of every `__proto__` key in `value`, depth first; iterative, so any nesting depth is safe. */
+export function prototypeKeyPaths(value: unknown): (string | number)[][] {
+  interface Frame { value: object; parent?: Frame; key?: string | number }
+  const pathOf = (frame: Frame | undefined, last: string): (string | number)[] => {
+    const path: (string | number)[] = [last];
+    for (let f = frame; f?.key !== undefined; f = f.parent) path.unshift(f.key);
+    return path;
+  };
+  const found: (string | number)[][] = [];
+  if (value === null || typeof value !== 'object') return found;
+  // Only objects and arrays are pushed, with a link to their parent: a path is built only when found.
+  const stack: Frame[] = [{ value }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const v = frame.value;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) {
+        const item: unknown = v[i];
+        if (item !== null && typeof item === 'object') stack.push({ value: item, parent: frame, key: i });
+      }
+      continue;
+    }
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      if (key === PROTOTYPE_KEY) {
+        found.push(pathOf(frame, key));
+        continue;
+      }
+      const item = (v as Record<string, unknown>)[key];
+      if (item !== null && typeof item === 'object') stack.push({ value: item, parent: frame, key });
+    }
+  }
+  return found;
+}
+
+/**
+ * Wraps the schema of a whole Lattice document so that any `__proto__` key, at any depth, is an
+ * error naming its field path (and is never silently dropped): the wrapped schema checks the raw
+ * input first and only then parses it with `schema`. Types are `schema`'s.
+ */
+export function refusePrototypeKeys<T extends z.ZodType>(schema: T): z.ZodPipe<z.ZodUnknown, T> {
+  return z
+    .unknown()
+    .superRefine((input, ctx) => {
+      for (const path of prototypeKeyPaths(input)) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `the key "${PROTOTYPE_KEY}" is not allowed: JavaScript treats it as an object's prototype, so Lattice could not keep its value (it would be dropped silently). Rename the key`,
+        });
+      }
+    })
+    .pipe(schema);
+}
+
 /** A Kubernetes quantity, written as a string (`500m`, `512Mi`) or a whole number (`2`). */
 export const quantity = z
   .union([z.string(), z.number().int().nonnegative()])

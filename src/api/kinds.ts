@@ -148,3 +148,96 @@ export function findKind(name: string): KindDefinition | undefined {
   const n = name.toLowerCase();
   return KINDS.find((k) => k.kind.toLowerCase() === n || k.plural === n || k.singular === n || k.shortNames.includes(n));
 }
+
+/**
+ * Kinds of the reference design (github.com/evan-hines-js/lattice) that this version does not
+ * implement yet. A document of one of them is refused with "not supported yet" rather than
+ * ignored, so that a platform never believes a job, model or team was set up when nothing was
+ * derived. A kind leaves this list by being added to {@link KINDS}.
+ */
+export const RESERVED_KINDS: readonly string[] = ['LatticeJob', 'LatticeModel', 'LatticeMeshMember', 'LatticePackage', 'LatticeTeam'];
+
+/** Why a document that claims to be (or looks like) a Lattice object cannot be used: which field and what to do. */
+export interface KindProblem {
+  /** CamelCase reason: UnknownKind, UnsupportedVersion, UnsupportedKind or WrongAPIGroup. */
+  reason: 'UnknownKind' | 'UnsupportedVersion' | 'UnsupportedKind' | 'WrongAPIGroup';
+  /** The field to point at: `kind` or `apiVersion`. */
+  field: 'kind' | 'apiVersion';
+  message: string;
+}
+
+/** Levenshtein distance between two strings (insertions, deletions, substitutions). */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The nearest name to `name` among `names` (case-insensitive), when near enough to be a typo. */
+export function nearest(name: string, names: readonly string[]): string | undefined {
+  const n = name.toLowerCase();
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of names) {
+    const distance = editDistance(n, candidate.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best !== undefined && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
+}
+
+/**
+ * Classifies a document's `apiVersion` and `kind` against the Lattice kinds. Returns undefined when
+ * the document is not a Lattice object at all (another group: Lattice ignores it) or is a served
+ * Lattice kind and version; otherwise the problem, with a did-you-mean:
+ * - group lattice.dev, kind known, version not served: UnsupportedVersion, naming the served one;
+ * - group lattice.dev, kind of the reference design not implemented yet: UnsupportedKind;
+ * - group lattice.dev, kind unknown: UnknownKind, with the nearest kind name;
+ * - a Lattice kind name under an apiVersion with no group or a group close to lattice.dev
+ *   (`v1alpha1`, `lattice/v1alpha1`, `lattice.io/v1alpha1`): WrongAPIGroup.
+ * Group names compare case-insensitively, as DNS names do; kinds and versions exactly, as the API server does.
+ */
+export function kindProblem(apiVersion: string, kind: string): KindProblem | undefined {
+  const slash = apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+  const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+  const known = KINDS.find((k) => k.kind === kind);
+  const served = (k: KindDefinition): string => `${k.group}/${k.version}`;
+  if (group.toLowerCase() === GROUP) {
+    if (known) {
+      if (group === known.group && version === known.version) return undefined;
+      return {
+        reason: 'UnsupportedVersion',
+        field: 'apiVersion',
+        message: `apiVersion ${apiVersion} is not served for ${kind}: Lattice serves only ${served(known)}. Did you mean apiVersion: ${served(known)}?`,
+      };
+    }
+    if (RESERVED_KINDS.includes(kind)) {
+      return {
+        reason: 'UnsupportedKind',
+        field: 'kind',
+        message: `${kind} is a Lattice kind this version of Lattice does not support yet, so nothing would be derived from it. Remove the document, or render it with a Lattice version that supports ${kind} (supported kinds: ${KINDS.map((k) => k.kind).join(', ')}).`,
+      };
+    }
+    const suggestion = nearest(kind, [...KINDS.map((k) => k.kind), ...RESERVED_KINDS]);
+    return {
+      reason: 'UnknownKind',
+      field: 'kind',
+      message: `kind ${kind === '' ? '(none)' : `"${kind}"`} is not a Lattice kind, so Lattice cannot read this document. ${
+        suggestion !== undefined ? `Did you mean ${suggestion}? ` : ''
+      }Lattice kinds: ${KINDS.map((k) => k.kind).join(', ')}.`,
+    };
+  }
+  if (known && (!group.includes('.') || editDistance(group.toLowerCase(), GROUP) <= 3)) {
+    return {
+      reason: 'WrongAPIGroup',
+      field: 'apiVersion',
+      message: `${kind} is a Lattice kind, but apiVersion ${apiVersion === '' ? '(none)' : apiVersion} is not Lattice's API group, so Lattice cannot read this document. Did you mean apiVersion: ${served(known)}?`,
+    };
+  }
+  return undefined;
+}

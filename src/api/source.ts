@@ -54,7 +54,15 @@ export function parseYamlDocuments(text: string, file: string): { documents: Sou
       }
       return;
     }
-    const object = doc.toJS({ maxAliasCount: 100 });
+    let object: unknown;
+    try {
+      object = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      // The yaml library throws when expanding aliases would exceed maxAliasCount (a "billion
+      // laughs" document: a few lines that expand to gigabytes). Only this document is refused.
+      errors.push({ location: at(doc.range[0]), message: aliasMessage(err) });
+      return;
+    }
     if (object === null || object === undefined) return;
     // Positions are needed only for problems, so the syntax tree (about 9 times the size of the
     // data) is not kept: the document's own text is parsed again the first time a position is asked.
@@ -67,6 +75,21 @@ export function parseYamlDocuments(text: string, file: string): { documents: Sou
     documents.push({ file, index, object, locate });
   });
   return { documents, errors };
+}
+
+/**
+ * How many alias (`*name`) expansions a document may need, counted as the `yaml` library does
+ * (`toJS({ maxAliasCount })`: each alias costs the number of nodes it expands to). Kubernetes
+ * manifests rarely use aliases at all; 100 admits sharing a few blocks and refuses expansion bombs.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+function aliasMessage(err: unknown): string {
+  const text = err instanceof Error ? firstLine(err.message) : String(err);
+  if (/alias/i.test(text)) {
+    return `this document's aliases (*name) expand beyond the limit (maxAliasCount ${MAX_ALIAS_COUNT}), as in a "billion laughs" attack: the document is refused, the other documents are read. Write the repeated values out, or use fewer aliases`;
+  }
+  return `this document cannot be read: ${text}`;
 }
 
 function firstLine(message: string): string {

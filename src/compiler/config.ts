@@ -13,6 +13,7 @@
  * with subPath. Every derived config object feeds the pod's config hash.
  */
 import type { Container, ExternalServiceParams, VolumeParams } from '../api/latticeservice/v1alpha1.ts';
+import { ownValue } from '../api/common.ts';
 import { VALIDATED, fieldPath } from './validate.ts';
 import { childName } from './naming.ts';
 import { derivedMeta } from './meta.ts';
@@ -57,10 +58,12 @@ export function deriveConfig(state: DerivationState): void {
     // Variables: plain text to a ConfigMap; route 1 and route 2 for secrets.
     const plain: Record<string, string> = {};
     const templated: Record<string, TemplatePiece[]> = {};
+    const fieldOf: Record<string, (string | number)[]> = {};
     const templatedName = childName([svc, cname, 'secret-env'], 253);
     for (const [name, value] of Object.entries(container.variables ?? {})) {
       const res = resolve(state, value, [...base, 'variables', name], bindings, true);
       if (!res) continue;
+      fieldOf[name] = [...base, 'variables', name];
       if (!res.hasSecret) {
         plain[name] = textOf(res.pieces);
       } else if (res.pieces.length === 1 && 'binding' in res.pieces[0]!) {
@@ -71,10 +74,12 @@ export function deriveConfig(state: DerivationState): void {
         wiring.env.push({ name, valueFrom: { secretKeyRef: { name: templatedName, key: name } } });
       }
     }
-    if (Object.keys(templated).length > 0) emit(state, templatedExternalSecret(state, templatedName, templated));
+    if (Object.keys(templated).length > 0 && fitsSecret(state, templatedName, templated, fieldOf)) {
+      emit(state, templatedExternalSecret(state, templatedName, templated));
+    }
     if (Object.keys(plain).length > 0) {
       const name = childName([svc, cname, 'env'], 253);
-      emit(state, configMap(state, name, plain));
+      if (fitsConfigMap(state, name, plain, fieldOf)) emit(state, configMap(state, name, plain));
       wiring.envFrom.push({ configMapRef: { name } });
     }
 
@@ -118,16 +123,18 @@ function deriveFiles(
   const usedKeys = new Set<string>();
   const paths = Object.keys(container.files ?? {}).sort();
   const mounts: { path: string; key: string; secret: boolean }[] = [];
+  const fieldOf: Record<string, (string | number)[]> = {};
   for (const path of paths) {
     const file = container.files![path]!;
     const fieldBase = ['spec', 'workload', 'containers', cname, 'files', path];
     let content = file.content;
     if (content === undefined && file.source !== undefined) {
-      content = state.input.fileSources?.[file.source];
+      content = ownValue(state.input.fileSources, file.source);
       if (content === undefined) {
+        const why = ownValue(state.input.fileSourceErrors, file.source);
         state.diagnostics.push(validationError(state, [...fieldBase, 'source'], 'FileSourceUnreadable',
-          `file source "${file.source}" could not be read. A source is a path relative to the YAML file declaring the service, ` +
-            'inside that file\'s folder; check that it exists there, or inline the text with content. (In a cluster, use content: the controller reads no local files.)'));
+          `file source "${file.source}" could not be read${why !== undefined ? `: ${why}` : ''}. A source is a path relative to the YAML file declaring the service, ` +
+            'inside that file\'s folder, naming a regular file of at most 1 MiB; check that it exists there, or inline the text with content. (In a cluster, use content: the controller reads no local files.)'));
         continue;
       }
     }
@@ -138,6 +145,7 @@ function deriveFiles(
     if (mode !== undefined) item.mode = mode;
     const res = file.noExpand ? { pieces: [{ text: content }], hasSecret: false } : resolve(state, content, [...fieldBase, 'content'], bindings, true);
     if (!res) continue;
+    fieldOf[key] = [...fieldBase, file.content !== undefined ? 'content' : 'source'];
     if (res.hasSecret) {
       secretData[key] = res.pieces;
       secretItems.push(item);
@@ -151,12 +159,12 @@ function deriveFiles(
   const secretVolume = childName([cname, 'secret-files']);
   if (plainItems.length > 0) {
     const name = childName([svc, cname, 'files'], 253);
-    emit(state, configMap(state, name, plainData));
+    if (fitsConfigMap(state, name, plainData, fieldOf)) emit(state, configMap(state, name, plainData));
     state.pod.volumes.push({ name: plainVolume, configMap: { name, items: plainItems } });
   }
   if (secretItems.length > 0) {
     const name = childName([svc, cname, 'secret-files'], 253);
-    emit(state, templatedExternalSecret(state, name, secretData));
+    if (fitsSecret(state, name, secretData, fieldOf)) emit(state, templatedExternalSecret(state, name, secretData));
     state.pod.volumes.push({ name: secretVolume, secret: { secretName: name, items: secretItems } });
   }
   for (const m of mounts) {
@@ -174,7 +182,7 @@ function deriveVolumes(state: DerivationState, cname: string, container: Contain
       const resource = v.source.replace(/^\$\{resources\.([^}.]+)\}$/, '$1');
       volumeName = childName(['shared', resource]);
       if (!state.pod.volumes.some((vol) => vol.name === volumeName)) {
-        const params = (resources[resource]?.params ?? {}) as VolumeParams;
+        const params = (ownValue(resources, resource)?.params ?? {}) as VolumeParams;
         const emptyDir: NonNullable<Volume['emptyDir']> = { sizeLimit: params.sizeLimit ?? defaultLimit };
         if (params.medium) emptyDir.medium = params.medium;
         state.pod.volumes.push({ name: volumeName, emptyDir });
@@ -200,6 +208,55 @@ function fileKey(path: string, used: Set<string>): string {
 
 function textOf(pieces: TemplatePiece[]): string {
   return pieces.map((p) => ('text' in p ? p.text : '')).join('');
+}
+
+/**
+ * Most bytes the data of one ConfigMap or Secret may hold: 1 MiB (1048576). Kubernetes sums the
+ * byte lengths of the values (`data` and `binaryData`; keys are not counted) and refuses the object
+ * above `core.MaxSecretSize` = 1 * 1024 * 1024 (k8s.io/kubernetes pkg/apis/core/validation/
+ * validation.go, ValidateConfigMap and ValidateSecret; "The data stored in a ConfigMap cannot exceed
+ * 1 MiB", kubernetes.io/docs/concepts/configuration/configmap).
+ */
+export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
+
+const DATA_SIZE_FIX =
+  'Keep large content out of the spec: build it into the image, or mount it from a volume filled at runtime (an init container, an image volume); ' +
+  'split it into smaller files if the program can read several. A Secret has the same 1 MiB limit, so moving it to a secret resource does not help.';
+
+/**
+ * True when `data` fits one ConfigMap ({@link MAX_CONFIG_DATA_BYTES}, counted in UTF-8 bytes as the
+ * API server counts them); otherwise records a ConfigMapTooLarge error on the largest entry's field.
+ */
+function fitsConfigMap(state: DerivationState, name: string, data: Record<string, string>, fieldOf: Record<string, (string | number)[]>): boolean {
+  const sizes = Object.entries(data).map(([key, value]) => ({ key, bytes: Buffer.byteLength(value, 'utf8') }));
+  return fitsData(state, sizes, fieldOf, 'ConfigMapTooLarge', `ConfigMap ${name} would hold`);
+}
+
+/**
+ * True when the Secret that ESO renders from a templated ExternalSecret can fit the 1 MiB limit:
+ * its literal text alone (secret values come on top) must not exceed {@link MAX_CONFIG_DATA_BYTES}.
+ * Otherwise records a SecretTooLarge error on the largest entry's field.
+ */
+function fitsSecret(state: DerivationState, name: string, data: Record<string, TemplatePiece[]>, fieldOf: Record<string, (string | number)[]>): boolean {
+  const sizes = Object.entries(data).map(([key, pieces]) => ({ key, bytes: Buffer.byteLength(textOf(pieces), 'utf8') }));
+  return fitsData(state, sizes, fieldOf, 'SecretTooLarge', `Secret ${name} (rendered by the External Secrets Operator) would hold at least`);
+}
+
+function fitsData(
+  state: DerivationState,
+  sizes: { key: string; bytes: number }[],
+  fieldOf: Record<string, (string | number)[]>,
+  reason: string,
+  what: string,
+): boolean {
+  const total = sizes.reduce((n, s) => n + s.bytes, 0);
+  if (total <= MAX_CONFIG_DATA_BYTES) return true;
+  const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const path = ownValue(fieldOf, largest.key) ?? [];
+  state.diagnostics.push(validationError(state, path, reason,
+    `${what} ${total} bytes of data, over Kubernetes' limit of ${MAX_CONFIG_DATA_BYTES} bytes (1 MiB) for a ConfigMap's or Secret's data, so the API server would refuse it. ` +
+      `The largest entry is ${fieldPath(path)} (${largest.bytes} bytes). ${DATA_SIZE_FIX}`));
+  return false;
 }
 
 function emit(state: DerivationState, obj: KubeObject): void {
@@ -280,7 +337,7 @@ function resolvePlaceholder(
     if (what === 'name' && key === undefined) return { text: service.metadata.name };
     if (what === 'namespace' && key === undefined) return { text: service.metadata.namespace ?? 'default' };
     if (what === 'annotations' && key !== undefined) {
-      const value = service.metadata.annotations?.[key];
+      const value = ownValue(service.metadata.annotations, key);
       if (value === undefined) {
         return fail('UnknownPlaceholder', `placeholder ${part.raw} names annotation "${key}", which metadata.annotations does not have (it has: ${Object.keys(service.metadata.annotations ?? {}).join(', ') || 'none'}).`);
       }
@@ -293,7 +350,7 @@ function resolvePlaceholder(
   }
   const [resourceName, key, ...extra] = rest as [string, string | undefined, ...string[]];
   const declared = service.spec.workload.resources ?? {};
-  const resource = declared[resourceName];
+  const resource = ownValue(declared, resourceName);
   if (!resource) {
     return fail('UnknownResource', `placeholder ${part.raw} names resource "${resourceName}", which is not declared in spec.workload.resources (declared: ${Object.keys(declared).join(', ') || 'none'}). Declare it or fix the name.`);
   }
@@ -319,7 +376,7 @@ function resolvePlaceholder(
     return fail('UnknownPlaceholder', `placeholder ${part.raw}: resources of type ${resource.type} have no values to insert; only secret, service and external-service resources do.`);
   }
   if (values.unknown?.keys.includes(key)) return fail('UnknownPlaceholder', `placeholder ${part.raw}: ${values.unknown.why}`);
-  const value = values.values[key];
+  const value = ownValue(values.values, key);
   if (value === undefined) {
     return fail('UnknownPlaceholder', `placeholder ${part.raw} names key "${key}", which resource "${resourceName}" (type ${resource.type}) does not have. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
   }
@@ -327,7 +384,7 @@ function resolvePlaceholder(
 }
 
 function validKeys(state: DerivationState, resourceName: string): string[] {
-  const r = state.service.spec.workload.resources?.[resourceName];
+  const r = ownValue(state.service.spec.workload.resources, resourceName);
   if (r?.type === 'secret') {
     const keys = (r.params as { keys?: string[] } | undefined)?.keys;
     return keys ?? ['any key of the remote secret'];
@@ -345,7 +402,7 @@ interface ResourceValues {
 /** host/port/url of a service or external-service resource; undefined for other types. */
 function nonSecretValues(state: DerivationState, resourceName: string): ResourceValues | undefined {
   const { service, ctx } = state;
-  const r = service.spec.workload.resources?.[resourceName];
+  const r = ownValue(service.spec.workload.resources, resourceName);
   if (!r) return undefined;
   if (r.type === 'service') {
     const target = r.id ?? resourceName;

@@ -421,10 +421,10 @@ export function declarationHint(target: LatticeService | undefined, targetKey: s
   }
   let name = peer.name;
   let withId = false;
-  if (resources[name] !== undefined) {
+  if (Object.hasOwn(resources, name)) {
     withId = true;
     name = `${peer.namespace}-${peer.name}`;
-    for (let n = 2; resources[name] !== undefined; n++) name = `${peer.namespace}-${peer.name}-${n}`;
+    for (let n = 2; Object.hasOwn(resources, name); n++) name = `${peer.namespace}-${peer.name}-${n}`;
   }
   const fields = ['type: service', `direction: ${direction}`];
   if (withId) fields.push(`id: ${peer.name}`);

@@ -6,6 +6,7 @@
  * Used by `lattice render` (input from files) and by the controller (input from informer caches).
  */
 import { API_VERSION } from '../api/common.ts';
+import { kindProblem } from '../api/kinds.ts';
 import { KIND as SERVICE_KIND, latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../api/secretprovider/v1alpha1.ts';
@@ -88,13 +89,24 @@ export interface ClassifiedDocuments {
   imageProviders: PlatformDocument[];
   cedarPolicies: PlatformDocument[];
   ignored: IgnoredDocument[];
+  /**
+   * Documents that are, or look like, Lattice objects but cannot be used: an unknown lattice.dev
+   * kind, a version that is not served, a kind not supported yet, a Lattice kind under another
+   * API group (src/api/kinds.ts, kindProblem). Each is a problem that fails the render (exit 1).
+   */
+  rejected: PlatformProblem[];
 }
 
-/** Sorts documents by kind; anything that is not a Lattice kind handled here is ignored. */
+/**
+ * Sorts documents by kind. A document of another API group is ignored (listed in the summary); one
+ * that claims to be a Lattice object but is not a served kind and version is rejected with a
+ * did-you-mean, never ignored: a typo must not make a policy or a service silently disappear.
+ */
 export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
-  const out: ClassifiedDocuments = { services: [], platforms: [], providers: [], quotas: [], namespaces: [], imageProviders: [], cedarPolicies: [], ignored: [] };
+  const out: ClassifiedDocuments = { services: [], platforms: [], providers: [], quotas: [], namespaces: [], imageProviders: [], cedarPolicies: [], ignored: [], rejected: [] };
   for (const doc of documents) {
     const { apiVersion, kind, name } = kindOf(doc.object);
+    let rejection: ReturnType<typeof kindProblem>;
     if (apiVersion === API_VERSION && kind === SERVICE_KIND) out.services.push(doc);
     else if (apiVersion === API_VERSION && kind === PLATFORM_KIND) out.platforms.push(doc);
     else if (apiVersion === API_VERSION && kind === PROVIDER_KIND) out.providers.push(doc);
@@ -102,7 +114,9 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
     else if (apiVersion === API_VERSION && kind === CEDAR_POLICY_KIND) out.cedarPolicies.push(doc);
     else if (isQuotaDocument(doc.object)) out.quotas.push(doc);
     else if (apiVersion === 'v1' && kind === 'Namespace') out.namespaces.push(doc);
-    else {
+    else if ((rejection = kindProblem(apiVersion, kind)) !== undefined) {
+      out.rejected.push(problem(kind || '(no kind)', name, [platformError(rejection.reason, rejection.message, doc.locate?.([rejection.field]), rejection.field)]));
+    } else {
       const ignored: IgnoredDocument = { apiVersion, kind: kind || '(no kind)', name };
       if (doc.origin !== undefined) ignored.origin = doc.origin;
       out.ignored.push(ignored);
@@ -312,6 +326,7 @@ export function imagesToVerify(documents: PlatformDocument[]): ImagesToVerify {
  * starts here, and so can anything that then keeps the fleet up to date one change at a time.
  */
 export function openFleet(classified: ClassifiedDocuments, options: PlatformOptions, problems: PlatformProblem[]): Fleet {
+  problems.push(...classified.rejected);
   // The fleet validates and indexes the services itself: the context is built without them.
   const ctx = buildContext({ ...classified, services: [] }, options.now, problems, options.images);
   const fleet = new Fleet(ctx, { namespaceLabels: namespaceLabels(ctx.namespaces) });

@@ -58,6 +58,11 @@ export interface ServiceInput {
   /** Contents of local files named by `files.*.source`, keyed by the path as written; read by the CLI. */
   fileSources?: Record<string, string>;
   /**
+   * Why a `files.*.source` was not read (not a regular file, outside the spec's folder through a
+   * symbolic link, over 1 MiB...), keyed by the path as written; set by the CLI (src/cli/load.ts).
+   */
+  fileSourceErrors?: Record<string, string>;
+  /**
    * `object` already validated (latticeServiceSchema.parse(object)), when the caller has it (the
    * Fleet validates every service once to build the graph); the pipeline then does not validate again.
    */

@@ -8,7 +8,7 @@
  * (described in docs/policy.md).
  */
 import { z } from 'zod';
-import { API_VERSION, condition, platformObjectMeta } from '../common.ts';
+import { API_VERSION, condition, platformObjectMeta, refusePrototypeKeys } from '../common.ts';
 
 export const KIND = 'CedarPolicy';
 export const PLURAL = 'cedarpolicies';
@@ -41,13 +41,13 @@ export const cedarPolicyStatusSchema = z.object({
 });
 
 /** A CedarPolicy document as written (before defaults). */
-export const cedarPolicySchema = z.object({
+export const cedarPolicySchema = refusePrototypeKeys(z.object({
     apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
     kind: z.literal(KIND).describe(`Always ${KIND}.`),
     metadata: platformObjectMeta(KIND, 'platform-wide rules must not be writable from a team namespace'),
     spec: cedarPolicySpecSchema.describe('The policies.'),
     status: z.unknown().optional(),
-  });
+  }));
 
 /** A validated CedarPolicy with defaults applied. */
 export type CedarPolicy = z.output<typeof cedarPolicySchema>;

@@ -8,7 +8,7 @@
  * or Sigstore bundles signed with one of the keys; see src/supplychain/verify.ts.
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, platformObjectMeta } from '../common.ts';
+import { API_VERSION, dnsLabel, platformObjectMeta, refusePrototypeKeys } from '../common.ts';
 import { parseRegistryScope } from '../../supplychain/scope.ts';
 import { parsePublicKey } from '../../supplychain/keys.ts';
 
@@ -78,12 +78,12 @@ export const imageProviderSpecSchema = z.strictObject({
 });
 
 /** An ImageProvider document. */
-export const imageProviderSchema = z.object({
+export const imageProviderSchema = refusePrototypeKeys(z.object({
   apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
   kind: z.literal(KIND).describe(`Always ${KIND}.`),
   metadata: platformObjectMeta(KIND, 'which registries and signing keys are trusted is a platform decision'),
   spec: imageProviderSpecSchema.describe('The registry, its credential and its signing keys.'),
-});
+}));
 
 /** A validated ImageProvider with defaults applied. */
 export type ImageProvider = z.output<typeof imageProviderSchema>;

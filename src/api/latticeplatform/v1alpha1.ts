@@ -4,7 +4,7 @@
  * Later capabilities (mesh, authorization, autoscaling, ingress) add their settings here.
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, objectMeta, quantity } from '../common.ts';
+import { API_VERSION, dnsLabel, objectMeta, quantity, refusePrototypeKeys } from '../common.ts';
 import { parseQuantity } from '../quantity.ts';
 import { SIZE_PROFILES } from '../latticeservice/v1alpha1.ts';
 
@@ -155,12 +155,12 @@ export const latticePlatformSpecSchema = z.strictObject({
 });
 
 /** A LatticePlatform document. */
-export const latticePlatformSchema = z.object({
+export const latticePlatformSchema = refusePrototypeKeys(z.object({
   apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
   kind: z.literal(KIND).describe(`Always ${KIND}.`),
   metadata: objectMeta,
   spec: latticePlatformSpecSchema.default(latticePlatformSpecSchema.parse({})).describe('Platform settings.'),
-});
+}));
 
 /** Platform settings with every default applied. */
 export type PlatformSettings = z.output<typeof latticePlatformSpecSchema>;

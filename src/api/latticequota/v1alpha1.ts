@@ -9,7 +9,7 @@
  * nothing is derived for it.
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, platformObjectMeta, quantity } from '../common.ts';
+import { API_VERSION, dnsLabel, platformObjectMeta, quantity, refusePrototypeKeys } from '../common.ts';
 
 export const KIND = 'LatticeQuota';
 export const PLURAL = 'latticequotas';
@@ -49,12 +49,12 @@ export const latticeQuotaSpecSchema = z.strictObject({
 });
 
 /** A LatticeQuota document. */
-export const latticeQuotaSchema = z.object({
+export const latticeQuotaSchema = refusePrototypeKeys(z.object({
   apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
   kind: z.literal(KIND).describe(`Always ${KIND}.`),
   metadata: platformObjectMeta(KIND, 'a team must not be able to raise its own quota'),
   spec: latticeQuotaSpecSchema.describe('What the quota covers and its limits.'),
-});
+}));
 
 /** A validated LatticeQuota. */
 export type LatticeQuota = z.output<typeof latticeQuotaSchema>;

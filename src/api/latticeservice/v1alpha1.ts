@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { secretPathProblem } from '../secretpath.ts';
-import { API_VERSION, condition, dnsLabel, duration, objectMeta, quantity } from '../common.ts';
+import { API_VERSION, condition, dnsLabel, duration, objectMeta, ownValue, quantity, refusePrototypeKeys } from '../common.ts';
 import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { parseQuantity } from '../quantity.ts';
@@ -478,7 +478,7 @@ export const latticeServiceSpecSchema = z
   .superRefine((spec, ctx) => {
     const ports = spec.workload.service?.ports ?? {};
     const metricsPort = spec.observability?.metrics?.port;
-    if (metricsPort !== undefined && ports[metricsPort] === undefined) {
+    if (metricsPort !== undefined && ownValue(ports, metricsPort) === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['observability', 'metrics', 'port'],
@@ -515,7 +515,7 @@ export const latticeServiceSpecSchema = z
       const at = ['ingress', 'routes', rname];
       if (declared.length === 0) {
         ctx.addIssue({ code: 'custom', path: at, message: `route ${rname} needs a port to send traffic to: declare workload.service.ports` });
-      } else if (route.port !== undefined && ports[route.port] === undefined) {
+      } else if (route.port !== undefined && ownValue(ports, route.port) === undefined) {
         ctx.addIssue({ code: 'custom', path: [...at, 'port'], message: `port "${route.port}" is not declared in workload.service.ports (declared: ${declared.join(', ')})` });
       } else if (route.port === undefined && ports.http === undefined && declared.length > 1) {
         ctx.addIssue({ code: 'custom', path: [...at, 'port'], message: `route ${rname} names no port and the service has several (${declared.join(', ')}) and none named http: set port to one of them` });
@@ -528,7 +528,7 @@ export const latticeServiceSpecSchema = z
     }
     const resources = spec.workload.resources ?? {};
     const requireSecret = (name: string, path: (string | number)[], use: string): void => {
-      const r = resources[name];
+      const r = ownValue(resources, name);
       if (r === undefined) {
         ctx.addIssue({ code: 'custom', path, message: `${use} names "${name}", which is not declared in workload.resources: add \`${name}: {type: secret}\` there` });
       } else if (r.type !== 'secret') {
@@ -541,7 +541,7 @@ export const latticeServiceSpecSchema = z
       for (const [mount, v] of Object.entries(c.volumes ?? {})) {
         if (v.source === undefined) continue;
         const name = v.source.replace(/^\$\{resources\.([^}.]+)\}$/, '$1');
-        const r = resources[name];
+        const r = ownValue(resources, name);
         if (r?.type !== 'volume') {
           ctx.addIssue({
             code: 'custom',
@@ -584,13 +584,13 @@ export const latticeServiceStatusSchema = z.object({
 });
 
 /** A LatticeService as written by a developer (before defaults). */
-export const latticeServiceSchema = z.object({
+export const latticeServiceSchema = refusePrototypeKeys(z.object({
   apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
   kind: z.literal(KIND).describe(`Always ${KIND}.`),
   metadata: objectMeta,
   spec: latticeServiceSpecSchema.describe('The service intent.'),
   status: z.unknown().optional(),
-});
+}));
 
 /** A validated LatticeService with defaults applied. */
 export type LatticeService = z.output<typeof latticeServiceSchema>;

@@ -5,7 +5,7 @@
  * (external-secrets.io/v1), where ESO's own schema applies.
  */
 import { z } from 'zod';
-import { API_VERSION, platformObjectMeta } from '../common.ts';
+import { API_VERSION, platformObjectMeta, refusePrototypeKeys } from '../common.ts';
 
 export const KIND = 'SecretProvider';
 export const PLURAL = 'secretproviders';
@@ -30,12 +30,12 @@ export const secretProviderSpecSchema = z.strictObject({
 });
 
 /** A SecretProvider document. */
-export const secretProviderSchema = z.object({
+export const secretProviderSchema = refusePrototypeKeys(z.object({
   apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
   kind: z.literal(KIND).describe(`Always ${KIND}.`),
   metadata: platformObjectMeta(KIND, 'a secret backend serves every team; a team must not redirect another team\'s secrets'),
   spec: secretProviderSpecSchema.describe('The secret backend.'),
-});
+}));
 
 /** A validated SecretProvider. */
 export type SecretProvider = z.output<typeof secretProviderSchema>;
