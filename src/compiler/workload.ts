@@ -7,7 +7,7 @@
  * Service account tokens are not mounted. Pods spread across nodes and zones.
  */
 import { createHash } from 'node:crypto';
-import type { Container as KContainer, PodSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
+import type { Container as KContainer, PodSecurityContext, PodSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
 import type { Deployment, DeploymentStrategy } from 'kubernetes-types/apps/v1.d.ts';
 import type { Container, Probe } from '../api/latticeservice/v1alpha1.ts';
 import { ANNOTATIONS, selectorLabels, standardLabels } from './naming.ts';
@@ -45,6 +45,33 @@ export function containerSecurityContext(c: Container): SecurityContext {
   return ctx;
 }
 
+/**
+ * The pod security context: numeric `runAsUser`, `runAsGroup` and `fsGroup` (LatticePlatform
+ * `spec.podSecurityContext`, default 65532, the `nonroot` user of distroless images), RuntimeDefault
+ * seccomp, and `runAsNonRoot` unless a container was permitted to run as root.
+ *
+ * Why numeric ids (kubernetes.io/docs/tasks/configure-pod-container/security-context/):
+ * - with `runAsNonRoot: true` and no `runAsUser`, the kubelet must read the image's USER; a named
+ *   USER (`USER app`) cannot be checked, so the container is refused ("image has non-numeric user,
+ *   cannot verify user is non-root");
+ * - secret and ConfigMap files are owned by root; a file of mode 0400 or 0600 is then unreadable by
+ *   a non-root user. With `fsGroup`, the kubelet gives the volume's files that group and adds group
+ *   read (0400 becomes 0440), and the container's processes carry fsGroup as a supplementary group,
+ *   so the files stay readable whatever user the container runs as.
+ * A container's own `security.runAsUser` still overrides the user (container securityContext).
+ */
+export function podSecurityContext(state: DerivationState): PodSecurityContext {
+  const ids = state.ctx.settings.podSecurityContext;
+  const root = Object.values(state.service.spec.workload.containers).some((c) => c.security?.runAsNonRoot === false || c.security?.runAsUser === 0);
+  return {
+    runAsNonRoot: !root,
+    runAsUser: ids.runAsUser,
+    runAsGroup: ids.runAsGroup,
+    fsGroup: ids.fsGroup,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
 /** Rolling update settings (README, "Rollouts"): never below the desired count. */
 export const ROLLING = { maxUnavailable: 0, maxSurge: '25%' } as const;
 /** Canary: one extra pod at a time, each ready for minReadySeconds before the next. */
@@ -75,10 +102,7 @@ function deployment(state: DerivationState): Deployment {
     serviceAccountName: name,
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    securityContext: {
-      runAsNonRoot: !Object.values(spec.workload.containers).some((c) => c.security?.runAsNonRoot === false || c.security?.runAsUser === 0),
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: podSecurityContext(state),
     containers,
     topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
       maxSkew: 1,
