@@ -192,7 +192,7 @@ test('pod securityContext: numeric runAsUser, runAsGroup and fsGroup (default 65
   const d = objectOf(r, 'Deployment', 'reader') as never as { spec: { template: { spec: { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown> }[] } } } };
   const pod = d.spec.template.spec;
   assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
-  for (const id of ['runAsUser', 'runAsGroup', 'fsGroup']) assert.equal(typeof pod.securityContext[id], 'number', `${id} must be numeric: the kubelet refuses runAsNonRoot for a named USER`);
+  for (const id of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) assert.equal(typeof pod.securityContext[id], 'number', `${id} must be numeric: the kubelet refuses runAsNonRoot for a named USER`);
   assert.equal(pod.containers[0]!.securityContext.runAsUser, undefined, 'the container inherits the pod ids');
   assertValid(d as never);
 });

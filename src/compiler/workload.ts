@@ -72,6 +72,40 @@ export function podSecurityContext(state: DerivationState): PodSecurityContext {
   };
 }
 
+/**
+ * Stakater Reloader's annotation (github.com/stakater/Reloader, "Secret": `secret.reloader.stakater.com/reload:
+ * "foo,bar"` on the Deployment's metadata): when one of the listed Secrets changes, Reloader rolls the
+ * Deployment. Lattice lists every synced Secret the pods read as environment variables.
+ */
+export const RELOADER_SECRET_ANNOTATION = 'secret.reloader.stakater.com/reload';
+
+/**
+ * The Secrets the pods read as environment variables (env `secretKeyRef`, `envFrom.secretRef`), sorted.
+ *
+ * A process reads its environment once, so a rotated value reaches it only through a new pod. The
+ * pod template must therefore change when such a Secret changes, and two ways were weighed:
+ * - a hash of the synced Secret's version in the pod template (ESO writes
+ *   `reconcile.external-secrets.io/data-hash` on the target Secret): a render never sees the
+ *   synced Secret, and the controller would need read access to every Secret (it deliberately has
+ *   none, see src/controller/resources.ts) and a watch on them to re-derive on each sync;
+ * - Stakater Reloader's annotation ({@link RELOADER_SECRET_ANNOTATION}): chosen. It is a static
+ *   fact of the spec, so `lattice render` and the controller emit the same object, and Reloader
+ *   (a small, widely used controller that already watches Secrets) rolls the Deployment when the
+ *   data changes. Its change to the pod template (an env var or annotation under its own field
+ *   manager) is left alone by Lattice's server-side apply.
+ * Offline, this is only the annotation; in the cluster, rotation of environment variables needs
+ * Reloader installed (docs: README "Secrets", prerequisites). Secret files need nothing: they are
+ * mounted by directory and updated in place by the kubelet (src/compiler/config.ts).
+ */
+export function envSecretNames(state: Pick<DerivationState, 'pod'>): string[] {
+  const names = new Set<string>();
+  for (const wiring of Object.values(state.pod.containers)) {
+    for (const e of wiring.env) if (e.valueFrom?.secretKeyRef?.name) names.add(e.valueFrom.secretKeyRef.name);
+    for (const e of wiring.envFrom) if (e.secretRef?.name) names.add(e.secretRef.name);
+  }
+  return [...names].sort();
+}
+
 /** Rolling update settings (README, "Rollouts"): never below the desired count. */
 export const ROLLING = { maxUnavailable: 0, maxSurge: '25%' } as const;
 /** Canary: one extra pod at a time, each ready for minReadySeconds before the next. */
@@ -141,7 +175,10 @@ function deployment(state: DerivationState): Deployment {
     },
   };
   if (minReadySeconds !== undefined) deploymentSpec.minReadySeconds = minReadySeconds;
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: derivedMeta(state, name), spec: deploymentSpec };
+  const metadata = derivedMeta(state, name);
+  const envSecrets = envSecretNames(state);
+  if (envSecrets.length > 0) metadata.annotations = { [RELOADER_SECRET_ANNOTATION]: envSecrets.join(',') };
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec: deploymentSpec };
 }
 
 function container(

@@ -45,7 +45,7 @@ export const gatewaySettingSchema = z.strictObject({
     .optional()
     .describe("ServiceAccount of the gateway's proxy pods, whose identity the mesh lets reach routed services (default <name>-istio: Istio names an automatically deployed gateway <gateway name>-<GatewayClass name>)."),
   className: dnsLabel
-    .default('istio')
+    .optional()
     .describe('GatewayClass of the Gateway Lattice derives (default istio).'),
   clusterIssuer: dnsLabel
     .optional()
