@@ -7,13 +7,19 @@ import { ingressPeers } from '../src/compiler/ingress.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import type { KubeObject, ServiceResult } from '../src/compiler/types.ts';
 
-/** Cedar policies: everything except ExposeRoute, so each test decides about routes itself. */
-function policies(extra = ''): Record<string, unknown> {
+const INTERNAL_PERMIT = `@id("internal-hosts")
+permit(principal, action == Lattice::Action::"ExposeRoute", resource) when { resource.exposure == "internal" };`;
+
+/**
+ * Cedar policies: everything except ExposeRoute, plus ExposeRoute for internal routes unless
+ * `internal` is false, so each test decides about public routes itself.
+ */
+function policies(extra = '', internal = true): Record<string, unknown> {
   return {
     apiVersion: 'lattice.dev/v1alpha1',
     kind: 'CedarPolicy',
     metadata: { name: 'base', namespace: 'lattice-system' },
-    spec: { policies: `permit(principal, action, resource) unless { action == Lattice::Action::"ExposeRoute" };\n${extra}` },
+    spec: { policies: `permit(principal, action, resource) unless { action == Lattice::Action::"ExposeRoute" };\n${internal ? INTERNAL_PERMIT : ''}\n${extra}` },
   };
 }
 
@@ -54,7 +60,7 @@ test('internal route: an HTTPRoute on the internal gateway, to the http port, ev
   assert.equal(route.metadata.namespace, 'shop');
   assert.equal(route.metadata.labels?.['lattice.dev/service'], 'web');
   assert.deepEqual(route.spec, {
-    parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'internal', namespace: 'gateways' }],
+    parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'internal', namespace: 'gateways', sectionName: 'web.internal.example.com' }],
     hostnames: ['web.internal.example.com'],
     rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }] }],
   });
@@ -84,7 +90,10 @@ test('public route with a permit: HTTPRoute on the public gateway, a Certificate
   assert.equal(conditionOf(r, 'PolicyAuthorized').status, 'True');
   const route = objectOf(r, 'HTTPRoute', 'web-site');
   assertValid(route);
-  assert.deepEqual((route.spec as { parentRefs: unknown }).parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'gateways' }]);
+  assert.deepEqual((route.spec as { parentRefs: unknown }).parentRefs, [
+    { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'gateways', sectionName: 'shop.example.com' },
+    { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'public', namespace: 'gateways', sectionName: 'www.shop.example.com' },
+  ]);
   const cert = objectOf(r, 'Certificate', 'web-site');
   assertValid(cert);
   assert.deepEqual(cert.spec, {
@@ -118,7 +127,7 @@ test('public route without a permit: denied like every other authorization, noth
   assert.equal(c.status, 'False');
   assert.equal(c.reason, 'RouteExposureDenied');
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
-  assert.equal(errors.length, 1, 'only the public host is asked about; the internal route needs no permit');
+  assert.equal(errors.length, 1, 'the internal route has its permit; only the public host is denied');
   assert.equal(errors[0]!.path, 'spec.ingress.routes.site.hosts.0');
   assert.equal(
     errors[0]!.message,

@@ -17,10 +17,11 @@
  * Settings, SecretProviders, ImageProviders, quotas or namespace labels changing affect every
  * service: build a new Fleet then.
  */
-import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
+import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { deriveService } from './pipeline.ts';
 import { deriveBaseline } from './baseline.ts';
 import { clusterSecretStoreFor } from './secrets.ts';
+import { addClaims, claimsOf, deriveGateways, removeClaims, type HostClaim } from './ingress.ts';
 import { ServiceGraph } from './graph.ts';
 import { computeQuotaUsage, type NamespaceLabels, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
@@ -70,12 +71,16 @@ export class Fleet {
   private readonly inputs = new Map<string, ServiceInput>();
   private readonly derived = new Map<string, ServiceResult>();
   private readonly namespaceLabels: NamespaceLabels;
+  /** Route host claims of every valid service, owner first (the context's `hostClaims`). */
+  private readonly claims = new Map<string, HostClaim[]>();
+  /** The hosts each service claims, by key. */
+  private readonly claimedHosts = new Map<string, string[]>();
 
   /** An empty fleet over the platform-wide context (settings, providers, quotas, time). */
   constructor(context: FleetContext, options: FleetOptions = {}) {
     this.graph = new ServiceGraph();
     const { services: _services, graph: _graph, quotaUsage: _usage, ...platform } = context as DerivationContext;
-    this.ctx = { ...platform, services: this.index, graph: this.graph };
+    this.ctx = { ...platform, services: this.index, graph: this.graph, hostClaims: this.claims };
     this.namespaceLabels = options.namespaceLabels ?? new Map();
     this.refreshQuotas();
   }
@@ -115,8 +120,10 @@ export class Fleet {
     if (now !== undefined) this.ctx.now = now;
     const key = documentKey(input.object);
     const affected = this.graph.neighbours(key);
+    for (const k of this.claimantsOf(key)) affected.add(k);
     this.index_(key, input);
     for (const k of this.graph.neighbours(key)) affected.add(k);
+    for (const k of this.claimantsOf(key)) affected.add(k);
     for (const k of this.refreshQuotas()) affected.add(k);
     affected.delete(key);
     return { key, rederived: [this.derive(key), ...this.rederive(affected)] };
@@ -127,6 +134,8 @@ export class Fleet {
     if (now !== undefined) this.ctx.now = now;
     if (!this.inputs.has(key)) return { key, rederived: [] };
     const affected = this.graph.neighbours(key);
+    for (const k of this.claimantsOf(key)) affected.add(k);
+    this.unclaim(key);
     this.inputs.delete(key);
     this.index.delete(key);
     this.derived.delete(key);
@@ -150,7 +159,33 @@ export class Fleet {
    * (src/compiler/baseline.ts). They depend on the platform context only, not on the services.
    */
   platformObjects(): KubeObject[] {
-    return [...[...this.ctx.secretProviders.values()].map(clusterSecretStoreFor), ...deriveBaseline(this.ctx.settings)];
+    return [...[...this.ctx.secretProviders.values()].map(clusterSecretStoreFor), ...deriveBaseline(this.ctx.settings), ...this.gatewayObjects()];
+  }
+
+  /**
+   * The Gateways (src/compiler/ingress.ts, deriveGateways): a listener per host of every service
+   * whose derivation succeeded, so they change with the services, unlike the other platform objects.
+   */
+  gatewayObjects(): KubeObject[] {
+    const routed: LatticeService[] = [];
+    for (const key of [...this.claimedHosts.keys()].sort()) {
+      const result = this.derived.get(key);
+      const service = this.index.get(key)?.service;
+      if (service && result && result.objects.length > 0) routed.push(service);
+    }
+    return deriveGateways(this.ctx.settings, routed);
+  }
+
+  /** Every service claiming a host that service `key` claims (itself included). */
+  private claimantsOf(key: string): Set<string> {
+    const out = new Set<string>();
+    for (const host of this.claimedHosts.get(key) ?? []) for (const c of this.claims.get(host) ?? []) out.add(c.key);
+    return out;
+  }
+
+  private unclaim(key: string): void {
+    removeClaims(this.claims, key, this.claimedHosts.get(key) ?? []);
+    this.claimedHosts.delete(key);
   }
 
   private index_(key: string, input: ServiceInput): void {
@@ -158,7 +193,11 @@ export class Fleet {
     // Validated once here; the pipeline reuses it instead of validating again.
     const { validated: _stale, ...rest } = input;
     this.inputs.set(key, parsed.success ? { ...rest, validated: parsed.data } : rest);
+    this.unclaim(key);
     if (parsed.success) {
+      const claims = claimsOf(key, parsed.data, input.locate);
+      addClaims(this.claims, claims);
+      if (claims.length > 0) this.claimedHosts.set(key, claims.map(([host]) => host));
       this.index.set(key, { key, service: parsed.data });
       this.graph.set(key, parsed.data);
     } else {

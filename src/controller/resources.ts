@@ -65,6 +65,7 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', plural: 'scaledobjects', namespaced: true, levels: SERVICE, providedBy: 'KEDA' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', plural: 'gateways', namespaced: true, levels: PLATFORM, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', namespaced: true, levels: SERVICE, providedBy: 'cert-manager' },
   { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', plural: 'clustersecretstores', namespaced: false, levels: PLATFORM, providedBy: 'External Secrets Operator (v0.17 or later serves external-secrets.io/v1)' },
   { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', plural: 'ciliumclusterwidenetworkpolicies', namespaced: false, levels: PLATFORM, providedBy: 'Cilium' },
