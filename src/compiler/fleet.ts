@@ -20,7 +20,7 @@
 import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { deriveService } from './pipeline.ts';
 import { deriveBaseline } from './baseline.ts';
-import { clusterSecretStoreFor } from './secrets.ts';
+import { clusterSecretStoreFor, secretStoreBoundary } from './secrets.ts';
 import { addClaims, claimsOf, deriveGateways, removeClaims, type HostClaim } from './ingress.ts';
 import { ServiceGraph } from './graph.ts';
 import { computeQuotaUsage, type NamespaceLabels, type QuotaUsage } from './quota.ts';
@@ -155,11 +155,18 @@ export class Fleet {
   }
 
   /**
-   * The platform-level objects: one ClusterSecretStore per SecretProvider, then the baseline
-   * (src/compiler/baseline.ts). They depend on the platform context only, not on the services.
+   * The platform-level objects: one ClusterSecretStore per SecretProvider, the secret store boundary
+   * (src/compiler/secrets.ts), the baseline (src/compiler/baseline.ts), then the Gateways. All but the
+   * Gateways depend on the platform context only, not on the services.
    */
   platformObjects(): KubeObject[] {
-    return [...[...this.ctx.secretProviders.values()].map(clusterSecretStoreFor), ...deriveBaseline(this.ctx.settings), ...this.gatewayObjects()];
+    const providers = [...this.ctx.secretProviders.values()];
+    return [
+      ...providers.map(clusterSecretStoreFor),
+      ...secretStoreBoundary(providers.map((p) => p.metadata.name), this.ctx.settings.externalSecretWriters),
+      ...deriveBaseline(this.ctx.settings),
+      ...this.gatewayObjects(),
+    ];
   }
 
   /**
