@@ -37,10 +37,13 @@ export const sizeProfileSchema = z
     }
   });
 
-/** A Gateway API `Gateway` the platform runs, that routes of one exposure attach to. */
+/**
+ * A Gateway API `Gateway` that routes of one exposure attach to. Lattice derives the Gateway itself
+ * (src/compiler/ingress.ts, deriveGateways): its class, and a listener per route host.
+ */
 export const gatewaySettingSchema = z.strictObject({
   name: dnsLabel.describe('Name of the Gateway (gateway.networking.k8s.io/v1).'),
-  namespace: dnsLabel.describe('Namespace of the Gateway. It must allow HTTPRoutes from service namespaces (listeners[].allowedRoutes).'),
+  namespace: dnsLabel.describe('Namespace of the Gateway. Lattice derives and owns this Gateway: one listener per route host, each admitting routes from the owning service\'s namespace only.'),
   serviceAccount: dnsLabel
     .optional()
     .describe("ServiceAccount of the gateway's proxy pods, whose identity the mesh lets reach routed services (default <name>-istio: Istio names an automatically deployed gateway <gateway name>-<GatewayClass name>)."),
@@ -49,7 +52,7 @@ export const gatewaySettingSchema = z.strictObject({
     .describe('GatewayClass of the Gateway Lattice derives (default istio).'),
   clusterIssuer: dnsLabel
     .optional()
-    .describe('A cert-manager ClusterIssuer: when set, every route on this gateway gets a Certificate (cert-manager.io/v1) for its hosts.'),
+    .describe('A cert-manager ClusterIssuer: when set, every route on this gateway gets a Certificate (cert-manager.io/v1) for its hosts, served by HTTPS listeners on port 443; without it the listeners are plain HTTP on port 80.'),
 });
 
 /**
