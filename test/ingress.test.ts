@@ -113,10 +113,21 @@ test('public route with a permit: HTTPRoute on the public gateway, a Certificate
 });
 
 test('a gateway in the service namespace needs no ReferenceGrant', () => {
-  const r = derive([policies(), platform({ internal: { name: 'edge', namespace: 'shop', clusterIssuer: 'internal-ca' } }), web({ routes: { api: { hosts: ['web.shop.internal'] } } })]);
+  const result = deriveObjects([policies(), platform({ internal: { name: 'edge', namespace: 'shop', clusterIssuer: 'internal-ca', className: 'cilium' } }), web({ routes: { api: { hosts: ['web.shop.internal'] } } })]);
+  const r = resultOf(result, 'shop/web');
   assert.equal(r.status.phase, 'Ready', JSON.stringify(r.status.conditions));
   assertValid(objectOf(r, 'Certificate', 'web-api'));
   assert.equal(r.objects.some((o) => o.kind === 'ReferenceGrant'), false);
+  const gw = result.platformObjects.find((o) => o.kind === 'Gateway')!;
+  assert.deepEqual(gw.spec, {
+    gatewayClassName: 'cilium',
+    listeners: [{
+      name: 'web.shop.internal', hostname: 'web.shop.internal', port: 443, protocol: 'HTTPS',
+      tls: { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: 'web-api-tls' }] },
+      allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }] },
+    }],
+  });
+  assertWired([...result.platformObjects, ...r.objects]);
 });
 
 test('public route without a permit: denied like every other authorization, nothing derived', () => {
@@ -312,6 +323,9 @@ test('Gateway: a TLS listener per host serving the route\'s certificate; the HTT
   assert.deepEqual(pub.metadata.labels, { 'app.kubernetes.io/managed-by': 'lattice', 'app.kubernetes.io/part-of': 'lattice' });
   const wildcard = listenerName('*.shop.example.com');
   assert.match(wildcard, /^wildcard-[0-9a-f]{8}\.shop\.example\.com$/);
+  assert.notEqual(listenerName('*.shop.example.com'), listenerName('wildcard.shop.example.com'));
+  const long = `*.${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.com`;
+  assert.ok(listenerName(long).length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(listenerName(long)));
   const allowed = { namespaces: { from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }, kinds: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }] };
   const tls = { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: 'web-site-tls', namespace: 'shop' }] };
   assert.deepEqual(pub.spec, {

@@ -20,7 +20,8 @@
  *   (`certificateRefs`, namespace-qualified and covered by the ReferenceGrant above) when the
  *   gateway has a clusterIssuer, else HTTP on 80;
  * - `allowedRoutes` admitting HTTPRoutes from the owning service's namespace only (`from: Same`, or
- *   `from: Selector` on `kubernetes.io/metadata.name`): a route attaching to a Gateway in another
+ *   `from: Selector` on `kubernetes.io/metadata.name`, the label the API server sets on every
+ *   namespace since Kubernetes 1.21): a route attaching to a Gateway in another
  *   namespace is allowed by the listener, not by a ReferenceGrant (Gateway API, "Cross Namespace
  *   routing"), and no other namespace can attach to the host.
  * So a route's certificate is served: the listener for its host references its Secret, the grant
@@ -237,12 +238,15 @@ export const MAX_LISTENERS = 64;
 /**
  * The listener name (Gateway API SectionName, a DNS-1123 subdomain of at most 253 characters) of a
  * host: the host itself, or for a wildcard `*.example.com` the name `wildcard-<8 hex of sha256>.example.com`
- * (a `*` is not allowed in a SectionName; the hash keeps it apart from a real host `wildcard.example.com`).
+ * (a `*` is not allowed in a SectionName; the hash keeps it apart from a real host `wildcard.example.com`),
+ * or `wildcard-<16 hex>` when that would pass 253 characters.
  */
 export function listenerName(host: string): string {
   const lower = host.toLowerCase();
   if (!lower.startsWith('*.')) return lower;
-  return `wildcard-${createHash('sha256').update(lower).digest('hex').slice(0, 8)}${lower.slice(1)}`;
+  const hash = createHash('sha256').update(lower).digest('hex');
+  const name = `wildcard-${hash.slice(0, 8)}${lower.slice(1)}`;
+  return name.length <= 253 ? name : `wildcard-${hash.slice(0, 16)}`;
 }
 
 /** One service's claim of a host. */
