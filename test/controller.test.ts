@@ -299,3 +299,41 @@ describe('controller: platform resources', () => {
     await world.assertMatchesRender('commerce', 'payments');
   });
 });
+
+describe('controller: derived Gateways and the secret store boundary', () => {
+  const world = new World();
+
+  before(async () => {
+    await world.setUp(['commerce', 'gateways']);
+    world.api.create({ apiVersion: API, kind: 'LatticePlatform', metadata: { name: 'default' }, spec: { gateways: { internal: { name: 'internal', namespace: 'gateways', clusterIssuer: 'internal-ca' } } } });
+    world.api.create({
+      apiVersion: API,
+      kind: 'CedarPolicy',
+      metadata: { name: 'routes', namespace: 'lattice-system' },
+      spec: { policies: '@id("internal")\npermit (principal, action == Lattice::Action::"ExposeRoute", resource) when { resource.exposure == "internal" };' },
+    });
+    await world.startController('controller-a');
+  });
+  after(() => world.tearDown());
+
+  it('applies the boundary policy, adds a listener when a service gains a route, and drops the Gateway with the last route', async () => {
+    await until('ValidatingAdmissionPolicy applied', () => world.api.get('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', undefined, 'lattice-secret-store-boundary'));
+    await until('ValidatingAdmissionPolicyBinding applied', () => world.api.get('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', undefined, 'lattice-secret-store-boundary'));
+    const spec = { workload: { containers: { api: container(IMAGE) }, service: { ports: { http: { port: 8080 } } } } };
+    world.api.create(service('web', 'commerce', spec));
+    await world.converged('commerce', 'web', 'Ready');
+    await world.idle();
+    assert.equal(world.api.get('gateway.networking.k8s.io/v1', 'Gateway', 'gateways', 'internal'), undefined, 'no routes: no Gateway');
+    const live = world.svc('commerce', 'web')!;
+    world.api.update({ ...live, spec: { ...spec, ingress: { routes: { api: { hosts: ['web.internal.example.com'] } } } } });
+    const gw = await until('Gateway with a listener for web.internal.example.com', () => {
+      const g = world.api.get('gateway.networking.k8s.io/v1', 'Gateway', 'gateways', 'internal');
+      return (g?.spec as { listeners?: { hostname: string }[] } | undefined)?.listeners?.some((l) => l.hostname === 'web.internal.example.com') ? g : undefined;
+    });
+    assert.deepEqual((gw.spec as { listeners: { tls: unknown }[] }).listeners[0]!.tls, { mode: 'Terminate', certificateRefs: [{ group: '', kind: 'Secret', name: 'web-api-tls', namespace: 'commerce' }] });
+    await world.idle();
+    await world.assertMatchesRender('commerce', 'web');
+    world.api.update({ ...world.svc('commerce', 'web')!, spec });
+    await until('Gateway pruned with the last route', () => world.api.get('gateway.networking.k8s.io/v1', 'Gateway', 'gateways', 'internal') === undefined);
+  });
+});

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { run } from '../src/cli/main.ts';
+import { validateObject } from './support/schemas.ts';
 
 const GOLDEN = new URL('./golden/examples.yaml', import.meta.url);
 const SUMMARY = new URL('./golden/examples.summary.txt', import.meta.url);
@@ -36,4 +38,14 @@ test('lattice render examples/ matches the reviewed golden output', async () => 
   assert.ok(existsSync(GOLDEN), 'no golden file yet: run `npm run golden:update` and review test/golden/');
   assert.equal(stdout, readFileSync(GOLDEN, 'utf8'), 'derived output changed: if intended, run `npm run golden:update` and review the diff');
   assert.equal(summary, readFileSync(SUMMARY, 'utf8'));
+});
+
+test('every object of the reviewed golden output validates against its upstream schema', () => {
+  const docs = parseAllDocuments(readFileSync(GOLDEN, 'utf8')).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } });
+  const derived = docs.filter((d) => d.kind !== 'LatticeService');
+  for (const kind of ['Gateway', 'HTTPRoute', 'ReferenceGrant', 'Certificate', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'Deployment']) {
+    assert.ok(derived.some((d) => d.kind === kind), `the golden output has no ${kind}`);
+  }
+  const problems = derived.flatMap((d) => validateObject(d).map((p) => `${d.kind} ${d.metadata.namespace ?? ''}/${d.metadata.name}: ${p}`));
+  assert.deepEqual(problems, []);
 });

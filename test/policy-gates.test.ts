@@ -1,6 +1,6 @@
 /**
  * The gates: which Cedar requests a LatticeService produces (one per secret, container image,
- * external endpoint, relaxed security field, inbound wildcard and public route host), the entities
+ * external endpoint, relaxed security field, inbound wildcard and route host), the entities
  * sent with them, and the decisions of the example policies for each gate.
  */
 import { test, describe, after } from 'node:test';
@@ -93,6 +93,7 @@ describe('requests of a service', () => {
         ['OverrideSecurity', 'Lattice::SecurityOverride::runAsRoot', 'spec.workload.containers.web.security.runAsNonRoot', { container: 'web' }],
         ['OverrideSecurity', 'Lattice::SecurityOverride::hostNetwork', 'spec.workload.hostNetwork', {}],
         ['AllowWildcard', 'Lattice::Mesh::inbound', 'spec.workload.resources.callers.id', {}],
+        ['ExposeRoute', 'Lattice::Route::admin.internal.example.com', 'spec.ingress.routes.admin.hosts.0', {}],
         ['ExposeRoute', 'Lattice::Route::shop.example.com', 'spec.ingress.routes.web.hosts.0', {}],
         ['ExposeRoute', 'Lattice::Route::www.shop.example.com', 'spec.ingress.routes.web.hosts.1', {}],
       ],
@@ -151,7 +152,8 @@ describe('requests of a service', () => {
     assert.deepEqual(entity(requests[5] as AuthorizationRequest, 'ExternalEndpoint', 'http://legacy.example.com:8080').attrs, { host: 'legacy.example.com', port: 8080, scheme: 'http' });
     assert.deepEqual(entity(requests[7] as AuthorizationRequest, 'SecurityOverride', 'capability:SYS_PTRACE').attrs, { kind: 'capability', capability: 'SYS_PTRACE' });
     assert.deepEqual(entity(requests[13] as AuthorizationRequest, 'SecurityOverride', 'hostNetwork').attrs, { kind: 'hostNetwork' });
-    assert.deepEqual(entity(requests[15] as AuthorizationRequest, 'Route', 'shop.example.com').attrs, { host: 'shop.example.com', exposure: 'public', namespace: 'commerce' });
+    assert.deepEqual(entity(requests[15] as AuthorizationRequest, 'Route', 'admin.internal.example.com').attrs, { host: 'admin.internal.example.com', exposure: 'internal', namespace: 'commerce' });
+    assert.deepEqual(entity(requests[16] as AuthorizationRequest, 'Route', 'shop.example.com').attrs, { host: 'shop.example.com', exposure: 'public', namespace: 'commerce' });
   });
 
   test('a service without relaxations, secrets or wildcard asks only about its images', () => {
@@ -208,10 +210,11 @@ describe('decisions of the example policies for every gate', () => {
       ['OverrideSecurity', 'security override runAsRoot (container web)', 'allow', 'Authorized', ['security-baseline/root-in-dev']],
       ['OverrideSecurity', 'security override hostNetwork (pod)', 'deny', 'SecurityOverrideDenied', ['security-baseline/no-privileged']],
       ['AllowWildcard', 'inbound wildcard (resource callers)', 'deny', 'WildcardDenied', []],
+      ['ExposeRoute', 'internal route admin.internal.example.com (route admin)', 'deny', 'RouteExposureDenied', []],
       ['ExposeRoute', 'public route shop.example.com (route web)', 'deny', 'RouteExposureDenied', []],
       ['ExposeRoute', 'public route www.shop.example.com (route web)', 'deny', 'RouteExposureDenied', []],
     ]);
-    assert.deepEqual([summary.status, summary.reason, summary.decisions, summary.allowed, summary.denied, summary.errors], ['False', 'AccessSecretDenied', 17, 6, 11, 0]);
+    assert.deepEqual([summary.status, summary.reason, summary.decisions, summary.allowed, summary.denied, summary.errors], ['False', 'AccessSecretDenied', 18, 6, 12, 0]);
   });
 
   test('each gate names its request in the denial message', () => {
@@ -237,7 +240,7 @@ describe('decisions of the example policies for every gate', () => {
       'AllowWildcard denied for inbound wildcard (resource callers). No Cedar policy permits Service commerce/checkout to accept calls from any service (Mesh inbound). Contact the platform team to request a permit policy.',
     );
     assert.equal(
-      byReason('RouteExposureDenied')[0],
+      byReason('RouteExposureDenied')[1],
       'ExposeRoute denied for public route shop.example.com (route web). No Cedar policy permits Service commerce/checkout to expose Route shop.example.com (public). Contact the platform team to request a permit policy.',
     );
   });
@@ -270,6 +273,7 @@ describe('decisions of the example policies for every gate', () => {
         decided.map((d) => [d.action, d.outcome, d.determiningPolicies]),
         [
           ['AllowWildcard', 'allow', ['edge/frontends-take-any-caller']],
+          ['ExposeRoute', 'deny', []],
           ['ExposeRoute', 'allow', ['edge/shop-domain']],
           ['ExposeRoute', 'allow', ['edge/shop-domain']],
         ],

@@ -91,8 +91,8 @@ test('route 3: a file with secret placeholders is an ESO-templated Secret mounte
     template: { engineVersion: 'v2', data: { 'creds.ini': '[db]\npassword = {{ index . "db.password" }}\n' } },
   });
   const p = pod(r);
-  assert.deepEqual(p.volumes, [{ name: 'main-secret-files', secret: { secretName: 'shop-api-main-secret-files', items: [{ key: 'creds.ini', path: 'creds.ini', mode: 0o400 }] } }]);
-  assert.deepEqual(p.containers[0]!.volumeMounts, [{ name: 'main-secret-files', mountPath: '/etc/app/creds.ini', subPath: 'creds.ini', readOnly: true }]);
+  assert.deepEqual(p.volumes, [{ name: 'main-secret-dir-0', projected: { sources: [{ secret: { name: 'shop-api-main-secret-files', items: [{ key: 'creds.ini', path: 'creds.ini', mode: 0o400 }] } }] } }]);
+  assert.deepEqual(p.containers[0]!.volumeMounts, [{ name: 'main-secret-dir-0', mountPath: '/etc/app', readOnly: true }], 'mounted by directory, no subPath: the kubelet updates it in place');
   assertValid(es);
 });
 
@@ -213,7 +213,7 @@ test('guarantee: a canary secret value in the backend appears in no derived obje
   };
   const result = deriveObjects([backend, service('shop-api', {
     workload: {
-      containers: { main: container({ envFrom: ['db'], variables: { A: '${resources.db.password}', B: 'x${resources.db.user}y' }, files: { '/f': { content: '${resources.db.password}' } } }) },
+      containers: { main: container({ envFrom: ['db'], variables: { A: '${resources.db.password}', B: 'x${resources.db.user}y' }, files: { '/etc/app/f': { content: '${resources.db.password}' } } }) },
       resources: { db: { type: 'secret', params: { keys: ['password', 'user'] } } },
     },
   }), service('broken', { workload: { containers: { main: container({ args: ['${resources.db.password}'] }) }, resources: { db: { type: 'secret', params: { keys: ['password'] } } } } })]);
@@ -241,4 +241,100 @@ test('a SecretProvider whose provider block ESO would refuse is reported with th
   assert.match(p.diagnostics[0]!.message, /^spec\.provider\.vault\.version: must be equal to one of the allowed values \("v1", "v2"\)\. spec\.provider is handed to ESO's ClusterSecretStore as is/);
   assert.ok(!result.platformObjects.some((o) => o.kind === 'ClusterSecretStore'), 'an invalid provider derives no store');
   assert.equal(conditionOf(resultOf(result, 'shop/web'), 'SecretsResolved').reason, 'NoSecretProvider');
+});
+
+test('rotation: files sharing a secret file\'s directory (and below it) go into one projected volume; other files keep subPath', () => {
+  const r = derive({
+    workload: {
+      containers: {
+        main: container({
+          files: {
+            '/etc/app/creds.ini': { mode: '0400', content: 'password=${resources.db.password}' },
+            '/etc/app/app.yaml': { content: 'name: ${metadata.name}' },
+            '/etc/app/conf.d/extra.conf': { content: 'x' },
+            '/etc/app/tls/key.pem': { mode: '0600', content: '${resources.db.key}' },
+            '/srv/www/index.html': { content: 'hi' },
+          },
+        }),
+      },
+      resources: { db: { type: 'secret', params: { keys: ['password', 'key'] } } },
+    },
+  });
+  assert.equal(r.status.phase, 'Ready', JSON.stringify(r.status.conditions));
+  const p = pod(r);
+  assert.deepEqual(p.volumes, [
+    {
+      name: 'main-secret-dir-0',
+      projected: {
+        sources: [
+          { secret: { name: 'shop-api-main-secret-files', items: [{ key: 'creds.ini', path: 'creds.ini', mode: 0o400 }, { key: 'key.pem', path: 'tls/key.pem', mode: 0o600 }] } },
+          { configMap: { name: 'shop-api-main-files', items: [{ key: 'app.yaml', path: 'app.yaml' }, { key: 'extra.conf', path: 'conf.d/extra.conf' }] } },
+        ],
+      },
+    },
+    { name: 'main-files', configMap: { name: 'shop-api-main-files', items: [{ key: 'index.html', path: 'index.html' }] } },
+  ]);
+  assert.deepEqual(p.containers[0]!.volumeMounts, [
+    { name: 'main-secret-dir-0', mountPath: '/etc/app', readOnly: true },
+    { name: 'main-files', mountPath: '/srv/www/index.html', subPath: 'index.html', readOnly: true },
+  ]);
+  assertValid(objectOf(r, 'Deployment'));
+});
+
+test('rotation: no Secret-backed volume is ever mounted with subPath (a subPath mount never receives a rotated value)', () => {
+  const r = derive({
+    workload: {
+      containers: {
+        main: container({ files: { '/etc/a/one': { content: '${resources.db.password}' }, '/etc/b/two': { content: 'plain' }, '/etc/b/c/three': { content: '${resources.db.password}' } } }),
+        side: container({ files: { '/opt/side/cfg/x': { content: 'u=${resources.db.password}' } } }),
+      },
+      resources: { db: { type: 'secret', params: { keys: ['password'] } } },
+    },
+  });
+  assert.equal(r.status.phase, 'Ready', JSON.stringify(r.status.conditions));
+  const p = pod(r);
+  const volumes = p.volumes as { name: string; secret?: unknown; projected?: { sources: { secret?: unknown }[] } }[];
+  const secretVolumes = new Set(volumes.filter((v) => v.secret !== undefined || v.projected?.sources.some((s) => s.secret !== undefined)).map((v) => v.name));
+  assert.equal(secretVolumes.size, 3);
+  for (const c of p.containers) {
+    for (const m of c.volumeMounts as { name: string; subPath?: string; mountPath: string }[]) {
+      if (secretVolumes.has(m.name)) assert.equal(m.subPath, undefined, `${c.name} mounts ${m.name} at ${m.mountPath} with subPath`);
+    }
+  }
+});
+
+test('rotation: a secret file directly in a system directory is refused, since its directory mount would hide the image\'s files', () => {
+  for (const path of ['/etc/token', '/usr/lib/key', '/tmp/pw']) {
+    const r = derive({ workload: { containers: { main: container({ files: { [path]: { content: '${resources.db.password}' } } }) }, resources: { db: { type: 'secret', params: { keys: ['password'] } } } } });
+    assert.equal(r.objects.length, 0, path);
+    const c = conditionOf(r, 'Validated');
+    assert.equal(c.reason, 'SecretFileShadowsImage');
+    assert.match(c.message, new RegExp(`file ${path}.*would hide the image's own files.*Move the file to a directory of its own`));
+  }
+  // A plain file there is fine: it is mounted with subPath and hides nothing.
+  const ok = derive({ workload: { containers: { main: container({ files: { '/etc/motd': { content: 'hello' } } }) } } });
+  assert.equal(ok.status.phase, 'Ready', JSON.stringify(ok.status.conditions));
+});
+
+test('rotation: the Deployment lists every Secret read as environment variables for Stakater Reloader, and nothing else', () => {
+  const r = derive({
+    imagePullSecrets: ['regcred'],
+    workload: {
+      containers: {
+        main: container({ envFrom: ['flags'], variables: { PW: '${resources.db.password}', URL: 'postgres://u:${resources.db.password}@db' }, files: { '/etc/app/f': { content: '${resources.tls.key}' } } }),
+      },
+      resources: {
+        db: { type: 'secret', params: { keys: ['password'] } },
+        flags: { type: 'secret' },
+        tls: { type: 'secret', params: { keys: ['key'] } },
+        regcred: { type: 'secret' },
+      },
+    },
+  });
+  assert.equal(r.status.phase, 'Ready', JSON.stringify(r.status.conditions));
+  const d = objectOf(r, 'Deployment');
+  assert.deepEqual(d.metadata.annotations, { 'secret.reloader.stakater.com/reload': 'shop-api-db,shop-api-flags,shop-api-main-secret-env' });
+  assertValid(d);
+  const none = derive({ workload: { containers: { main: container({ variables: { A: 'b' } }) } } });
+  assert.equal(objectOf(none, 'Deployment').metadata.annotations, undefined, 'no env secrets: no annotation');
 });

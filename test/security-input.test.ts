@@ -319,13 +319,13 @@ test('a file with secret placeholders whose text alone exceeds 1 MiB is refused:
   const text = `${'p'.repeat(1024 * 1024)}\npassword=\${resources.db.password}\n`;
   const dir = tmp({
     'vault.yaml': VAULT,
-    'web.yaml': service('web', `        files:\n          /etc/app.conf: {content: ${JSON.stringify(text)}}\n`).replace(
+    'web.yaml': service('web', `        files:\n          /etc/app/app.conf: {content: ${JSON.stringify(text)}}\n`).replace(
       '    service:\n', '    resources:\n      db: {type: secret, params: {keys: [password]}}\n    service:\n'),
   });
   const r = await lattice('render', dir);
   assert.equal(r.code, 1, r.stderr.slice(0, 2000));
   assert.ok(!docs(r.stdout).some((d) => d.kind === 'ExternalSecret' && d.metadata.name === 'web-main-secret-files'));
-  assert.match(r.stderr, /files\["\/etc\/app\.conf"\]\.content: Secret web-main-secret-files \(rendered by the External Secrets Operator\) would hold at least 1048587 bytes of data, over Kubernetes' limit of 1048576 bytes/);
+  assert.match(r.stderr, /files\["\/etc\/app\/app\.conf"\]\.content: Secret web-main-secret-files \(rendered by the External Secrets Operator\) would hold at least 1048587 bytes of data, over Kubernetes' limit of 1048576 bytes/);
 });
 
 // Item 13: unknown lattice.dev kinds and versions.

@@ -27,7 +27,7 @@ test('payments: Deployment with the restricted security context on every contain
   const pod = d.spec.template.spec;
   assert.equal(pod.serviceAccountName, 'payments');
   assert.equal(pod.automountServiceAccountToken, false);
-  assert.deepEqual(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
   assert.equal(pod.containers.length, 1);
   for (const c of pod.containers) {
     assert.deepEqual(c.securityContext, {
@@ -178,4 +178,39 @@ test('lastTransitionTime is kept when a condition does not change', () => {
   const second = resultOf(deriveObjects([again]), 'shop/t');
   assert.equal(conditionOf(second, 'Ready').status, 'True');
   assert.equal(second.status.conditions.find((c) => c.type === 'Ready')!.lastTransitionTime, '2020-01-01T00:00:00Z');
+});
+
+test('pod securityContext: numeric runAsUser, runAsGroup and fsGroup (default 65532), so secret files of mode 0400 stay readable', () => {
+  const secretFile = service('reader', {
+    workload: {
+      containers: { main: { image: IMAGE, resources: { limits: { cpu: '500m', memory: '256Mi' } }, files: { '/etc/reader/token': { content: '${resources.tok.value}', mode: '0400' } } } },
+      resources: { tok: { type: 'secret', params: { keys: ['value'] } } },
+    },
+  });
+  const r = resultOf(deriveObjects([provider(), secretFile]), 'shop/reader');
+  assert.equal(r.status.phase, 'Ready', JSON.stringify(r.status.conditions));
+  const d = objectOf(r, 'Deployment', 'reader') as never as { spec: { template: { spec: { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown> }[] } } } };
+  const pod = d.spec.template.spec;
+  assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+  for (const id of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) assert.equal(typeof pod.securityContext[id], 'number', `${id} must be numeric: the kubelet refuses runAsNonRoot for a named USER`);
+  assert.equal(pod.containers[0]!.securityContext.runAsUser, undefined, 'the container inherits the pod ids');
+  assertValid(d as never);
+});
+
+test('pod securityContext: the platform overrides the ids; a container security.runAsUser overrides the user of that container only', () => {
+  const platformDoc = { apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePlatform', metadata: { name: 'default' }, spec: { podSecurityContext: { runAsUser: 1000, runAsGroup: 2000, fsGroup: 3000 } } };
+  const svc = service('ids', { workload: { containers: { main: { image: IMAGE, resources: { limits: { cpu: '500m', memory: '256Mi' } }, security: { runAsUser: 4242 } } } } });
+  const r = resultOf(deriveObjects([platformDoc, svc]), 'shop/ids');
+  assert.equal(r.status.phase, 'Ready', JSON.stringify(r.status.conditions));
+  const pod = (objectOf(r, 'Deployment', 'ids') as never as { spec: { template: { spec: { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown> }[] } } } }).spec.template.spec;
+  assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000, fsGroup: 3000, seccompProfile: { type: 'RuntimeDefault' } });
+  assert.equal(pod.containers[0]!.securityContext.runAsUser, 4242);
+});
+
+test('pod securityContext: a platform cannot set user 0 or a non-numeric id', () => {
+  for (const bad of [{ runAsUser: 0 }, { fsGroup: 'nonroot' }, { runAsGroup: -1 }]) {
+    const platformDoc = { apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePlatform', metadata: { name: 'default' }, spec: { podSecurityContext: bad } };
+    const result = deriveObjects([platformDoc, service('x')]);
+    assert.ok(result.problems.some((p) => p.kind === 'LatticePlatform' && p.diagnostics.some((d) => (d.path ?? '').startsWith('spec.podSecurityContext'))), JSON.stringify(result.problems));
+  }
 });

@@ -113,7 +113,7 @@ export const KINDS: KindDefinition[] = [
     group: GROUP,
     version: VERSION,
     description:
-      'Platform authorization rules in the Cedar policy language (read in lattice-system). Lattice asks them before a service reads a secret, runs an image, calls an external endpoint, relaxes its security context, accepts calls from any service or exposes a public route; no permit means deny, and a forbid always wins.',
+      'Platform authorization rules in the Cedar policy language (read in lattice-system). Lattice asks them before a service reads a secret, runs an image, calls an external endpoint, relaxes its security context, accepts calls from any service or exposes a route; no permit means deny, and a forbid always wins.',
     spec: cedarPolicy.cedarPolicySpecSchema,
     status: cedarPolicy.cedarPolicyStatusSchema,
     printerColumns: [

@@ -1,7 +1,7 @@
 /**
  * The authorization gate: before anything is derived, the platform's Cedar policies decide whether
  * the service may do what its spec asks (read each secret, run each image, call each external
- * endpoint, relax its security context, accept any caller, expose a public route). Nothing is
+ * endpoint, relax its security context, accept any caller, expose a route). Nothing is
  * permitted by default and a `forbid` always wins (Cedar semantics, docs.cedarpolicy.com). Every
  * denial is collected; any denial or evaluation error fails the service with nothing derived.
  *

@@ -5,12 +5,15 @@
  *
  * 1. a variable that is exactly one secret placeholder: `env[].valueFrom.secretKeyRef`;
  * 2. a variable mixing text and secret placeholders: a templated ExternalSecret, read by secretKeyRef;
- * 3. a file whose content has secret placeholders: a templated ExternalSecret mounted with subPath;
+ * 3. a file whose content has secret placeholders: a templated ExternalSecret mounted by its directory
+ *    (a projected volume, updated in place on rotation; see deriveFiles);
  * 4. `envFrom: [<secret resource>]`: the synced Secret as environment variables;
  * 5. `imagePullSecrets: [<secret resource>]`: a dockerconfigjson Secret used to pull images.
  *
  * Non-secret variables go to a ConfigMap read with envFrom, non-secret files to a ConfigMap mounted
- * with subPath. Every derived config object feeds the pod's config hash.
+ * with subPath (or in the projected volume of a secret file's directory). Every derived config
+ * object feeds the pod's config hash. Secrets read as environment variables (routes 1, 2 and 4) are
+ * listed for Stakater Reloader on the Deployment (`envSecretNames` in src/compiler/workload.ts).
  */
 import type { Container, ExternalServiceParams, VolumeParams } from '../api/latticeservice/v1alpha1.ts';
 import { ownValue } from '../api/common.ts';
@@ -108,6 +111,49 @@ export function resolveCommandLine(state: DerivationState, cname: string, contai
   return out;
 }
 
+/**
+ * Directories a secret file may not be mounted over: a secret file is mounted by its directory (see
+ * {@link deriveFiles}), and mounting one of these would hide what every image keeps there (system
+ * libraries, CA bundles, the shell). Filesystem Hierarchy Standard top levels and their usual children.
+ */
+export const SHADOW_FORBIDDEN_DIRECTORIES: readonly string[] = [
+  '/', '/bin', '/boot', '/dev', '/etc', '/etc/ssl', '/etc/ssl/certs', '/etc/pki', '/home', '/lib', '/lib32', '/lib64', '/opt',
+  '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/local', '/usr/local/bin',
+  '/usr/sbin', '/usr/share', '/var', '/var/lib', '/var/run',
+];
+
+/** The directory of an absolute file path (`/etc/app/a.conf` → `/etc/app`, `/a` → `/`). */
+export function directoryOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/** True when `path` is `dir` or below it. */
+function isUnder(path: string, dir: string): boolean {
+  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
+}
+
+/**
+ * The files of a container, mounted so that a rotated secret reaches the running pod (route 3):
+ *
+ * - a file with secret placeholders is rendered by ESO into the Secret `<svc>-<container>-secret-files`
+ *   and mounted **by its directory**, never with `subPath`: the kubelet updates the files of a
+ *   secret or projected volume in place when the Secret changes (atomic symlink swap, within the
+ *   kubelet sync period plus its cache TTL, about a minute), but never a subPath mount
+ *   (kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod, "mounted
+ *   Secrets are updated automatically" ... "a container using a Secret as a subPath volume mount
+ *   does not receive automated Secret updates"). The application must re-read the file.
+ * - such a directory mount hides whatever the image has in that directory. So: every file at or
+ *   below a secret file's directory (secret or not, including files in subdirectories) goes into one
+ *   `projected` volume mounted at that directory (files sharing a directory share it; nested secret
+ *   directories collapse into the outermost one); a secret file directly in a system directory
+ *   ({@link SHADOW_FORBIDDEN_DIRECTORIES}, e.g. `/etc`) is refused (Validated, reason
+ *   SecretFileShadowsImage) because it would hide the image's own files there; elsewhere the
+ *   image's content of that directory is hidden, as the README says (keep secret files in a
+ *   directory of their own).
+ * - every other non-secret file stays a ConfigMap item mounted with `subPath`, which hides nothing;
+ *   its content is in the config hash, so a change rolls the pods instead.
+ */
 function deriveFiles(
   state: DerivationState,
   cname: string,
@@ -117,12 +163,10 @@ function deriveFiles(
 ): void {
   const svc = state.service.metadata.name;
   const plainData: Record<string, string> = {};
-  const plainItems: { key: string; path: string; mode?: number }[] = [];
   const secretData: Record<string, TemplatePiece[]> = {};
-  const secretItems: { key: string; path: string; mode?: number }[] = [];
   const usedKeys = new Set<string>();
   const paths = Object.keys(container.files ?? {}).sort();
-  const mounts: { path: string; key: string; secret: boolean }[] = [];
+  const files: { path: string; key: string; mode?: number; secret: boolean }[] = [];
   const fieldOf: Record<string, (string | number)[]> = {};
   for (const path of paths) {
     const file = container.files![path]!;
@@ -141,34 +185,56 @@ function deriveFiles(
     if (content === undefined) continue;
     const key = fileKey(path, usedKeys);
     const mode = file.mode !== undefined ? parseInt(file.mode, 8) : undefined;
-    const item: { key: string; path: string; mode?: number } = { key, path: key };
-    if (mode !== undefined) item.mode = mode;
     const res = file.noExpand ? { pieces: [{ text: content }], hasSecret: false } : resolve(state, content, [...fieldBase, 'content'], bindings, true);
     if (!res) continue;
     fieldOf[key] = [...fieldBase, file.content !== undefined ? 'content' : 'source'];
     if (res.hasSecret) {
+      const dir = directoryOf(path);
+      if (SHADOW_FORBIDDEN_DIRECTORIES.includes(dir)) {
+        const base = path.slice(dir === '/' ? 1 : dir.length + 1);
+        state.diagnostics.push(validationError(state, fieldBase, 'SecretFileShadowsImage',
+          `file ${path} reads a secret, so it is mounted by its directory to receive rotated values in place; mounting ${dir} would hide the image's own files there. ` +
+            `Move the file to a directory of its own, e.g. ${dir === '/' ? '' : dir}/${svc}/${base} or /run/secrets/${svc}/${base}, and point the application at it.`));
+        continue;
+      }
       secretData[key] = res.pieces;
-      secretItems.push(item);
     } else {
       plainData[key] = textOf(res.pieces);
-      plainItems.push(item);
     }
-    mounts.push({ path, key, secret: res.hasSecret });
+    const entry: { path: string; key: string; mode?: number; secret: boolean } = { path, key, secret: res.hasSecret };
+    if (mode !== undefined) entry.mode = mode;
+    files.push(entry);
   }
-  const plainVolume = childName([cname, 'files']);
-  const secretVolume = childName([cname, 'secret-files']);
-  if (plainItems.length > 0) {
-    const name = childName([svc, cname, 'files'], 253);
-    if (fitsConfigMap(state, name, plainData, fieldOf)) emit(state, configMap(state, name, plainData));
-    state.pod.volumes.push({ name: plainVolume, configMap: { name, items: plainItems } });
+  // Outermost directories of secret files: each becomes one projected volume.
+  const roots: string[] = [];
+  for (const dir of [...new Set(files.filter((f) => f.secret).map((f) => directoryOf(f.path)))].sort((a, b) => a.length - b.length || (a < b ? -1 : 1))) {
+    if (!roots.some((r) => isUnder(dir, r))) roots.push(dir);
   }
-  if (secretItems.length > 0) {
-    const name = childName([svc, cname, 'secret-files'], 253);
-    if (fitsSecret(state, name, secretData, fieldOf)) emit(state, templatedExternalSecret(state, name, secretData));
-    state.pod.volumes.push({ name: secretVolume, secret: { secretName: name, items: secretItems } });
-  }
-  for (const m of mounts) {
-    wiring.volumeMounts.push({ name: m.secret ? secretVolume : plainVolume, mountPath: m.path, subPath: m.key, readOnly: true });
+  roots.sort();
+  const configMapName = childName([svc, cname, 'files'], 253);
+  const secretName = childName([svc, cname, 'secret-files'], 253);
+  // An oversized ConfigMap or Secret is an error on the service (fitsConfigMap/fitsSecret), so nothing is derived.
+  if (Object.keys(plainData).length > 0 && fitsConfigMap(state, configMapName, plainData, fieldOf)) emit(state, configMap(state, configMapName, plainData));
+  if (Object.keys(secretData).length > 0 && fitsSecret(state, secretName, secretData, fieldOf)) emit(state, templatedExternalSecret(state, secretName, secretData));
+  const item = (f: { key: string; mode?: number }, path: string): { key: string; path: string; mode?: number } =>
+    (f.mode !== undefined ? { key: f.key, path, mode: f.mode } : { key: f.key, path });
+  roots.forEach((root, i) => {
+    const under = files.filter((f) => isUnder(f.path, root));
+    const rel = (p: string): string => (root === '/' ? p.slice(1) : p.slice(root.length + 1));
+    const sources: NonNullable<NonNullable<Volume['projected']>['sources']> = [];
+    const secretItems = under.filter((f) => f.secret).map((f) => item(f, rel(f.path)));
+    const plainItems = under.filter((f) => !f.secret).map((f) => item(f, rel(f.path)));
+    if (secretItems.length > 0) sources.push({ secret: { name: secretName, items: secretItems } });
+    if (plainItems.length > 0) sources.push({ configMap: { name: configMapName, items: plainItems } });
+    const volumeName = childName([cname, 'secret-dir', String(i)]);
+    state.pod.volumes.push({ name: volumeName, projected: { sources } });
+    wiring.volumeMounts.push({ name: volumeName, mountPath: root, readOnly: true });
+  });
+  const rest = files.filter((f) => !roots.some((r) => isUnder(f.path, r)));
+  if (rest.length > 0) {
+    const plainVolume = childName([cname, 'files']);
+    state.pod.volumes.push({ name: plainVolume, configMap: { name: configMapName, items: rest.map((f) => item(f, f.key)) } });
+    for (const f of rest) wiring.volumeMounts.push({ name: plainVolume, mountPath: f.path, subPath: f.key, readOnly: true });
   }
 }
 

@@ -22,11 +22,12 @@
  * Settings, SecretProviders, ImageProviders, quotas or namespace labels changing affect every
  * service: build a new Fleet then.
  */
-import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
+import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { NAME_COLLISION, deriveService, withErrors } from './pipeline.ts';
-import { ClaimIndex, claimsOf } from './collisions.ts';
+import { ClaimIndex, claimsOf as objectClaimsOf } from './collisions.ts';
 import { deriveBaseline } from './baseline.ts';
-import { clusterSecretStoreFor } from './secrets.ts';
+import { clusterSecretStoreFor, secretStoreBoundary } from './secrets.ts';
+import { addClaims, claimsOf as hostClaimsOf, deriveGateways, removeClaims, type HostClaim } from './ingress.ts';
 import { ServiceGraph } from './graph.ts';
 import { computeQuotaUsage, type NamespaceLabels, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
@@ -83,16 +84,20 @@ export class Fleet {
   private readonly derived = new Map<string, ServiceResult>();
   private readonly namespaceLabels: NamespaceLabels;
   /** Which service (or the platform) claims which object identity: collisions across the fleet. */
-  private readonly claims = new ClaimIndex();
+  private readonly nameClaims = new ClaimIndex();
+  /** Route host claims of every valid service, owner first (the context's `hostClaims`). */
+  private readonly hostClaims = new Map<string, HostClaim[]>();
+  /** The hosts each service claims, by key. */
+  private readonly claimedHosts = new Map<string, string[]>();
 
   /** An empty fleet over the platform-wide context (settings, providers, quotas, time). */
   constructor(context: FleetContext, options: FleetOptions = {}) {
     this.graph = new ServiceGraph();
     const { services: _services, graph: _graph, quotaUsage: _usage, ...platform } = context as DerivationContext;
-    this.ctx = { ...platform, services: this.index, graph: this.graph };
+    this.ctx = { ...platform, services: this.index, graph: this.graph, hostClaims: this.hostClaims };
     this.namespaceLabels = options.namespaceLabels ?? new Map();
     this.refreshQuotas();
-    this.claims.set(PLATFORM_CLAIMS, claimsOf(this.platformObjects()));
+    this.nameClaims.set(PLATFORM_CLAIMS, objectClaimsOf(this.platformObjects()));
   }
 
   /** Number of services (valid or not). */
@@ -130,8 +135,10 @@ export class Fleet {
     if (now !== undefined) this.ctx.now = now;
     const key = documentKey(input.object);
     const affected = this.graph.neighbours(key);
+    for (const k of this.claimantsOf(key)) affected.add(k);
     this.index_(key, input);
     for (const k of this.graph.neighbours(key)) affected.add(k);
+    for (const k of this.claimantsOf(key)) affected.add(k);
     for (const k of this.refreshQuotas()) affected.add(k);
     affected.delete(key);
     const collided = new Set<string>();
@@ -145,11 +152,13 @@ export class Fleet {
     if (now !== undefined) this.ctx.now = now;
     if (!this.inputs.has(key)) return { key, rederived: [] };
     const affected = this.graph.neighbours(key);
+    for (const k of this.claimantsOf(key)) affected.add(k);
+    this.unclaim(key);
     this.inputs.delete(key);
     this.index.delete(key);
     this.derived.delete(key);
     this.graph.delete(key);
-    const collided = this.claims.set(key, []);
+    const collided = this.nameClaims.set(key, []);
     for (const k of this.refreshQuotas()) affected.add(k);
     const rederived = this.rederive(affected, collided);
     return { key, rederived: [...rederived, ...this.extra(collided, new Set(rederived))].map((k) => this.result(k)!) };
@@ -163,7 +172,7 @@ export class Fleet {
   result(key: string): ServiceResult | undefined {
     const raw = this.derived.get(key);
     if (!raw) return undefined;
-    const conflicts = this.claims.conflicts(key);
+    const conflicts = this.nameClaims.conflicts(key);
     if (conflicts.length === 0) return raw;
     const byOther = new Map<string, string[]>();
     for (const c of conflicts) for (const o of c.others) byOther.set(o.key, [...(byOther.get(o.key) ?? []), c.description]);
@@ -204,11 +213,44 @@ export class Fleet {
   }
 
   /**
-   * The platform-level objects: one ClusterSecretStore per SecretProvider, then the baseline
-   * (src/compiler/baseline.ts). They depend on the platform context only, not on the services.
+   * The platform-level objects: one ClusterSecretStore per SecretProvider, the secret store boundary
+   * (src/compiler/secrets.ts), the baseline (src/compiler/baseline.ts), then the Gateways. All but the
+   * Gateways depend on the platform context only, not on the services.
    */
   platformObjects(): KubeObject[] {
-    return [...[...this.ctx.secretProviders.values()].map(clusterSecretStoreFor), ...deriveBaseline(this.ctx.settings)];
+    const providers = [...this.ctx.secretProviders.values()];
+    return [
+      ...providers.map(clusterSecretStoreFor),
+      ...secretStoreBoundary(providers.map((p) => p.metadata.name), this.ctx.settings.externalSecretWriters),
+      ...deriveBaseline(this.ctx.settings),
+      ...this.gatewayObjects(),
+    ];
+  }
+
+  /**
+   * The Gateways (src/compiler/ingress.ts, deriveGateways): a listener per host of every service
+   * whose derivation succeeded, so they change with the services, unlike the other platform objects.
+   */
+  gatewayObjects(): KubeObject[] {
+    const routed: LatticeService[] = [];
+    for (const key of [...this.claimedHosts.keys()].sort()) {
+      const result = this.derived.get(key);
+      const service = this.index.get(key)?.service;
+      if (service && result && result.objects.length > 0) routed.push(service);
+    }
+    return deriveGateways(this.ctx.settings, routed);
+  }
+
+  /** Every service claiming a host that service `key` claims (itself included). */
+  private claimantsOf(key: string): Set<string> {
+    const out = new Set<string>();
+    for (const host of this.claimedHosts.get(key) ?? []) for (const c of this.hostClaims.get(host) ?? []) out.add(c.key);
+    return out;
+  }
+
+  private unclaim(key: string): void {
+    removeClaims(this.hostClaims, key, this.claimedHosts.get(key) ?? []);
+    this.claimedHosts.delete(key);
   }
 
   private index_(key: string, input: ServiceInput): void {
@@ -216,7 +258,11 @@ export class Fleet {
     // Validated once here; the pipeline reuses it instead of validating again.
     const { validated: _stale, ...rest } = input;
     this.inputs.set(key, parsed.success ? { ...rest, validated: parsed.data } : rest);
+    this.unclaim(key);
     if (parsed.success) {
+      const claims = hostClaimsOf(key, parsed.data, input.locate);
+      addClaims(this.hostClaims, claims);
+      if (claims.length > 0) this.claimedHosts.set(key, claims.map(([host]) => host));
       this.index.set(key, { key, service: parsed.data });
       this.graph.set(key, parsed.data);
     } else {
@@ -250,7 +296,7 @@ export class Fleet {
   private derive(key: string, collided: Set<string>): void {
     const result = deriveService(this.inputs.get(key)!, this.ctx);
     this.derived.set(key, result);
-    for (const k of this.claims.set(key, claimsOf(result.objects))) collided.add(k);
+    for (const k of this.nameClaims.set(key, objectClaimsOf(result.objects))) collided.add(k);
   }
 
   /** Derives `keys` again (those still present), sorted; returns them. */

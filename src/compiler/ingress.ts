@@ -1,33 +1,58 @@
 /**
  * Ingress: HTTP traffic from outside the mesh, through the platform's Gateway API gateways.
  *
- * For each route of `spec.ingress.routes`:
- * - an `HTTPRoute` (gateway.networking.k8s.io/v1) named `<service>-<route>` in the service's
- *   namespace, attached (`parentRefs`) to the platform's internal or public Gateway (LatticePlatform
- *   `spec.gateways`), matching the route's hosts and paths and sending to the route's port of the
- *   service's Service. The Gateway must allow routes from the service's namespace
- *   (`listeners[].allowedRoutes.namespaces`): that is the platform team's side of the contract.
- * - when the Gateway has a cert-manager `clusterIssuer`: a `Certificate` (cert-manager.io/v1)
- *   `<service>-<route>` for the route's hosts, stored in Secret `<service>-<route>-tls` in the
- *   service's namespace, and, when the Gateway lives in another namespace, a `ReferenceGrant`
- *   (gateway.networking.k8s.io/v1beta1) `<service>-<route>-tls` letting Gateways of that namespace
- *   read that one Secret (Gateway API: a cross-namespace certificateRef needs a ReferenceGrant in the
- *   namespace of the Secret).
+ * For each route of `spec.ingress.routes`, in the service's namespace:
+ * - an `HTTPRoute` (gateway.networking.k8s.io/v1) `<service>-<route>` matching the route's hosts and
+ *   paths and sending to the route's port of the service's Service. It attaches to the platform's
+ *   internal or public Gateway (LatticePlatform `spec.gateways`) with one `parentRefs` entry per
+ *   host, each naming that host's listener (`sectionName`, {@link listenerName});
+ * - when the gateway has a cert-manager `clusterIssuer`: a `Certificate` (cert-manager.io/v1)
+ *   `<service>-<route>` for the route's hosts, stored in Secret `<service>-<route>-tls`, and, when
+ *   the Gateway lives in another namespace, a `ReferenceGrant` (gateway.networking.k8s.io/v1beta1)
+ *   `<service>-<route>-tls` in the service's namespace letting Gateways of the gateway's namespace
+ *   read that one Secret (Gateway API: a cross-namespace reference needs a ReferenceGrant in the
+ *   namespace of the target, from the kind and namespace of the referrer; gateway-api.sigs.k8s.io,
+ *   "ReferenceGrant").
+ *
+ * At platform level ({@link deriveGateways}) Lattice derives the Gateways themselves: one listener
+ * per host of every successfully derived route, named {@link listenerName}(host), with
+ * - `hostname` the host, HTTPS on 443 terminating TLS with the route's certificate Secret
+ *   (`certificateRefs`, namespace-qualified and covered by the ReferenceGrant above) when the
+ *   gateway has a clusterIssuer, else HTTP on 80;
+ * - `allowedRoutes` admitting HTTPRoutes from the owning service's namespace only (`from: Same`, or
+ *   `from: Selector` on `kubernetes.io/metadata.name`, the label the API server sets on every
+ *   namespace since Kubernetes 1.21): a route attaching to a Gateway in another
+ *   namespace is allowed by the listener, not by a ReferenceGrant (Gateway API, "Cross Namespace
+ *   routing"), and no other namespace can attach to the host.
+ * So a route's certificate is served: the listener for its host references its Secret, the grant
+ * lets the Gateway read it, the route attaches to that listener by `sectionName`. A Gateway has at
+ * most 64 listeners (Gateway API `spec.listeners` maxItems): more hosts on one gateway need a second
+ * gateway setting (Lattice does not split them).
+ *
+ * Host ownership: a host is claimed by every valid service whose routes list it; the first claim
+ * owns it ({@link compareClaims}: oldest `metadata.creationTimestamp`, then `namespace/name`), and a
+ * later claimant fails with reason HostAlreadyClaimed naming the owner (and its file and line when
+ * it came from a file). The Fleet keeps the claims ({@link HostClaims}) and re-derives every
+ * claimant of a host when one of them changes.
  *
  * The mesh lets the gateway's proxies reach the service on the route's port, and nothing else:
  * {@link ingressPeers} says who and where, for src/compiler/mesh.ts.
  *
- * A `public` route needs a Cedar permit for action `ExposeRoute` on each of its hosts (resource
- * `Lattice::Route::"<host>"` with attributes host, exposure, namespace). That check is part of the
- * authorization gate (src/compiler/authorization.ts, requests built in src/policy/requests.ts), so a
- * denied host fails the service before anything here runs. Internal routes need no permit.
+ * Every route, internal or public, needs a Cedar permit for action `ExposeRoute` on each of its
+ * hosts (resource `Lattice::Route::"<host>"` with attributes host, exposure, namespace). That check
+ * is part of the authorization gate (src/compiler/authorization.ts, requests built in
+ * src/policy/requests.ts), so a denied host fails the service before anything here runs.
  */
 import type { GatewaySetting, PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
 import type { LatticeService, Route } from '../api/latticeservice/v1alpha1.ts';
 import { childName } from './naming.ts';
 import { derivedMeta, namespaceOf } from './meta.ts';
 import { PLATFORM_CONDITION } from './autoscaling.ts';
-import type { DerivationState, Diagnostic, KubeObject } from './types.ts';
+import { createHash } from 'node:crypto';
+import type { SourceLocation } from '../api/source.ts';
+import { LABELS, MANAGED_BY } from './naming.ts';
+import { VALIDATED } from './validate.ts';
+import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from './types.ts';
 
 /** The Gateway API group. */
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
@@ -129,7 +154,7 @@ function httpRoute(state: DerivationState, r: ResolvedRoute, gateway: GatewaySet
     kind: 'HTTPRoute',
     metadata: derivedMeta(state, childName([name, r.name])),
     spec: {
-      parentRefs: [{ group: GATEWAY_GROUP, kind: 'Gateway', name: gateway.name, namespace: gateway.namespace }],
+      parentRefs: r.route.hosts.map((host) => ({ group: GATEWAY_GROUP, kind: 'Gateway', name: gateway.name, namespace: gateway.namespace, sectionName: listenerName(host) })),
       hostnames: [...r.route.hosts],
       rules: [{ matches, backendRefs: [{ group: '', kind: 'Service', name, port: r.port }] }],
     },
@@ -171,7 +196,8 @@ export function tlsSecretName(service: string, route: string): string {
 /**
  * Derives the HTTPRoutes (and Certificates and ReferenceGrants) of a service's routes. A route whose
  * exposure has no gateway on this platform is an error (condition PlatformSupported, reason
- * GatewayNotConfigured) naming the setting to ask for.
+ * GatewayNotConfigured) naming the setting to ask for; a host another service owns is an error
+ * (condition Validated, reason HostAlreadyClaimed) naming the owner.
  */
 export function deriveIngress(state: DerivationState): void {
   const routes = resolvedRoutes(state.service);
@@ -194,6 +220,7 @@ export function deriveIngress(state: DerivationState): void {
       state.diagnostics.push(d);
       continue;
     }
+    if (!checkClaims(state, r)) continue;
     objects.push(httpRoute(state, r, gateway));
     if (gateway.clusterIssuer !== undefined) {
       objects.push(certificate(state, r, gateway.clusterIssuer));
@@ -201,4 +228,190 @@ export function deriveIngress(state: DerivationState): void {
     }
   }
   state.objects.push(...objects);
+}
+
+/** The ClusterIssuer-less default GatewayClass of a derived Gateway. */
+export const DEFAULT_GATEWAY_CLASS = 'istio';
+/** Gateway API: at most 64 listeners per Gateway (`spec.listeners` maxItems). */
+export const MAX_LISTENERS = 64;
+
+/**
+ * The listener name (Gateway API SectionName, a DNS-1123 subdomain of at most 253 characters) of a
+ * host: the host itself, or for a wildcard `*.example.com` the name `wildcard-<8 hex of sha256>.example.com`
+ * (a `*` is not allowed in a SectionName; the hash keeps it apart from a real host `wildcard.example.com`),
+ * or `wildcard-<16 hex>` when that would pass 253 characters.
+ */
+export function listenerName(host: string): string {
+  const lower = host.toLowerCase();
+  if (!lower.startsWith('*.')) return lower;
+  const hash = createHash('sha256').update(lower).digest('hex');
+  const name = `wildcard-${hash.slice(0, 8)}${lower.slice(1)}`;
+  return name.length <= 253 ? name : `wildcard-${hash.slice(0, 16)}`;
+}
+
+/** One service's claim of a host. */
+export interface HostClaim {
+  /** `namespace/name` of the claiming service. */
+  key: string;
+  /** Route of the service that lists the host. */
+  route: string;
+  /** Index of the host in the route's `hosts`. */
+  index: number;
+  /** The service's `metadata.creationTimestamp` (RFC 3339), when it has one (objects read from a cluster). */
+  createdAt?: string;
+  /** Where the claim is written, when the service came from a file (computed on demand). */
+  locate?: () => SourceLocation | undefined;
+}
+
+/** Claims by host (lower case), owner first ({@link compareClaims}). */
+export type HostClaims = ReadonlyMap<string, readonly HostClaim[]>;
+
+/**
+ * Precedence of claims: an older service (`creationTimestamp`) first, so a running service keeps its
+ * host when a new one claims it; claims without a timestamp (a render) after those with one; then by
+ * `namespace/name`, so the order never depends on the order documents were read in.
+ */
+export function compareClaims(a: HostClaim, b: HostClaim): number {
+  if (a.createdAt !== b.createdAt) {
+    if (a.createdAt === undefined) return 1;
+    if (b.createdAt === undefined) return -1;
+    return a.createdAt < b.createdAt ? -1 : 1;
+  }
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** The host claims of one valid service, first route (by name) first. */
+export function claimsOf(key: string, service: LatticeService, locate?: (path: readonly (string | number)[]) => SourceLocation): [string, HostClaim][] {
+  const created = (service.metadata as { creationTimestamp?: unknown }).creationTimestamp;
+  const out: [string, HostClaim][] = [];
+  const seen = new Set<string>();
+  for (const name of Object.keys(service.spec.ingress?.routes ?? {}).sort()) {
+    service.spec.ingress!.routes[name]!.hosts.forEach((host, index) => {
+      const h = host.toLowerCase();
+      if (seen.has(h)) return;
+      seen.add(h);
+      const claim: HostClaim = { key, route: name, index };
+      if (typeof created === 'string') claim.createdAt = created;
+      if (locate) claim.locate = () => locate(['spec', 'ingress', 'routes', name, 'hosts', index]);
+      out.push([h, claim]);
+    });
+  }
+  return out;
+}
+
+/** Builds the claims of a set of services (what the Fleet keeps up to date one change at a time). */
+export function buildHostClaims(services: Iterable<IndexedService>): Map<string, HostClaim[]> {
+  const claims = new Map<string, HostClaim[]>();
+  for (const s of services) addClaims(claims, claimsOf(s.key, s.service));
+  return claims;
+}
+
+/** Adds claims to a claims map, keeping each host's list in precedence order. */
+export function addClaims(claims: Map<string, HostClaim[]>, add: readonly [string, HostClaim][]): void {
+  for (const [host, claim] of add) {
+    const list = claims.get(host) ?? [];
+    list.push(claim);
+    list.sort(compareClaims);
+    claims.set(host, list);
+  }
+}
+
+/** Removes the claims of service `key` on `hosts` (the hosts it claimed). */
+export function removeClaims(claims: Map<string, HostClaim[]>, key: string, hosts: Iterable<string>): void {
+  for (const host of hosts) {
+    const list = claims.get(host)?.filter((c) => c.key !== key);
+    if (list === undefined) continue;
+    if (list.length === 0) claims.delete(host);
+    else claims.set(host, list);
+  }
+}
+
+function hostClaimsOf(ctx: DerivationContext): HostClaims {
+  return ctx.hostClaims ?? buildHostClaims(ctx.services.values());
+}
+
+/** Fails a route whose hosts another service owns; true when every host is this service's. */
+function checkClaims(state: DerivationState, r: ResolvedRoute): boolean {
+  const claims = hostClaimsOf(state.ctx);
+  let ok = true;
+  r.route.hosts.forEach((host, i) => {
+    const owner = claims.get(host.toLowerCase())?.[0];
+    if (owner === undefined || owner.key === state.key) return;
+    ok = false;
+    const where = owner.locate?.();
+    const at = where ? ` (${where.file}:${where.line})` : '';
+    const path = ['spec', 'ingress', 'routes', r.name, 'hosts', i];
+    const d: Diagnostic = {
+      severity: 'error',
+      condition: VALIDATED,
+      reason: 'HostAlreadyClaimed',
+      path: path.join('.'),
+      message: `host ${host} of route ${r.name} is already served by service ${owner.key}${at}, route ${owner.route}: a host belongs to one service only, so its certificate and traffic cannot be taken over. Use another host, or ask the owners of ${owner.key} to give this one up.`,
+    };
+    const location = state.input.locate?.(path);
+    if (location) d.location = location;
+    state.diagnostics.push(d);
+  });
+  return ok;
+}
+
+/**
+ * The Gateways of the platform (see the module documentation): for each configured gateway that has
+ * at least one listener, a Gateway with one listener per host of every route of `services`. Pass
+ * only services whose derivation succeeded: a failed service's route, certificate and grant were
+ * not derived, so its hosts get no listener. Gateways are sorted by namespace and name, listeners
+ * by name; a gateway setting used for both exposures yields one Gateway.
+ */
+export function deriveGateways(settings: Pick<PlatformSettings, 'gateways'>, services: Iterable<LatticeService>): KubeObject[] {
+  const gateways = new Map<string, { setting: GatewaySetting; listeners: Map<string, Record<string, unknown>> }>();
+  for (const service of services) {
+    const namespace = service.metadata.namespace ?? 'default';
+    for (const r of resolvedRoutes(service)) {
+      const gateway = gatewayFor(settings, r.route.exposure);
+      if (gateway === undefined) continue;
+      const id = `${gateway.namespace}/${gateway.name}`;
+      const entry = gateways.get(id) ?? { setting: gateway, listeners: new Map() };
+      gateways.set(id, entry);
+      for (const host of r.route.hosts) {
+        const name = listenerName(host);
+        if (entry.listeners.has(name)) continue;
+        const allowedRoutes = {
+          namespaces: namespace === gateway.namespace
+            ? { from: 'Same' }
+            : { from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } },
+          kinds: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }],
+        };
+        const listener: Record<string, unknown> = gateway.clusterIssuer === undefined
+          ? { name, hostname: host, port: 80, protocol: 'HTTP', allowedRoutes }
+          : {
+              name,
+              hostname: host,
+              port: 443,
+              protocol: 'HTTPS',
+              tls: {
+                mode: 'Terminate',
+                certificateRefs: [{ group: '', kind: 'Secret', name: tlsSecretName(service.metadata.name, r.name), ...(namespace === gateway.namespace ? {} : { namespace }) }],
+              },
+              allowedRoutes,
+            };
+        entry.listeners.set(name, listener);
+      }
+    }
+  }
+  return [...gateways.keys()].sort().map((id) => {
+    const { setting, listeners } = gateways.get(id)!;
+    return {
+      apiVersion: `${GATEWAY_GROUP}/v1`,
+      kind: 'Gateway',
+      metadata: {
+        name: setting.name,
+        namespace: setting.namespace,
+        labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.partOf]: 'lattice' },
+      },
+      spec: {
+        gatewayClassName: setting.className ?? DEFAULT_GATEWAY_CLASS,
+        listeners: [...listeners.keys()].sort().map((k) => listeners.get(k)!),
+      },
+    };
+  });
 }

@@ -7,7 +7,9 @@
  *   into a Secret of the same name, owned by the ExternalSecret (`creationPolicy: Owner`);
  * - templated ExternalSecrets (routes 2 and 3 of the README) whose `target.template` renders a whole
  *   string from text and secret keys, using ESO's Go-template engine v2;
- * - one `ClusterSecretStore` per SecretProvider (platform level).
+ * - one `ClusterSecretStore` per SecretProvider (platform level);
+ * - the secret store boundary (platform level, {@link secretStoreBoundary}): a ValidatingAdmissionPolicy
+ *   that lets only Lattice create ExternalSecrets and PushSecrets against those stores.
  */
 import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
 import { ClusterSecretStore } from '@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore';
@@ -236,4 +238,89 @@ export function providerSchemaProblems(provider: SecretProvider): string[] {
       return `${path}: ${e.message ?? 'is not valid'}${allowed}`;
     });
   }
+}
+
+/** Name of the ValidatingAdmissionPolicy (and its binding) that guards the Lattice secret stores. */
+export const SECRET_STORE_BOUNDARY = 'lattice-secret-store-boundary';
+
+/** A CEL condition: `ref` (an ESO store reference expression) names one of the Lattice ClusterSecretStores. */
+function latticeStoreRef(ref: string): string {
+  return `(has(${ref}.kind) && ${ref}.kind == 'ClusterSecretStore' && ((has(${ref}.name) && ${ref}.name in variables.latticeStores) || has(${ref}.labelSelector)))`;
+}
+
+/**
+ * The secret store boundary: a `ValidatingAdmissionPolicy` (admissionregistration.k8s.io/v1,
+ * Kubernetes 1.30+) and its `ValidatingAdmissionPolicyBinding`, both named
+ * {@link SECRET_STORE_BOUNDARY}, derived when the platform has SecretProviders.
+ *
+ * Why: a ClusterSecretStore can be referenced by an ExternalSecret in any namespace (ESO,
+ * "ClusterSecretStore"), so without a boundary anyone who can create an ExternalSecret in their own
+ * namespace reads any path of the backend through a Lattice store, bypassing the Cedar AccessSecret
+ * decision, and a PushSecret writes any path. Three ways were weighed:
+ * - ClusterSecretStore `spec.conditions` (namespaceSelector / namespaces): limits which namespaces
+ *   may use a store, not which paths; a service's namespace must be allowed, and then a hand-written
+ *   ExternalSecret there reads every path all the same;
+ * - per-namespace SecretStores: the same, unless every provider can scope credentials per
+ *   namespace (Vault roles can, most others cannot), which Lattice cannot assume;
+ * - chosen: an admission policy. Only the user names in LatticePlatform
+ *   `spec.externalSecretWriters` (default: the Lattice controller's ServiceAccount) may create an
+ *   ExternalSecret or PushSecret, or change its spec, when it references a Lattice store: by
+ *   `spec.secretStoreRef`, `spec.data[].sourceRef.storeRef`, `spec.dataFrom[].sourceRef.storeRef`
+ *   or (PushSecret) `spec.secretStoreRefs[]`, of kind ClusterSecretStore by name, or by
+ *   `labelSelector` (which could select a Lattice store). Lattice writes those objects only after
+ *   Cedar permitted every secret, so the Cedar decision is the only way in. An update that leaves
+ *   the spec unchanged passes (ESO's own finalizer and metadata writes); a reference of kind
+ *   SecretStore (a namespace's own store, ESO's default kind) or to another ClusterSecretStore passes.
+ * `failurePolicy: Fail` and `validationActions: [Deny]`: fail closed. A ClusterExternalSecret or
+ * ClusterPushSecret against a Lattice store is refused too, since ESO's controller creates the
+ * namespaced objects (add its user name to externalSecretWriters to allow it). The store names are
+ * written into the policy, so it changes with the SecretProviders. Returns [] without stores.
+ *
+ * Sources: kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/ (variables,
+ * `request.userInfo.username`, `oldObject` null on CREATE); external-secrets.io API reference for the
+ * reference fields.
+ */
+export function secretStoreBoundary(storeNames: readonly string[], writers: readonly string[]): KubeObject[] {
+  if (storeNames.length === 0) return [];
+  const labels = { 'app.kubernetes.io/managed-by': 'lattice', 'app.kubernetes.io/part-of': 'lattice' };
+  const list = (xs: readonly string[]): string => `[${[...xs].sort().map((x) => `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ')}]`;
+  const usesLatticeStore = [
+    `(has(object.spec.secretStoreRef) && ${latticeStoreRef('object.spec.secretStoreRef')})`,
+    `(has(object.spec.data) && object.spec.data.exists(d, has(d.sourceRef) && has(d.sourceRef.storeRef) && ${latticeStoreRef('d.sourceRef.storeRef')}))`,
+    `(has(object.spec.dataFrom) && object.spec.dataFrom.exists(d, has(d.sourceRef) && has(d.sourceRef.storeRef) && ${latticeStoreRef('d.sourceRef.storeRef')}))`,
+    `(has(object.spec.secretStoreRefs) && object.spec.secretStoreRefs.exists(r, ${latticeStoreRef('r')}))`,
+  ].join(' || ');
+  const policy: KubeObject = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: SECRET_STORE_BOUNDARY, labels },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [{ apiGroups: ['external-secrets.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['externalsecrets', 'pushsecrets'] }],
+      },
+      variables: [
+        { name: 'latticeStores', expression: list(storeNames) },
+        { name: 'usesLatticeStore', expression: `has(object.spec) && (${usesLatticeStore})` },
+        { name: 'allowedWriter', expression: `request.userInfo.username in ${list(writers)}` },
+        { name: 'specUnchanged', expression: "request.operation == 'UPDATE' && oldObject != null && has(object.spec) && has(oldObject.spec) && object.spec == oldObject.spec" },
+      ],
+      validations: [
+        {
+          expression: '!variables.usesLatticeStore || variables.allowedWriter || variables.specUnchanged',
+          reason: 'Forbidden',
+          message: 'This object references a Lattice ClusterSecretStore, which only Lattice may use: declare the secret in a LatticeService (spec.workload.resources, type secret), where the Cedar policies decide.',
+          messageExpression:
+            "request.kind.kind + ' ' + request.name + ' references a Lattice ClusterSecretStore, which only Lattice may use: declare the secret in a LatticeService (spec.workload.resources, type secret), where the Cedar policies decide. User ' + request.userInfo.username + ' is not in LatticePlatform spec.externalSecretWriters.'",
+        },
+      ],
+    },
+  };
+  const binding: KubeObject = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: SECRET_STORE_BOUNDARY, labels },
+    spec: { policyName: SECRET_STORE_BOUNDARY, validationActions: ['Deny'] },
+  };
+  return [policy, binding];
 }

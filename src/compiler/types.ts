@@ -14,6 +14,7 @@ import type { NamespaceMetadata, PolicyEngine } from '../policy/index.ts';
 import type { LatticeQuota } from '../api/latticequota/v1alpha1.ts';
 import type { QuotaUsage } from './quota.ts';
 import type { ServiceGraph } from './graph.ts';
+import type { HostClaims } from './ingress.ts';
 
 /** Any Kubernetes object Lattice derives. */
 export interface KubeObject {
@@ -121,6 +122,11 @@ export interface DerivationContext {
    * Kept up to date by the Fleet; when absent, the mesh stage builds one from `services`.
    */
   graph?: ServiceGraph;
+  /**
+   * Which services claim each route host, owner first (src/compiler/ingress.ts). Kept up to date by
+   * the Fleet; when absent, the ingress stage builds it from `services`.
+   */
+  hostClaims?: HostClaims;
 }
 
 /** A CedarPolicy left out because of an error, as the authorization gate names it. */

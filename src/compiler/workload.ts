@@ -7,7 +7,7 @@
  * Service account tokens are not mounted. Pods spread across nodes and zones.
  */
 import { createHash } from 'node:crypto';
-import type { Container as KContainer, PodSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
+import type { Container as KContainer, PodSecurityContext, PodSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
 import type { Deployment, DeploymentStrategy } from 'kubernetes-types/apps/v1.d.ts';
 import type { Container, Probe } from '../api/latticeservice/v1alpha1.ts';
 import { ANNOTATIONS, selectorLabels, standardLabels } from './naming.ts';
@@ -45,6 +45,67 @@ export function containerSecurityContext(c: Container): SecurityContext {
   return ctx;
 }
 
+/**
+ * The pod security context: numeric `runAsUser`, `runAsGroup` and `fsGroup` (LatticePlatform
+ * `spec.podSecurityContext`, default 65532, the `nonroot` user of distroless images), RuntimeDefault
+ * seccomp, and `runAsNonRoot` unless a container was permitted to run as root.
+ *
+ * Why numeric ids (kubernetes.io/docs/tasks/configure-pod-container/security-context/):
+ * - with `runAsNonRoot: true` and no `runAsUser`, the kubelet must read the image's USER; a named
+ *   USER (`USER app`) cannot be checked, so the container is refused ("image has non-numeric user,
+ *   cannot verify user is non-root");
+ * - secret and ConfigMap files are owned by root; a file of mode 0400 or 0600 is then unreadable by
+ *   a non-root user. With `fsGroup`, the kubelet gives the volume's files that group and adds group
+ *   read (0400 becomes 0440), and the container's processes carry fsGroup as a supplementary group,
+ *   so the files stay readable whatever user the container runs as.
+ * A container's own `security.runAsUser` still overrides the user (container securityContext).
+ */
+export function podSecurityContext(state: DerivationState): PodSecurityContext {
+  const ids = state.ctx.settings.podSecurityContext;
+  const root = Object.values(state.service.spec.workload.containers).some((c) => c.security?.runAsNonRoot === false || c.security?.runAsUser === 0);
+  return {
+    runAsNonRoot: !root,
+    runAsUser: ids.runAsUser,
+    runAsGroup: ids.runAsGroup,
+    fsGroup: ids.fsGroup,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/**
+ * Stakater Reloader's annotation (github.com/stakater/Reloader, "Secret": `secret.reloader.stakater.com/reload:
+ * "foo,bar"` on the Deployment's metadata): when one of the listed Secrets changes, Reloader rolls the
+ * Deployment. Lattice lists every synced Secret the pods read as environment variables.
+ */
+export const RELOADER_SECRET_ANNOTATION = 'secret.reloader.stakater.com/reload';
+
+/**
+ * The Secrets the pods read as environment variables (env `secretKeyRef`, `envFrom.secretRef`), sorted.
+ *
+ * A process reads its environment once, so a rotated value reaches it only through a new pod. The
+ * pod template must therefore change when such a Secret changes, and two ways were weighed:
+ * - a hash of the synced Secret's version in the pod template (ESO writes
+ *   `reconcile.external-secrets.io/data-hash` on the target Secret): a render never sees the
+ *   synced Secret, and the controller would need read access to every Secret (it deliberately has
+ *   none, see src/controller/resources.ts) and a watch on them to re-derive on each sync;
+ * - Stakater Reloader's annotation ({@link RELOADER_SECRET_ANNOTATION}): chosen. It is a static
+ *   fact of the spec, so `lattice render` and the controller emit the same object, and Reloader
+ *   (a small, widely used controller that already watches Secrets) rolls the Deployment when the
+ *   data changes. Its change to the pod template (an env var or annotation under its own field
+ *   manager) is left alone by Lattice's server-side apply.
+ * Offline, this is only the annotation; in the cluster, rotation of environment variables needs
+ * Reloader installed (docs: README "Secrets", prerequisites). Secret files need nothing: they are
+ * mounted by directory and updated in place by the kubelet (src/compiler/config.ts).
+ */
+export function envSecretNames(state: Pick<DerivationState, 'pod'>): string[] {
+  const names = new Set<string>();
+  for (const wiring of Object.values(state.pod.containers)) {
+    for (const e of wiring.env) if (e.valueFrom?.secretKeyRef?.name) names.add(e.valueFrom.secretKeyRef.name);
+    for (const e of wiring.envFrom) if (e.secretRef?.name) names.add(e.secretRef.name);
+  }
+  return [...names].sort();
+}
+
 /** Rolling update settings (README, "Rollouts"): never below the desired count. */
 export const ROLLING = { maxUnavailable: 0, maxSurge: '25%' } as const;
 /** Canary: one extra pod at a time, each ready for minReadySeconds before the next. */
@@ -75,10 +136,7 @@ function deployment(state: DerivationState): Deployment {
     serviceAccountName: name,
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    securityContext: {
-      runAsNonRoot: !Object.values(spec.workload.containers).some((c) => c.security?.runAsNonRoot === false || c.security?.runAsUser === 0),
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: podSecurityContext(state),
     containers,
     topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
       maxSkew: 1,
@@ -117,7 +175,10 @@ function deployment(state: DerivationState): Deployment {
     },
   };
   if (minReadySeconds !== undefined) deploymentSpec.minReadySeconds = minReadySeconds;
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: derivedMeta(state, name), spec: deploymentSpec };
+  const metadata = derivedMeta(state, name);
+  const envSecrets = envSecretNames(state);
+  if (envSecrets.length > 0) metadata.annotations = { [RELOADER_SECRET_ANNOTATION]: envSecrets.join(',') };
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec: deploymentSpec };
 }
 
 function container(

@@ -277,7 +277,11 @@ export class Controller {
     if (type.kind === SERVICE_RESOURCE.kind && type.apiVersion === SERVICE_RESOURCE.apiVersion) {
       const now = rfc3339(this.clock.now());
       try {
-        this.enqueue(verb === 'delete' ? this.view.remove(serviceKey(object), now) : this.view.upsert(object, now));
+        // The Gateways are platform objects with a listener per route host: a service change can change them.
+        const gatewaysBefore = stableJson(this.view.gatewayObjects());
+        const keys = verb === 'delete' ? this.view.remove(serviceKey(object), now) : this.view.upsert(object, now);
+        if (stableJson(this.view.gatewayObjects()) !== gatewaysBefore) keys.add(PLATFORM_KEY);
+        this.enqueue(keys);
       } catch (err) {
         // The compiler never throws for bad input; a throw is a bug or a broken fleet: start over from the caches.
         this.logger.error({ service: serviceKey(object), error: (err as Error).message }, 'deriving after a change failed; rebuilding from the caches');

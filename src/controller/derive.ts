@@ -126,6 +126,11 @@ export class PlatformView {
     return this.requireFleet().platformObjects();
   }
 
+  /** The derived Gateways (they depend on the services' routes; see Fleet.gatewayObjects). */
+  gatewayObjects(): KubeObject[] {
+    return this.requireFleet().gatewayObjects();
+  }
+
   /** Problems of platform resources (invalid settings, providers, policies, quotas) found at the last build. */
   get problems(): PlatformProblem[] {
     return this.problemList;

@@ -66,8 +66,11 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', plural: 'scaledobjects', namespaced: true, levels: SERVICE, providedBy: 'KEDA' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', plural: 'gateways', namespaced: true, levels: PLATFORM, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', namespaced: true, levels: SERVICE, providedBy: 'cert-manager' },
   { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', plural: 'clustersecretstores', namespaced: false, levels: PLATFORM, providedBy: 'External Secrets Operator (v0.17 or later serves external-secrets.io/v1)' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', plural: 'validatingadmissionpolicies', namespaced: false, levels: PLATFORM, providedBy: 'Kubernetes (1.30 or later serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy)' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', plural: 'validatingadmissionpolicybindings', namespaced: false, levels: PLATFORM, providedBy: 'Kubernetes (1.30 or later serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy)' },
   { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', plural: 'ciliumclusterwidenetworkpolicies', namespaced: false, levels: PLATFORM, providedBy: 'Cilium' },
   { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', plural: 'peerauthentications', namespaced: true, levels: PLATFORM, providedBy: 'Istio (1.22 or later serves security.istio.io/v1)' },
 ];

@@ -403,7 +403,7 @@ function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
  * relaxed field: `capability:NAME` per capabilities.add entry, `privileged`, `runAsRoot` for
  * runAsUser 0 or runAsNonRoot false, `readOnlyRootFilesystem` for false, `allowPrivilegeEscalation`
  * for true, `hostNetwork` for spec.workload.hostNetwork), AllowWildcard (each inbound `id: "*"`),
- * ExposeRoute (each host of each public route of spec.ingress). Containers, resources and routes
+ * ExposeRoute (each host of each route of spec.ingress, internal or public). Containers, resources and routes
  * are taken in name order, so the list is the same however the input was read.
  */
 export function serviceRequests(input: ServiceAuthorizationInput): AuthorizationRequest[] {
@@ -414,7 +414,7 @@ export function serviceRequests(input: ServiceAuthorizationInput): Authorization
     ...endpointRequests(ctx),
     ...securityRequests(ctx),
     ...wildcardRequests(ctx),
-    ...publicRouteRequests(ctx),
+    ...routeRequests(ctx),
   ];
 }
 
@@ -457,16 +457,16 @@ function routeRequest(ctx: ServiceContext, route: RouteInput): AuthorizationRequ
 }
 
 /**
- * ExposeRoute requests for the public routes of spec.ingress, one per host. Internal routes stay on
- * the platform's internal gateway and are not asked about (the LatticeService documentation of
- * `exposure`: only public needs a permit).
+ * ExposeRoute requests for every route of spec.ingress, internal and public alike, one per host.
+ * Internal routes are asked about too: a route and its certificate claim a host name on a shared
+ * gateway, so without a permit a service could take over another service's internal host (the
+ * resource's `exposure` attribute lets a policy treat the two differently).
  */
-function publicRouteRequests(ctx: ServiceContext): AuthorizationRequest[] {
+function routeRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const routes = Object.entries(ctx.input.service.spec.ingress?.routes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const out: AuthorizationRequest[] = [];
   for (const [name, route] of routes) {
-    if (route.exposure !== 'public') continue;
-    route.hosts.forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: 'public', path: `spec.ingress.routes.${name}.hosts.${i}`, route: name })));
+    route.hosts.forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: route.exposure, path: `spec.ingress.routes.${name}.hosts.${i}`, route: name })));
   }
   return out;
 }

@@ -38,6 +38,8 @@ import { parse as parseYaml } from 'yaml';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import { ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
@@ -178,6 +180,10 @@ const MODEL_KINDS: ModelKind[] = [
     clusterScoped: true,
   }),
   model('networking.k8s.io/v1', 'NetworkPolicy', NetworkPolicy, `${KM}/networking.k8s.io/v1/NetworkPolicy`),
+  model('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', ValidatingAdmissionPolicy, `${KM}/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy`, { clusterScoped: true }),
+  model('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', ValidatingAdmissionPolicyBinding, `${KM}/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding`, {
+    clusterScoped: true,
+  }),
   model('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', ValidatingWebhookConfiguration, `${KM}/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration`, {
     clusterScoped: true,
   }),

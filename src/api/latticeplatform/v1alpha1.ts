@@ -37,16 +37,22 @@ export const sizeProfileSchema = z
     }
   });
 
-/** A Gateway API `Gateway` the platform runs, that routes of one exposure attach to. */
+/**
+ * A Gateway API `Gateway` that routes of one exposure attach to. Lattice derives the Gateway itself
+ * (src/compiler/ingress.ts, deriveGateways): its class, and a listener per route host.
+ */
 export const gatewaySettingSchema = z.strictObject({
   name: dnsLabel.describe('Name of the Gateway (gateway.networking.k8s.io/v1).'),
-  namespace: dnsLabel.describe('Namespace of the Gateway. It must allow HTTPRoutes from service namespaces (listeners[].allowedRoutes).'),
+  namespace: dnsLabel.describe('Namespace of the Gateway. Lattice derives and owns this Gateway: one listener per route host, each admitting routes from the owning service\'s namespace only.'),
   serviceAccount: dnsLabel
     .optional()
     .describe("ServiceAccount of the gateway's proxy pods, whose identity the mesh lets reach routed services (default <name>-istio: Istio names an automatically deployed gateway <gateway name>-<GatewayClass name>)."),
+  className: dnsLabel
+    .optional()
+    .describe('GatewayClass of the Gateway Lattice derives (default istio).'),
   clusterIssuer: dnsLabel
     .optional()
-    .describe('A cert-manager ClusterIssuer: when set, every route on this gateway gets a Certificate (cert-manager.io/v1) for its hosts.'),
+    .describe('A cert-manager ClusterIssuer: when set, every route on this gateway gets a Certificate (cert-manager.io/v1) for its hosts, served by HTTPS listeners on port 443; without it the listeners are plain HTTP on port 80.'),
 });
 
 /**
@@ -125,6 +131,22 @@ export const latticePlatformSpecSchema = z.strictObject({
   defaultVolumeSizeLimit: quantity
     .default('1Gi')
     .describe('Size limit of a scratch volume that declares none.'),
+  podSecurityContext: z
+    .strictObject({
+      runAsUser: z.number().int().min(1).max(2147483647).default(65532)
+        .describe('Numeric user id every container runs as unless it sets security.runAsUser (default 65532, the "nonroot" user of distroless images). Numeric because the kubelet refuses runAsNonRoot for an image whose USER is a name it cannot check.'),
+      runAsGroup: z.number().int().min(1).max(2147483647).default(65532)
+        .describe('Numeric primary group id of every container (default 65532).'),
+      fsGroup: z.number().int().min(1).max(2147483647).default(65532)
+        .describe('Supplementary group of every container that owns mounted volumes: the kubelet gives secret and config files this group and group read, so a file of mode 0400 or 0600 stays readable (default 65532).'),
+    })
+    .prefault({})
+    .describe('Numeric user and group ids of every derived pod (pod securityContext runAsUser, runAsGroup, fsGroup).'),
+  externalSecretWriters: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['system:serviceaccount:lattice-system:lattice-controller'])
+    .describe('Kubernetes user names allowed to create or change ExternalSecrets and PushSecrets that use a Lattice ClusterSecretStore (enforced by the derived ValidatingAdmissionPolicy lattice-secret-store-boundary). Default: the Lattice controller. With lattice render and GitOps, add the applier, e.g. system:serviceaccount:flux-system:kustomize-controller.'),
   imageTags: z
     .enum(['reject', 'resolve'])
     .default('reject')

@@ -403,7 +403,7 @@ export const routeSchema = z.strictObject({
   exposure: z
     .enum(ROUTE_EXPOSURES)
     .default('internal')
-    .describe('internal (default): on the platform internal gateway. public: on the internet-facing gateway; needs a Cedar permit for ExposeRoute.'),
+    .describe('internal (default): on the platform internal gateway. public: on the internet-facing gateway. Either way each host needs a Cedar permit for ExposeRoute, and a host belongs to one service of the whole platform.'),
 });
 
 /** The `spec` of a LatticeService. */
@@ -448,7 +448,7 @@ export const latticeServiceSpecSchema = z
         routes: z
           .record(dnsLabel, routeSchema)
           .refine((r) => Object.keys(r).length > 0, 'declare at least one route')
-          .describe('HTTP routes, name to route. Each derives a Gateway API HTTPRoute on the internal or public gateway.'),
+          .describe('HTTP routes, name to route. Each derives a Gateway API HTTPRoute attached to its hosts\' listeners on the internal or public gateway.'),
       })
       .optional()
       .describe('HTTP traffic from outside the mesh: routes through the platform gateways to a port of the service.'),
