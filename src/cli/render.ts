@@ -45,10 +45,11 @@ export function withStatus(object: unknown, status: unknown): Record<string, unk
   return { ...rest, status };
 }
 
-/** Every output object in order: platform objects, each service's derived objects, then the services with status. */
+/** Every output object in order: platform objects, the namespace factory's (teams), each service's derived objects, then the services with status. */
 export function outputObjects(result: PlatformResult): unknown[] {
   return [
     ...result.platformObjects,
+    ...result.teamObjects,
     ...result.services.flatMap((s) => s.objects),
     ...result.services.map((s) => withStatus(s.object, s.status)),
   ];
@@ -81,6 +82,7 @@ function writeOutDir(dir: string, result: PlatformResult): void {
     writeFileSync(join(folder, fileName(o)), toYaml(o));
   };
   for (const o of result.platformObjects) write(['_cluster'], o);
+  for (const o of result.teamObjects) write(o.metadata.namespace === undefined && o.kind !== 'Namespace' ? ['_cluster'] : [o.metadata.namespace ?? o.metadata.name, '_namespace'], o);
   for (const s of result.services) {
     for (const o of s.objects) write([s.namespace, s.name], o);
     write([s.namespace, s.name], withStatus(s.object, s.status));
@@ -101,8 +103,10 @@ export function summary(result: PlatformResult): string {
   }
   const quotaRows = quotaUsageTable(result.quotas);
   if (quotaRows.length > 0) out.push('', 'Quota usage (each service at its maximum replicas):', ...quotaRows, '');
+  const teamNamespaces = result.teams.reduce((n, t) => n + t.namespaces.length, 0);
+  if (result.teams.length > 0) out.push(`${result.teams.length} teams; ${teamNamespaces} namespaces derived (${result.teamObjects.length} objects).`);
   const ready = result.services.filter((s) => s.status.phase === 'Ready').length;
-  const total = result.services.reduce((n, s) => n + s.objects.length, 0) + result.platformObjects.length;
+  const total = result.services.reduce((n, s) => n + s.objects.length, 0) + result.platformObjects.length + result.teamObjects.length;
   out.push(`${ready} of ${result.services.length} services Ready; ${total} objects derived.`);
   if (result.ignored.length > 0) {
     const kinds = new Map<string, number>();

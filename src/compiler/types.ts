@@ -14,6 +14,7 @@ import type { NamespaceMetadata, PolicyEngine } from '../policy/index.ts';
 import type { LatticeQuota } from '../api/latticequota/v1alpha1.ts';
 import type { QuotaUsage } from './quota.ts';
 import type { ServiceGraph } from './graph.ts';
+import type { TeamsResult } from './team.ts';
 
 /** Any Kubernetes object Lattice derives. */
 export interface KubeObject {
@@ -110,6 +111,8 @@ export interface DerivationContext {
    * Kept up to date by the Fleet; when absent, the mesh stage builds one from `services`.
    */
   graph?: ServiceGraph;
+  /** What the namespace factory derived from the LatticeTeams (src/compiler/team.ts). */
+  teams?: TeamsResult;
 }
 
 /** What concerns contribute to one container before the workload module assembles the pod. */
