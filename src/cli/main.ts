@@ -13,6 +13,7 @@ import { registerAuthz } from './authz.ts';
 import { registerGraph } from './graph.ts';
 import { registerController } from './controller.ts';
 import { registerInstall } from './install.ts';
+import { registerScore } from './score.ts';
 
 const io = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -52,6 +53,7 @@ failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reprodu
   registerGraph(program, setExit, streams);
   registerController(program, setExit, streams);
   registerInstall(program, setExit, streams);
+  registerScore(program, setExit, streams);
 
   program
     .command('crds')
