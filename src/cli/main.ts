@@ -14,6 +14,7 @@ import { registerGraph } from './graph.ts';
 import { registerController } from './controller.ts';
 import { registerInstall } from './install.ts';
 import { registerScore } from './score.ts';
+import { registerCatalog } from './catalog.ts';
 
 const io = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -54,6 +55,7 @@ failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reprodu
   registerController(program, setExit, streams);
   registerInstall(program, setExit, streams);
   registerScore(program, setExit, streams);
+  registerCatalog(program, setExit, streams);
 
   program
     .command('crds')
