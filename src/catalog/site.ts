@@ -225,7 +225,7 @@ function scoreCell(card: Scorecard | undefined): string {
 
 /** Builds the site: `index.html` and one page per service, as relative path -> HTML. */
 export function buildCatalog(input: CatalogInput): Map<string, string> {
-  const { platform, score, graph } = input;
+  const { platform, score } = input;
   const ctx = platform.fleet?.ctx;
   const namespaces = ctx?.namespaces ?? {};
   const cards = new Map(score.services.map((s) => [s.key, s]));
