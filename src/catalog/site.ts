@@ -18,6 +18,9 @@ import { latticeServiceSchema, type LatticeService } from '../api/latticeservice
 import type { PlatformResult } from '../compiler/platform.ts';
 import type { FleetScore, Scorecard } from '../compiler/score/index.ts';
 import type { NamespaceMetadata } from '../policy/index.ts';
+import { escapeHatches } from '../compiler/score/hatches.ts';
+
+export { escapeHatches, type EscapeHatch } from '../compiler/score/hatches.ts';
 
 /** A node of the service graph, as `lattice graph` draws it (src/cli/graph.ts `GraphView`). */
 export interface CatalogNode {
@@ -56,14 +59,6 @@ export interface ConsumedSecret {
   usedBy: string[];
 }
 
-/** A departure from the platform defaults that needed (or would need) a Cedar permit. */
-export interface EscapeHatch {
-  kind: 'security-override' | 'host-network' | 'wildcard-caller' | 'public-route';
-  /** Field path. */
-  path: string;
-  detail: string;
-}
-
 /** HTML-escapes text for element content and attribute values. */
 export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -85,29 +80,6 @@ export function consumedSecrets(service: LatticeService, defaultProvider?: strin
     }
     if (service.spec.imagePullSecrets?.includes(name)) usedBy.push('imagePullSecrets');
     out.push({ resource: name, provider: params.provider ?? defaultProvider ?? '(default)', remote: r.id ?? `${ns}/${name}`, keys: params.keys ?? ['all keys'], usedBy });
-  }
-  return out;
-}
-
-/** The escape hatches of `service`: security overrides, host network, wildcard callers, public routes. */
-export function escapeHatches(service: LatticeService): EscapeHatch[] {
-  const out: EscapeHatch[] = [];
-  for (const [cname, c] of Object.entries(service.spec.workload.containers)) {
-    const s = c.security;
-    if (!s) continue;
-    const base = `spec.workload.containers.${cname}.security`;
-    for (const cap of s.capabilities?.add ?? []) out.push({ kind: 'security-override', path: `${base}.capabilities.add`, detail: `container ${cname} adds capability ${cap}` });
-    if (s.privileged === true) out.push({ kind: 'security-override', path: `${base}.privileged`, detail: `container ${cname} runs privileged` });
-    if (s.runAsUser === 0 || s.runAsNonRoot === false) out.push({ kind: 'security-override', path: `${base}.${s.runAsUser === 0 ? 'runAsUser' : 'runAsNonRoot'}`, detail: `container ${cname} may run as root` });
-    if (s.readOnlyRootFilesystem === false) out.push({ kind: 'security-override', path: `${base}.readOnlyRootFilesystem`, detail: `container ${cname} has a writable root filesystem` });
-    if (s.allowPrivilegeEscalation === true) out.push({ kind: 'security-override', path: `${base}.allowPrivilegeEscalation`, detail: `container ${cname} may escalate privileges` });
-  }
-  if (service.spec.workload.hostNetwork === true) out.push({ kind: 'host-network', path: 'spec.workload.hostNetwork', detail: 'pods use the node\'s network namespace' });
-  for (const [name, r] of Object.entries(service.spec.workload.resources ?? {})) {
-    if (r.type === 'service' && r.id === '*') out.push({ kind: 'wildcard-caller', path: `spec.workload.resources.${name}`, detail: 'accepts calls from any service' });
-  }
-  for (const [name, r] of Object.entries(service.spec.ingress?.routes ?? {})) {
-    if (r.exposure === 'public') out.push({ kind: 'public-route', path: `spec.ingress.routes.${name}`, detail: `route ${name} is on the internet: ${r.hosts.join(', ')}` });
   }
   return out;
 }
