@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../src/cli/main.ts';
 import { parseAllDocuments } from 'yaml';
 import { deriveObjects, deriveYaml, resultOf, conditionOf, IMAGE } from './support/fixtures.ts';
 import { assertValid, validateAgainstCrd } from './support/schemas.ts';
@@ -180,4 +183,22 @@ test('examples/platform/teams.yaml is valid against the LatticeTeam CRD and deri
   assert.deepEqual(result.problems, []);
   assert.deepEqual(result.teams.map((t) => [t.name, t.namespaces]), [['commerce', ['commerce', 'commerce-staging']], ['payments', ['payments']]]);
   for (const o of result.teamObjects) assertValid(o);
+});
+
+test('lattice render prints the team objects after the platform objects, and --out-dir files them by namespace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-team-'));
+  writeFileSync(join(dir, 'teams.yaml'), readFileSync(new URL('../examples/platform/teams.yaml', import.meta.url), 'utf8'));
+  let stdout = '';
+  let stderr = '';
+  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t) };
+  assert.equal(await run(['render', dir], io), 0, stderr);
+  const kinds = parseAllDocuments(stdout).map((d) => (d.toJS() as { kind: string }).kind);
+  const firstTeam = kinds.indexOf('ClusterRole');
+  assert.ok(firstTeam > kinds.lastIndexOf('PeerAuthentication'), 'team objects follow the platform objects');
+  assert.deepEqual(kinds.slice(firstTeam, firstTeam + 5), ['ClusterRole', 'Namespace', 'ResourceQuota', 'LimitRange', 'RoleBinding']);
+  assert.match(stderr, /^2 teams; 3 namespaces derived \(13 objects\)\.$/m);
+  const out = join(dir, 'out');
+  assert.equal(await run(['render', dir, '--out-dir', out], io), 0);
+  assert.deepEqual(readdirSync(join(out, 'commerce', '_namespace')).sort(), ['limitrange-lattice-defaults.yaml', 'namespace-commerce.yaml', 'resourcequota-lattice-team.yaml', 'rolebinding-lattice-team-developer.yaml']);
+  assert.ok(readdirSync(join(out, '_cluster')).includes('clusterrole-lattice-team-developer.yaml'));
 });
