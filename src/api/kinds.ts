@@ -11,6 +11,7 @@ import * as secretProvider from './secretprovider/v1alpha1.ts';
 import * as imageProvider from './imageprovider/v1alpha1.ts';
 import * as cedarPolicy from './cedarpolicy/v1alpha1.ts';
 import * as latticeQuota from './latticequota/v1alpha1.ts';
+import * as latticeTeam from './latticeteam/v1alpha1.ts';
 
 /** A printer column of `kubectl get` (apiextensions.k8s.io/v1 `additionalPrinterColumns`). */
 export interface PrinterColumn {
@@ -141,6 +142,23 @@ export const KINDS: KindDefinition[] = [
       AGE,
     ],
   },
+  {
+    kind: latticeTeam.KIND,
+    plural: latticeTeam.PLURAL,
+    singular: 'latticeteam',
+    shortNames: latticeTeam.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      "A team, in lattice-system, and the factory of its namespaces: for each namespace listed, Lattice derives the Namespace (team, environment and cost-centre labels, the restricted Pod Security Standard, Istio ambient enrolment, owner and alert-routing annotations), a ResourceQuota and a LimitRange from the team's quota, and a RoleBinding of the team's group to the ClusterRole lattice-team-developer.",
+    spec: latticeTeam.latticeTeamSpecSchema,
+    printerColumns: [
+      { name: 'Owner', type: 'string', jsonPath: '.spec.owner', description: 'How to reach the team.' },
+      { name: 'Group', type: 'string', jsonPath: '.spec.group', description: 'Group bound to lattice-team-developer in each namespace.' },
+      AGE,
+    ],
+  },
 ];
 
 /** Finds a kind by kind name, plural, singular or short name, case-insensitively. */
@@ -155,7 +173,7 @@ export function findKind(name: string): KindDefinition | undefined {
  * ignored, so that a platform never believes a job, model or team was set up when nothing was
  * derived. A kind leaves this list by being added to {@link KINDS}.
  */
-export const RESERVED_KINDS: readonly string[] = ['LatticeJob', 'LatticeModel', 'LatticeMeshMember', 'LatticePackage', 'LatticeTeam'];
+export const RESERVED_KINDS: readonly string[] = ['LatticeJob', 'LatticeModel', 'LatticeMeshMember', 'LatticePackage'];
 
 /** Why a document that claims to be (or looks like) a Lattice object cannot be used: which field and what to do. */
 export interface KindProblem {

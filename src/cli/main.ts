@@ -16,6 +16,8 @@ import { registerInstall } from './install.ts';
 import { registerDiff } from './diff.ts';
 import { registerSchema } from './schema.ts';
 import { registerCompletion } from './completion.ts';
+import { registerScore } from './score.ts';
+import { registerCatalog } from './catalog.ts';
 
 const io: Streams = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -72,6 +74,8 @@ Examples:
   registerCompletion(program, setExit, streams);
   registerController(program, setExit, streams);
   registerInstall(program, setExit, streams);
+  registerScore(program, setExit, streams);
+  registerCatalog(program, setExit, streams);
 
   program
     .command('crds')

@@ -64,10 +64,11 @@ export function withStatus(object: unknown, status: unknown): Record<string, unk
   return { ...rest, status };
 }
 
-/** Every output object in order: platform objects, each service's derived objects, then the services with status. */
+/** Every output object in order: platform objects, the namespace factory's (teams), each service's derived objects, then the services with status. */
 export function outputObjects(result: PlatformResult): unknown[] {
   return [
     ...result.platformObjects,
+    ...result.teamObjects,
     ...result.services.flatMap((s) => s.objects),
     ...result.services.map((s) => withStatus(s.object, s.status)),
   ];
@@ -92,7 +93,7 @@ export async function renderPaths(paths: string[], options: Pick<RenderOptions, 
 
 /**
  * The part of a result `--namespace` and `--service` select: those services, and the platform-level
- * objects only when no filter is given. Every service was derived (the graph and quotas need the
+ * and team objects only when no filter is given. Every service was derived (the graph and quotas need the
  * whole platform); this only narrows what is printed.
  */
 export function selectResult(result: PlatformResult, filter: Pick<RenderOptions, 'namespace' | 'service'>): PlatformResult {
@@ -102,7 +103,7 @@ export function selectResult(result: PlatformResult, filter: Pick<RenderOptions,
     if (filter.service === undefined) return true;
     return filter.service.includes('/') ? `${s.namespace}/${s.name}` === filter.service : s.name === filter.service;
   };
-  return { ...result, services: result.services.filter(wanted), platformObjects: [], problems: [] };
+  return { ...result, services: result.services.filter(wanted), platformObjects: [], teamObjects: [], teams: [], problems: [] };
 }
 
 /** `kind.group/name`, as `kubectl get -o name` writes it (core kinds without a group). */
@@ -175,6 +176,7 @@ export function writeOutDir(dir: string, result: PlatformResult): void {
     if (isDerived) derived.push(rel);
   };
   for (const o of result.platformObjects) write(['_cluster'], o, true);
+  for (const o of result.teamObjects) write(o.metadata.namespace === undefined && o.kind !== 'Namespace' ? ['_cluster'] : [o.metadata.namespace ?? o.metadata.name, '_namespace'], o, true);
   for (const s of result.services) {
     for (const o of s.objects) write([s.namespace, s.name], o, true);
     write([s.namespace, s.name], withStatus(s.object, s.status), false);
@@ -214,8 +216,10 @@ export function summary(result: PlatformResult): string {
   }
   const quotaRows = quotaUsageTable(result.quotas);
   if (quotaRows.length > 0) out.push('', 'Quota usage (each service at its maximum replicas):', ...quotaRows, '');
+  const teamNamespaces = result.teams.reduce((n, t) => n + t.namespaces.length, 0);
+  if (result.teams.length > 0) out.push(`${result.teams.length} teams; ${teamNamespaces} namespaces derived (${result.teamObjects.length} objects).`);
   const ready = result.services.filter((s) => s.status.phase === 'Ready').length;
-  const total = result.services.reduce((n, s) => n + s.objects.length, 0) + result.platformObjects.length;
+  const total = result.services.reduce((n, s) => n + s.objects.length, 0) + result.platformObjects.length + result.teamObjects.length;
   out.push(`${ready} of ${result.services.length} services Ready; ${total} objects derived.`);
   if (result.ignored.length > 0) {
     const kinds = new Map<string, number>();

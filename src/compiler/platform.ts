@@ -14,6 +14,8 @@ import { KIND as QUOTA_KIND } from '../api/latticequota/v1alpha1.ts';
 import { KIND as IMAGE_PROVIDER_KIND, imageProviderSchema, type ImageProvider } from '../api/imageprovider/v1alpha1.ts';
 import type { SourceLocation } from '../api/source.ts';
 import { KIND as CEDAR_POLICY_KIND, cedarPolicySchema } from '../api/cedarpolicy/v1alpha1.ts';
+import { KIND as TEAM_KIND } from '../api/latticeteam/v1alpha1.ts';
+import { deriveTeams, type TeamResult } from './team.ts';
 import type { NamespaceMetadata, PolicySource } from '../policy/index.ts';
 import { authorizationInput, policyEngineFor } from './authorization.ts';
 import type { ImageVerification } from '../supplychain/verify.ts';
@@ -56,6 +58,10 @@ export interface PlatformResult {
   settings: PlatformSettings;
   /** Every valid LatticeQuota with the services it covers and their summed demand, by quota name. */
   quotas: QuotaUsage[];
+  /** Each LatticeTeam with the namespace objects derived for it (src/compiler/team.ts). */
+  teams: TeamResult[];
+  /** The namespace factory's objects: the developer ClusterRole, then each team's namespace objects. */
+  teamObjects: KubeObject[];
   /** The fleet the services were derived in, to apply further changes incrementally (src/compiler/fleet.ts). */
   fleet?: Fleet;
 }
@@ -88,6 +94,8 @@ export interface ClassifiedDocuments {
   namespaces: PlatformDocument[];
   imageProviders: PlatformDocument[];
   cedarPolicies: PlatformDocument[];
+  /** LatticeTeams (the namespace factory). */
+  teams: PlatformDocument[];
   ignored: IgnoredDocument[];
   /**
    * Documents that are, or look like, Lattice objects but cannot be used: an unknown lattice.dev
@@ -103,7 +111,7 @@ export interface ClassifiedDocuments {
  * did-you-mean, never ignored: a typo must not make a policy or a service silently disappear.
  */
 export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
-  const out: ClassifiedDocuments = { services: [], platforms: [], providers: [], quotas: [], namespaces: [], imageProviders: [], cedarPolicies: [], ignored: [], rejected: [] };
+  const out: ClassifiedDocuments = { services: [], platforms: [], providers: [], quotas: [], namespaces: [], imageProviders: [], cedarPolicies: [], teams: [], ignored: [], rejected: [] };
   for (const doc of documents) {
     const { apiVersion, kind, name } = kindOf(doc.object);
     let rejection: ReturnType<typeof kindProblem>;
@@ -112,6 +120,7 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
     else if (apiVersion === API_VERSION && kind === PROVIDER_KIND) out.providers.push(doc);
     else if (apiVersion === API_VERSION && kind === IMAGE_PROVIDER_KIND) out.imageProviders.push(doc);
     else if (apiVersion === API_VERSION && kind === CEDAR_POLICY_KIND) out.cedarPolicies.push(doc);
+    else if (apiVersion === API_VERSION && kind === TEAM_KIND) out.teams.push(doc);
     else if (isQuotaDocument(doc.object)) out.quotas.push(doc);
     else if (apiVersion === 'v1' && kind === 'Namespace') out.namespaces.push(doc);
     else if ((rejection = kindProblem(apiVersion, kind)) !== undefined) {
@@ -223,7 +232,11 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   }
   const { quotas, problems: quotaProblems } = readQuotas(classified.quotas);
   for (const p of quotaProblems) problems.push(problem(QUOTA_KIND, p.name, p.diagnostics));
-  const namespaces = namespaceMetadata(classified.namespaces);
+  // LatticeTeams (platform-owned, in lattice-system) decide the team metadata of their namespaces:
+  // for the keys a team sets, its values win over labels written on the Namespace object itself.
+  const teams = deriveTeams(classified.teams, settings);
+  for (const t of teams.teams) if (t.diagnostics.length > 0) problems.push(problem(TEAM_KIND, t.name, t.diagnostics));
+  const namespaces = mergeNamespaceMetadata(namespaceMetadata(classified.namespaces), teams.namespaces);
   const quotaUsage = computeQuotaUsage(quotas.values(), services.values(), namespaceLabels(namespaces), settings);
   const imageProviders = readImageProviders(classified.imageProviders, problems);
   const firstProblem = problems.length;
@@ -252,7 +265,7 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   }
   const ctx: DerivationContext = {
     settings, services, secretProviders: providers, imageProviders, now, quotas, quotaUsage,
-    policyEngine, namespaces, invalidPolicies,
+    policyEngine, namespaces, invalidPolicies, teams,
   };
   if (images !== undefined) ctx.images = images;
   ctx.skipImageVerification = (service, image) => {
@@ -289,6 +302,16 @@ export function namespaceMetadata(docs: readonly PlatformDocument[]): Record<str
     const strings = (v: unknown): Record<string, string> =>
       Object.fromEntries(Object.entries(v !== null && typeof v === 'object' ? v : {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
     out[meta.name] = { labels: strings(meta.labels), annotations: strings(meta.annotations) };
+  }
+  return out;
+}
+
+/** `base` with `over`'s labels and annotations laid on top, namespace by namespace (`over` wins per key). */
+export function mergeNamespaceMetadata(base: Record<string, NamespaceMetadata>, over: Readonly<Record<string, NamespaceMetadata>>): Record<string, NamespaceMetadata> {
+  const out: Record<string, NamespaceMetadata> = { ...base };
+  for (const [name, meta] of Object.entries(over)) {
+    const b = out[name] ?? {};
+    out[name] = { labels: { ...b.labels, ...meta.labels }, annotations: { ...b.annotations, ...meta.annotations } };
   }
   return out;
 }
@@ -350,6 +373,8 @@ export function derivePlatform(documents: PlatformDocument[], options: PlatformO
     ignored: classified.ignored,
     settings: fleet.ctx.settings,
     quotas: [...(fleet.ctx.quotaUsage?.values() ?? [])],
+    teams: fleet.ctx.teams?.teams ?? [],
+    teamObjects: fleet.ctx.teams?.objects ?? [],
     fleet,
   };
 }

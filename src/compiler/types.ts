@@ -15,6 +15,7 @@ import type { LatticeQuota } from '../api/latticequota/v1alpha1.ts';
 import type { QuotaUsage } from './quota.ts';
 import type { ServiceGraph } from './graph.ts';
 import type { HostClaims } from './ingress.ts';
+import type { TeamsResult } from './team.ts';
 
 /** Any Kubernetes object Lattice derives. */
 export interface KubeObject {
@@ -127,6 +128,8 @@ export interface DerivationContext {
    * the Fleet; when absent, the ingress stage builds it from `services`.
    */
   hostClaims?: HostClaims;
+  /** What the namespace factory derived from the LatticeTeams (src/compiler/team.ts). */
+  teams?: TeamsResult;
 }
 
 /** A CedarPolicy left out because of an error, as the authorization gate names it. */

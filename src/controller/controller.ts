@@ -32,6 +32,8 @@ import { InformerSet, type WatchVerb } from './informers.ts';
 import { apiFailure, LatticeObjectApi, type Unstructured } from './kube.ts';
 import { LeaderElector } from './leader.ts';
 import { createMetrics, type ControllerMetrics } from './metrics.ts';
+import { AdoptionMetrics } from './adoption.ts';
+import { namespaceMetadata } from '../compiler/platform.ts';
 import { WorkQueue, DEFAULT_RATE_LIMITS } from './queue.ts';
 import { NotLeaderError, PLATFORM_KEY, Reconciler, WriteError } from './reconcile.ts';
 import { stableJson } from './stable.ts';
@@ -113,6 +115,8 @@ export function defaultIdentity(): string {
 export class Controller {
   readonly identity: string;
   readonly metrics: ControllerMetrics;
+  /** Adoption and health metrics of the platform (src/controller/adoption.ts), on the same registry. */
+  readonly adoption: AdoptionMetrics;
   readonly timings: ControllerTimings;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -147,6 +151,10 @@ export class Controller {
     this.informers = new InformerSet(options.kubeConfig, this.api, watched, (type, verb, object) => this.onChange(type, verb, object), this.clock, this.timings.watchRetryMs, this.logger);
     this.view = new PlatformView(this.informers, watched, this.logger, options.imageVerifier ?? {});
     this.metrics = createMetrics(() => this.informers.list(SERVICE_RESOURCE).map((s) => String((s as { status?: { phase?: unknown } }).status?.phase ?? 'Pending')), { defaultMetrics: options.defaultMetrics !== false });
+    this.adoption = new AdoptionMetrics(this.metrics.registry, () => ({
+      services: this.informers.list(SERVICE_RESOURCE),
+      namespaces: namespaceMetadata(this.informers.list(READ_KINDS[0]!).map((object) => ({ object }))),
+    }), () => this.clock.now());
     this.queue = new WorkQueue(
       this.clock,
       { backoffBaseMs: this.timings.backoffBaseMs, backoffMaxMs: this.timings.backoffMaxMs, qps: options.qps ?? DEFAULT_RATE_LIMITS.qps, burst: options.burst ?? DEFAULT_RATE_LIMITS.burst },
@@ -176,6 +184,7 @@ export class Controller {
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,
+      adoption: this.adoption,
       isLeader: () => this.isLeader(),
       discoveryTtlMs: this.timings.discoveryTtlMs,
     });
@@ -272,6 +281,7 @@ export class Controller {
     const signature = stableJson({ uid: meta.uid, generation: meta.generation, labels: meta.labels, annotations: meta.annotations, deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null });
     if (verb === 'update' && this.signatures.get(id) === signature) return; // status-only or no-op change
     if (verb === 'delete') this.signatures.delete(id);
+    if (verb === 'delete' && type.kind === SERVICE_RESOURCE.kind && meta.uid) this.adoption.forget(meta.uid);
     else this.signatures.set(id, signature);
     if (!this.active) return;
     if (type.kind === SERVICE_RESOURCE.kind && type.apiVersion === SERVICE_RESOURCE.apiVersion) {

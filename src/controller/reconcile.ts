@@ -35,6 +35,7 @@ import type { PlatformView } from './derive.ts';
 import type { EventRecorder } from './events.ts';
 import { apiFailure, type ApiFailure, type LatticeObjectApi, type Unstructured } from './kube.ts';
 import type { ControllerMetrics } from './metrics.ts';
+import type { AdoptionMetrics } from './adoption.ts';
 import { stableJson } from './stable.ts';
 import { LABELS, MANAGED_BY } from '../compiler/naming.ts';
 import {
@@ -82,6 +83,8 @@ export interface ReconcilerDeps {
   clock: Clock;
   logger: Logger;
   metrics: ControllerMetrics;
+  /** Adoption metrics, told of every derivation (optional: tests may leave it out). */
+  adoption?: AdoptionMetrics;
   isLeader(): boolean;
   /** How long "the cluster does not serve this kind" is believed before asking discovery again (ms). */
   discoveryTtlMs: number;
@@ -261,6 +264,11 @@ export class Reconciler {
     if (!result) throw new Error(`the fleet has no derivation of ${key} after adding it; this is a bug in Lattice`);
     const derived = result.status.phase !== 'Failed';
     this.deps.metrics.derivations.inc({ result: derived ? 'success' : 'failure' });
+    const cached = live as { metadata?: { creationTimestamp?: unknown }; status?: { phase?: unknown } };
+    const observed: { uid: string; creationTimestamp?: string; previousPhase?: string } = { uid: meta.uid };
+    if (typeof cached.metadata?.creationTimestamp === 'string') observed.creationTimestamp = cached.metadata.creationTimestamp;
+    if (typeof cached.status?.phase === 'string') observed.previousPhase = cached.status.phase;
+    this.deps.adoption?.observe(observed, derived, result.status.phase === 'Ready');
     let status: LatticeServiceStatus = result.status;
     try {
       if (derived) {

@@ -56,6 +56,8 @@ import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { ResourceQuota } from 'kubernetes-models/v1/ResourceQuota';
+import { LimitRange } from 'kubernetes-models/v1/LimitRange';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
@@ -159,6 +161,8 @@ const MODEL_KINDS: ModelKind[] = [
   model('v1', 'Namespace', Namespace, `${KM}/v1/Namespace`, { clusterScoped: true, nameRule: 'dns1123-label' }),
   model('v1', 'PersistentVolumeClaim', PersistentVolumeClaim, `${KM}/v1/PersistentVolumeClaim`),
   model('v1', 'Secret', Secret, `${KM}/v1/Secret`),
+  model('v1', 'ResourceQuota', ResourceQuota, `${KM}/v1/ResourceQuota`),
+  model('v1', 'LimitRange', LimitRange, `${KM}/v1/LimitRange`),
   model('v1', 'Service', Service, `${KM}/v1/Service`, { nameRule: 'dns1035-label' }),
   model('v1', 'ServiceAccount', ServiceAccount, `${KM}/v1/ServiceAccount`),
   model('apps/v1', 'DaemonSet', DaemonSet, `${KM}/apps/v1/DaemonSet`),

@@ -1,0 +1,58 @@
+/**
+ * `lattice catalog PATH... --out DIR`: writes the service catalog (src/catalog/site.ts), a static
+ * HTML site, to DIR: `index.html` and `services/<namespace>/<name>.html`. Derives the platform as
+ * `lattice render` does (offline; images verified against the bundles found) and scores it as
+ * `lattice score` does. Nothing in the site fetches anything when viewed.
+ *
+ * Exit status: 0 written (failing services are shown, not an error), 2 bad invocation or unreadable
+ * input, 1 the folder could not be written.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { buildCatalog } from '../catalog/site.ts';
+import { derivePlatform } from '../compiler/platform.ts';
+import { scorePlatform } from '../compiler/score/index.ts';
+import { graphOfDocuments, graphView } from './graph.ts';
+import { loadForCommand } from './load.ts';
+import { verifyImages } from './images.ts';
+import { EXIT, renderTime, type Streams } from './render.ts';
+
+/** Runs `lattice catalog`; resolves to the exit status. */
+export async function catalogCommand(paths: string[], outDir: string, io: Streams): Promise<number> {
+  const loaded = loadForCommand(paths, io);
+  if (!loaded) return EXIT.usage;
+  const now = renderTime();
+  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: false });
+  const platform = derivePlatform(loaded.documents, { now, images });
+  const score = scorePlatform(platform, loaded.documents);
+  const graph = graphView(graphOfDocuments(loaded.documents));
+  const files = buildCatalog({ platform, score, graph, generated: now });
+  try {
+    for (const [path, html] of files) {
+      const target = join(outDir, path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, html);
+    }
+  } catch (err) {
+    io.stderr(`error: cannot write the catalog to ${outDir}: ${(err as Error).message}. Check the folder is writable, or pass another --out.\n`);
+    return EXIT.failed;
+  }
+  io.stderr(`Catalog of ${platform.services.length} services written to ${join(outDir, 'index.html')} (${files.size} pages).\n`);
+  return loaded.errors.length > 0 ? EXIT.usage : EXIT.ok;
+}
+
+/** Registers `lattice catalog`. */
+export function registerCatalog(program: Command, setExit: (code: number) => void, streams: Streams): void {
+  program
+    .command('catalog')
+    .description('Write the service catalog, a static HTML site: every service with owner, namespace, image, status and score; per service its dependencies, secrets consumed (names only), routes and escape hatches.')
+    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
+    .requiredOption('--out <dir>', 'folder to write the site to (index.html and services/<namespace>/<name>.html)')
+    .addHelpText('after', `
+The site needs no server and fetches nothing: open DIR/index.html in a browser, or publish DIR.
+Exit status: 0 written, 1 the folder could not be written, 2 bad invocation or unreadable input.`)
+    .action(async (paths: string[], opts: { out: string }) => {
+      setExit(await catalogCommand(paths, opts.out, streams));
+    });
+}
