@@ -3,10 +3,9 @@
  * `lattice install | kubectl apply -f -` (or `kubectl apply --server-side -f -`).
  */
 import { Option, type Command } from 'commander';
-import { installManifests } from '../controller/install.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
-import { toJsonList, toYamlStream } from './output.ts';
-import { EXIT, type Streams } from './render.ts';
+import { EXIT } from './exit.ts';
+import type { Streams } from './render.ts';
 
 /** The version printed in labels and used in the default image tag. */
 export const OPERATOR_VERSION = '0.1.0';
@@ -23,7 +22,7 @@ export function registerInstall(program: Command, setExit: (code: number) => voi
     .option('--controller-arg <arg...>', 'extra arguments for `lattice controller`, e.g. --controller-arg=--log-level=debug')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .addHelpText('after', '\nInstall: lattice install | kubectl apply --server-side -f -\nUninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every Lattice object)')
-    .action((opts: { image: string; replicas: string; controllerArg?: string[]; output: 'yaml' | 'json' }) => {
+    .action(async (opts: { image: string; replicas: string; controllerArg?: string[]; output: 'yaml' | 'json' }) => {
       const replicas = Number(opts.replicas);
       if (!Number.isInteger(replicas) || replicas < 1) {
         streams.stderr(`error: --replicas: "${opts.replicas}" must be a whole number of at least 1\n`);
@@ -36,6 +35,8 @@ export function registerInstall(program: Command, setExit: (code: number) => voi
         setExit(EXIT.usage);
         return;
       }
+      // Loaded here, not at start: the CRDs come from the API schemas (zod), which `--help` does without.
+      const [{ installManifests }, { toJsonList, toYamlStream }] = await Promise.all([import('../controller/install.ts'), import('./output.ts')]);
       const objects = installManifests({ image: opts.image, replicas, extraArgs: opts.controllerArg ?? [], version: OPERATOR_VERSION });
       streams.stdout(opts.output === 'json' ? toJsonList(objects) : toYamlStream(objects));
       setExit(EXIT.ok);

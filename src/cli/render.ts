@@ -17,8 +17,10 @@ import { loadForCommand, type Streams } from './load.ts';
 import { verifyImages } from './images.ts';
 import { table, toJsonList, toYaml, toYamlStream } from './output.ts';
 
-/** Exit statuses of the commands. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+import { EXIT } from './exit.ts';
+
+/** Exit statuses of the commands (defined in `exit.ts`). */
+export { EXIT };
 
 /** Options of `lattice render`. */
 export interface RenderOptions {
