@@ -68,8 +68,17 @@ test('render prints derived objects then the services with status, and exits 0 w
 
 test('render -o json prints one Kubernetes List with the same objects', async () => {
   const dir = tmp({ 'web.yaml': GOOD });
-  const yaml = await lattice('render', dir);
-  const r = await lattice('render', '-o', 'json', dir);
+  // One fixed time for both renders: otherwise a second boundary between them changes lastTransitionTime.
+  const saved = process.env.SOURCE_DATE_EPOCH;
+  process.env.SOURCE_DATE_EPOCH = '1767225600';
+  let yaml, r;
+  try {
+    yaml = await lattice('render', dir);
+    r = await lattice('render', '-o', 'json', dir);
+  } finally {
+    if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+    else process.env.SOURCE_DATE_EPOCH = saved;
+  }
   assert.equal(r.code, 0);
   const list = JSON.parse(r.stdout);
   assert.equal(list.apiVersion, 'v1');
@@ -146,11 +155,13 @@ test('explain prints the field docs; an unknown field lists the valid ones', asy
 });
 
 test('the installed executable runs: npx lattice render examples/ (the examples include services denied on purpose: exit 1)', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/lattice.js'), 'render', join(ROOT, 'examples')], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' } });
+  // LATTICE_FROM_SOURCE: the sources under test, not a bundle built earlier (test/bundle.test.ts tests the bundle).
+  const env = { ...process.env, SOURCE_DATE_EPOCH: '1767225600', LATTICE_FROM_SOURCE: '1' };
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/lattice.js'), 'render', join(ROOT, 'examples')], { encoding: 'utf8', env });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /commerce\/payments\s+Ready/);
   assert.match(r.stderr, /commerce\/ledger-export\s+Failed\s+0\s+\S+ledger-export\.yaml:\d+:\d+ spec\.workload\.resources\.stripe: AccessSecret denied for secret payments\/api-key\./);
   assert.match(r.stdout, /kind: PodDisruptionBudget/);
-  const version = execFileSync(process.execPath, [join(ROOT, 'bin/lattice.js'), '--version'], { encoding: 'utf8' });
+  const version = execFileSync(process.execPath, [join(ROOT, 'bin/lattice.js'), '--version'], { encoding: 'utf8', env });
   assert.equal(version.trim(), '0.1.0');
 });
