@@ -1,0 +1,111 @@
+/**
+ * The bundle `bin/lattice.js` runs (`npm run build`, scripts/build.mjs): built here into a temporary
+ * copy of the installed layout (bin/, dist/, node_modules/ for the externals, no src/), run as a
+ * separate process, and held to the sources' behaviour. Every other test runs the TypeScript sources.
+ * Start-up speed is measured by hand (README), not here; this checks what keeps it fast: the modules
+ * the bundle loads before any command runs.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from '../scripts/build.mjs';
+import { run } from '../src/cli/main.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const EXAMPLES = join(ROOT, 'examples');
+
+/** A copy of the installed layout with a fresh bundle; resolves to its directory and the build's metafile. */
+async function installedCopy() {
+  const dir = mkdtempSync(join(tmpdir(), 'lattice-bundle-'));
+  mkdirSync(join(dir, 'bin'));
+  copyFileSync(join(ROOT, 'bin/lattice.js'), join(dir, 'bin/lattice.js'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const { metafile } = await build({ outdir: join(dir, 'dist') });
+  return { dir, metafile };
+}
+
+const built = installedCopy();
+
+/** Runs the copy's bin/lattice.js with `args`; the environment never asks for the sources. */
+async function bundled(args: string[]) {
+  const { dir } = await built;
+  const env: NodeJS.ProcessEnv = { ...process.env, SOURCE_DATE_EPOCH: '1767225600' };
+  delete env.LATTICE_FROM_SOURCE;
+  return spawnSync(process.execPath, [join(dir, 'bin/lattice.js'), ...args], { encoding: 'utf8', env, timeout: 240_000 });
+}
+
+/** Runs the sources in this process with `args`. */
+async function fromSources(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const saved = process.env.SOURCE_DATE_EPOCH;
+  process.env.SOURCE_DATE_EPOCH = '1767225600';
+  try {
+    const status = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+    return { status, stdout, stderr };
+  } finally {
+    if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+    else process.env.SOURCE_DATE_EPOCH = saved;
+  }
+}
+
+test('the bundled lattice --help lists every command, from the bundle (no note about running the sources)', async () => {
+  const r = await bundled(['--help']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  for (const command of ['render', 'images', 'authz', 'graph', 'controller', 'install', 'crds', 'explain']) {
+    assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'), `${command} missing from:\n${r.stdout}`);
+  }
+  const version = await bundled(['--version']);
+  assert.equal(version.stdout.trim(), '0.1.0');
+});
+
+test('the bundled lattice render examples/ prints exactly what the sources print', async () => {
+  const [b, s] = [await bundled(['render', EXAMPLES]), await fromSources(['render', EXAMPLES])];
+  assert.equal(b.status, 1, b.stderr); // two example services are refused on purpose
+  assert.equal(b.status, s.status);
+  assert.match(b.stderr, /commerce\/payments\s+Ready/);
+  assert.equal(b.stderr, s.stderr);
+  assert.match(b.stdout, /kind: CiliumNetworkPolicy/);
+  assert.equal(b.stdout, s.stdout);
+});
+
+test('the bundled commands that load the Kubernetes client and the API schemas run: install, crds, explain, controller flags', async () => {
+  for (const args of [['install', '--replicas', '1'], ['crds'], ['explain', 'latticeservice.spec.replicas']]) {
+    const [b, s] = [await bundled(args), await fromSources(args)];
+    assert.equal(b.status, 0, `${args.join(' ')}: ${b.stderr}`);
+    assert.equal(b.stdout, s.stdout, args.join(' '));
+  }
+  // Loads the controller chunk (with @kubernetes/client-node), then refuses the flags before connecting.
+  const bad = await bundled(['controller', '--lease-duration', '1s', '--renew-deadline', '2s']);
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /the renew deadline must be shorter than the lease duration/);
+});
+
+test('lattice --help loads none of the compiler, Cedar, the API schemas or the Kubernetes client', async () => {
+  const { metafile } = await built;
+  const outputs = metafile.outputs;
+  const entry = Object.keys(outputs).find((f) => f.endsWith('/lattice.mjs'));
+  assert.ok(entry, `no lattice.mjs among ${Object.keys(outputs).join(', ')}`);
+  // The modules evaluated at start: the entry and everything it imports statically, transitively.
+  const loaded = new Set<string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    for (const i of outputs[file]!.imports) if (i.kind === 'import-statement' && !i.external) queue.push(i.path);
+  }
+  const inputs = [...loaded].flatMap((f) => Object.keys(outputs[f]!.inputs));
+  assert.ok(inputs.some((i) => i.includes('node_modules/commander/')), 'commander is expected at start');
+  assert.ok(inputs.some((i) => i.endsWith('src/cli/main.ts')));
+  const heavy = inputs.filter((i) => /node_modules\/(zod|yaml|@kubernetes\/client-node|@sigstore|pino|prom-client)\/|src\/(compiler|policy|api\/(?!constants\.ts))|src\/controller\/(?!duration|http|queue|timings)/.test(i));
+  assert.deepEqual(heavy, [], 'modules loaded before any command runs');
+  // Each command still reaches its implementation through a dynamic import.
+  const dynamic = [...loaded].flatMap((f) => outputs[f]!.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+  assert.ok(dynamic.length >= 8, `expected a dynamic import per command, got ${dynamic.length}`);
+});
