@@ -1,18 +1,20 @@
 /**
  * The bundle `bin/lattice.js` runs (`npm run build`, scripts/build.mjs): built here into a temporary
- * copy of the installed layout (bin/, dist/, node_modules/ for the externals, no src/), run as a
- * separate process, and held to the sources' behaviour. Every other test runs the TypeScript sources.
+ * copy of the installed layout the operator image has (bin/, dist/, and in node_modules/ only the
+ * packages the bundle leaves external; no src/), run as a separate process, and held to the sources'
+ * behaviour. So a dependency the bundle fails to include fails here. Every other test runs the
+ * TypeScript sources.
  * Start-up speed is measured by hand (README), not here; this checks what keeps it fast: the modules
  * the bundle loads before any command runs.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from '../scripts/build.mjs';
+import { build, EXTERNAL } from '../scripts/build.mjs';
 import { run } from '../src/cli/main.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,12 +25,16 @@ async function installedCopy() {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-bundle-'));
   mkdirSync(join(dir, 'bin'));
   copyFileSync(join(ROOT, 'bin/lattice.js'), join(dir, 'bin/lattice.js'));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  for (const name of new Set(EXTERNAL.map((e) => e.replace(/\/\*$/, '')))) {
+    mkdirSync(dirname(join(dir, 'node_modules', name)), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+  }
   const { metafile } = await build({ outdir: join(dir, 'dist') });
   return { dir, metafile };
 }
 
 const built = installedCopy();
+after(async () => rmSync((await built).dir, { recursive: true, force: true }));
 
 /** Runs the copy's bin/lattice.js with `args`; the environment never asks for the sources. */
 async function bundled(args: string[]) {
