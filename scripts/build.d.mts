@@ -1,6 +1,9 @@
 /** Types of scripts/build.mjs (plain JavaScript, so it runs before anything is built). */
 import type { Metafile } from 'esbuild';
 
+/** Node.js built-ins replaced by their npm package in the bundle (esbuild `alias`). */
+export declare const ALIAS: Record<string, string>;
+
 /** Packages left out of the bundle and loaded from node_modules at run time. */
 export declare const EXTERNAL: string[];
 

@@ -35,6 +35,14 @@ import { parseArgs } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * Node.js built-ins replaced by their npm package in the bundle. `punycode`: node-fetch's whatwg-url/tr46
+ * and ajv-formats-draft2019 call `require("punycode")`, Node's deprecated built-in (the same punycode.js
+ * 2.x). Node only warns (DEP0040) when the caller is outside node_modules, which bundled code is, so
+ * the bundle would print a deprecation warning the sources never do.
+ */
+export const ALIAS = { punycode: 'punycode/' };
+
 /** Packages left out of the bundle and loaded from node_modules at run time (see the module comment). */
 export const EXTERNAL = ['@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*'];
 
@@ -83,6 +91,7 @@ export async function build(options = {}) {
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     external: EXTERNAL,
+    alias: ALIAS,
     minifySyntax: true,
     minifyWhitespace: options.minify === true,
     sourcemap: 'linked',

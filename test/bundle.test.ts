@@ -84,6 +84,7 @@ test('the bundled commands that load the Kubernetes client and the API schemas r
   for (const args of [['install', '--replicas', '1'], ['crds'], ['explain', 'latticeservice.spec.replicas']]) {
     const [b, s] = [await bundled(args), await fromSources(args)];
     assert.equal(b.status, 0, `${args.join(' ')}: ${b.stderr}`);
+    assert.equal(b.stderr, '', args.join(' '));
     assert.equal(b.stdout, s.stdout, args.join(' '));
   }
   // Loads the controller chunk (with @kubernetes/client-node), then refuses the flags before connecting.
