@@ -11,10 +11,10 @@
 #   docker buildx imagetools inspect node:24.22.3-bookworm-slim   # use the manifest-list digest
 #
 # Stages: `build` compiles the bundle with the devDependencies; `deps` installs the production
-# dependencies, of which the bundle needs only the packages it leaves external (scripts/build.mjs
-# EXTERNAL: @cedar-policy/cedar-wasm, which reads its .wasm file next to itself); the image holds
-# bin/, dist/ and those packages, no sources, no compilers. test/bundle.test.ts runs the bundle in
-# exactly that layout. No install scripts run (--ignore-scripts; the project allows none anyway).
+# dependencies, of which the bundle loads only the packages it leaves external (scripts/build.mjs
+# EXTERNAL: @cedar-policy/cedar-wasm, node-fetch) and theirs; the image holds bin/, dist/ and the
+# production node_modules: no sources, no compilers, no tsx. test/bundle.test.ts runs the bundle with
+# only the EXTERNAL packages in node_modules. No install scripts run (--ignore-scripts).
 # The image runs as UID/GID 10001 (numeric, so the kubelet can check runAsNonRoot).
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
@@ -34,7 +34,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=deps /app/node_modules/@cedar-policy/cedar-wasm ./node_modules/@cedar-policy/cedar-wasm
+COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY --from=build /app/dist ./dist

@@ -14,9 +14,8 @@
  * Why this shape:
  * - Code splitting: every command loads its implementation with a dynamic `import()` inside its action,
  *   so esbuild puts it in its own chunk and `lattice --help` parses only the command tree.
- * - Dependencies are bundled (no module resolution across hundreds of files at start), except
- *   `@cedar-policy/cedar-wasm`: its Node.js build reads `cedar_wasm_bg.wasm` next to its own file
- *   (`__dirname`), so it must stay in node_modules.
+ * - Dependencies are bundled (no module resolution across hundreds of files at start), except the
+ *   few in EXTERNAL below, which stay in node_modules.
  * - Text files a module reads next to itself at load time
  *   (`readFileSync(new URL('./lattice.cedarschema', import.meta.url), 'utf8')`) are inlined as string
  *   literals: in the bundle, `import.meta.url` is the chunk's URL, not the source file's. Any other
@@ -43,8 +42,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  */
 export const ALIAS = { punycode: 'punycode/' };
 
-/** Packages left out of the bundle and loaded from node_modules at run time (see the module comment). */
-export const EXTERNAL = ['@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*'];
+/**
+ * Packages left out of the bundle and loaded from node_modules at run time:
+ * - `@cedar-policy/cedar-wasm`: its Node.js build reads `cedar_wasm_bg.wasm` next to itself (`__dirname`);
+ * - `node-fetch` (v2, the HTTP client of @kubernetes/client-node): it calls `url.parse()`, and Node.js 24
+ *   prints a DEP0169 deprecation warning for that unless the caller is inside node_modules, which
+ *   bundled code is not; loaded from node_modules it behaves as when running the sources.
+ */
+export const EXTERNAL = ['@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*', 'node-fetch'];
 
 const SIBLING_TEXT = /readFileSync\(new URL\('(\.\/[^']+)', import\.meta\.url\), 'utf8'\)/g;
 

@@ -1,16 +1,17 @@
 /**
  * The bundle `bin/lattice.js` runs (`npm run build`, scripts/build.mjs): built here into a temporary
- * copy of the installed layout the operator image has (bin/, dist/, and in node_modules/ only the
- * packages the bundle leaves external; no src/), run as a separate process, and held to the sources'
- * behaviour. So a dependency the bundle fails to include fails here. Every other test runs the
- * TypeScript sources.
+ * copy of the installed layout (bin/, dist/, and in node_modules/ only the packages the bundle leaves
+ * external; no src/, as in the operator image), run as a separate process, and held to the sources'
+ * behaviour, stderr included (a deprecation warning Node prints only for code outside node_modules
+ * shows up here first). So a dependency the bundle fails to include fails here. Every other test runs
+ * the TypeScript sources.
  * Start-up speed is measured by hand (README), not here; this checks what keeps it fast: the modules
  * the bundle loads before any command runs.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,33 @@ test('the bundled commands that load the Kubernetes client and the API schemas r
   const bad = await bundled(['controller', '--lease-duration', '1s', '--renew-deadline', '2s']);
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /the renew deadline must be shorter than the lease duration/);
+});
+
+test('the bundled controller runs (pino, the Kubernetes client), keeps retrying an unreachable API server, and exits 0 on SIGTERM', async () => {
+  const { dir } = await built;
+  const kubeconfig = join(dir, 'kubeconfig');
+  // Port 1 on loopback: connections are refused at once, so the watches fail and are retried.
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\n' +
+    'users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.LATTICE_FROM_SOURCE;
+  const child = spawn(process.execPath, [join(dir, 'bin/lattice.js'), 'controller', '--kubeconfig', kubeconfig, '--no-leader-elect', '--listen', 'off', '--watch-retry', '50ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  // Two rounds of failed watches: the process is still alive after its first retry.
+  while ((stdout.match(/"msg":"watch failed; restarting it"/g) ?? []).length < 16 && child.exitCode === null && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(child.exitCode, null, `the controller exited on its own (${child.exitCode}):\n${stdout}${stderr}`);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, `${stdout}${stderr}`);
+  assert.match(stdout, /"msg":"connecting"/);
+  assert.match(stdout, /"reason":"stopped"/);
+  assert.equal(stderr, '');
 });
 
 test('lattice --help loads none of the compiler, Cedar, the API schemas or the Kubernetes client', async () => {

@@ -89,7 +89,9 @@ function settingsFrom(flags: ControllerFlags, leaderSettingsProblem: (t: Control
 
 /** Runs the controller until a signal or the loss of the Lease; resolves to the exit status. */
 async function runController(flags: ControllerFlags, streams: Streams): Promise<number> {
-  const [{ pino }, { Controller, defaultIdentity }, { loadKubeConfig }, { leaderSettingsProblem }] = await Promise.all([
+  // pino is CommonJS: its `default` export is the function in Node.js and in the bundle alike (the bundle's
+  // chunk for a dynamically imported CommonJS module exports only `default`).
+  const [{ default: pino }, { Controller, defaultIdentity }, { loadKubeConfig }, { leaderSettingsProblem }] = await Promise.all([
     import('pino'),
     import('../controller/controller.ts'),
     import('../controller/kube.ts'),
@@ -132,11 +134,16 @@ async function runController(flags: ControllerFlags, streams: Streams): Promise<
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // The process lives until a signal or the loss of the Lease. The controller's own retry timers do not
+  // keep Node.js running (with --listen off and no API server reachable, Node exited with status 13,
+  // "unsettled top-level await", between two watch retries), so hold the event loop open here.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   try {
     await controller.start();
     const reason = await controller.done;
     return reason === 'stopped' ? EXIT.ok : EXIT.failed;
   } finally {
+    clearInterval(keepAlive);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
