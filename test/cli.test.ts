@@ -156,11 +156,13 @@ test('explain prints the field docs; an unknown field lists the valid ones', asy
 });
 
 test('the installed executable runs: npx lattice render examples/ (the examples include services denied on purpose: exit 1)', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/lattice.js'), 'render', join(ROOT, 'examples')], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' } });
+  // LATTICE_FROM_SOURCE: the sources under test, not a bundle built earlier (test/bundle.test.ts tests the bundle).
+  const env = { ...process.env, SOURCE_DATE_EPOCH: '1767225600', LATTICE_FROM_SOURCE: '1' };
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/lattice.js'), 'render', join(ROOT, 'examples')], { encoding: 'utf8', env });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /commerce\/payments\s+Ready/);
   assert.match(r.stderr, /commerce\/ledger-export\s+Failed\s+0\s+\S+ledger-export\.yaml:\d+:\d+ spec\.workload\.resources\.stripe: AccessSecret denied for secret payments\/api-key\./);
   assert.match(r.stdout, /kind: PodDisruptionBudget/);
-  const version = execFileSync(process.execPath, [join(ROOT, 'bin/lattice.js'), '--version'], { encoding: 'utf8' });
+  const version = execFileSync(process.execPath, [join(ROOT, 'bin/lattice.js'), '--version'], { encoding: 'utf8', env });
   assert.equal(version.trim(), '0.1.0');
 });

@@ -223,12 +223,13 @@ describe('faults: the controller process is killed in the middle of a reconcile'
   function startProcess(user: string): ChildProcess {
     const kubeconfig = join(dir, `${user}.kubeconfig`);
     writeFileSync(kubeconfig, world.api.kubeConfigYaml(user));
+    // The sources under test by default; LATTICE_FROM_SOURCE=0 runs the bundle in dist/ (npm run build) instead.
     const child = spawn(process.execPath, [
       fileURLToPath(new URL('../bin/lattice.js', import.meta.url)), 'controller', '--kubeconfig', kubeconfig, '--identity', user,
       // Short enough that process-2 takes over soon after process-1 dies, long enough that a busy machine keeps it.
       '--lease-duration', '5s', '--renew-deadline', '4s', '--retry-period', '200ms',
       '--backoff-base', '20ms', '--backoff-max', '500ms', '--watch-retry', '50ms', '--listen', '127.0.0.1:0', '--log-level', 'debug',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LATTICE_FROM_SOURCE: process.env.LATTICE_FROM_SOURCE ?? '1' } });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();

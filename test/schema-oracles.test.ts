@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 
-import { assertValid, knownKinds, sharedSchemasDir, validateAgainstCrd, validateObject } from './support/schemas.ts';
+import { assertValid, knownKinds, upstreamSchemasDir, validateAgainstCrd, validateObject } from './support/schemas.ts';
 import {
   compileSchemaValidator,
   crdProblems,
@@ -606,7 +606,7 @@ describe('structuralSchemaProblems', () => {
   });
 
   it('accepts every vendored upstream CRD (no false positives on real, accepted schemas)', () => {
-    const dir = sharedSchemasDir();
+    const dir = upstreamSchemasDir();
     for (const group of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
       for (const file of readdirSync(`${dir}${group.name}`).filter((f) => f.endsWith('.yaml'))) {
         const crd = parseYaml(readFileSync(`${dir}${group.name}/${file}`, 'utf8')) as object;

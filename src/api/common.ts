@@ -7,14 +7,9 @@ import { z } from 'zod';
 import { isQuantity } from './quantity.ts';
 import { dns1123LabelProblem, dns1035LabelProblem, DNS1123_SUBDOMAIN } from './names.ts';
 
-/** The API group of every Lattice kind. */
-export const GROUP = 'lattice.dev';
-/** The only served version so far. */
-export const VERSION = 'v1alpha1';
-/** `apiVersion` of every Lattice kind. */
-export const API_VERSION = `${GROUP}/${VERSION}`;
-/** The platform namespace: platform-wide resources (providers, policies, quotas, settings) live here. */
-export const PLATFORM_NAMESPACE = 'lattice-system';
+import { PLATFORM_NAMESPACE } from './constants.ts';
+
+export { GROUP, VERSION, API_VERSION, PLATFORM_NAMESPACE } from './constants.ts';
 
 /**
  * `record[key]` when `key` is an own property of `record`, else undefined. User-chosen keys

@@ -7,15 +7,25 @@
  *   mode) and prints Cedar's own messages with file positions. Exit 1 when any policy is invalid.
  */
 import type { Command } from 'commander';
-import { buildContext, classify, readCedarPolicies, type PlatformProblem } from '../compiler/platform.ts';
-import { authorizationInput } from '../compiler/authorization.ts';
-import { documentKey } from '../compiler/fleet.ts';
-import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
-import { formatPolicyProblem, validateCedarPolicies } from '../policy/index.ts';
-import { loadForCommand } from './load.ts';
-import { table } from './output.ts';
+import type { PlatformProblem } from '../compiler/platform.ts';
 import { verifyImages } from './images.ts';
-import { renderTime, EXIT, type Streams } from './render.ts';
+import { EXIT } from './exit.ts';
+import type { Streams } from './render.ts';
+
+/** The modules the commands run on, loaded when a command runs (see main.ts), not at start. */
+async function implementation() {
+  const [platform, { authorizationInput }, { documentKey }, { latticeServiceSchema }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
+    import('../compiler/platform.ts'),
+    import('../compiler/authorization.ts'),
+    import('../compiler/fleet.ts'),
+    import('../api/latticeservice/v1alpha1.ts'),
+    import('../policy/index.ts'),
+    import('./load.ts'),
+    import('./output.ts'),
+    import('./render.ts'),
+  ]);
+  return { ...platform, authorizationInput, documentKey, latticeServiceSchema, ...policy, loadForCommand, table, renderTime };
+}
 
 
 
@@ -30,6 +40,7 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .requiredOption('--service <namespace/name>', 'the service to check, e.g. commerce/payments')
     .addHelpText('after', '\nExit status 0 when every request is allowed, 1 when any is denied or could not be decided, 2 when the service is not found.')
     .action(async (paths: string[], opts: { service: string }) => {
+      const { loadForCommand, classify, buildContext, renderTime, documentKey, latticeServiceSchema, authorizationInput, table } = await implementation();
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
       const classified = classify(loaded.documents);
@@ -66,7 +77,8 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .description('Validate every CedarPolicy against the Lattice Cedar schema (strict mode).')
     .argument('<path...>', 'YAML files or folders with CedarPolicies')
     .addHelpText('after', '\nPrints Cedar\'s messages with file:line:col. Exit status 0 when every CedarPolicy is valid, 1 otherwise.')
-    .action((paths: string[]) => {
+    .action(async (paths: string[]) => {
+      const { loadForCommand, readCedarPolicies, classify, validateCedarPolicies, formatPolicyProblem } = await implementation();
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
       const problems: PlatformProblem[] = [];

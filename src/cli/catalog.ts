@@ -9,7 +9,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Command } from 'commander';
 import { buildCatalog } from '../catalog/site.ts';
 import { derivePlatform } from '../compiler/platform.ts';
 import { scorePlatform } from '../compiler/score/index.ts';
@@ -40,19 +39,4 @@ export async function catalogCommand(paths: string[], outDir: string, io: Stream
   }
   io.stderr(`Catalog of ${platform.services.length} services written to ${join(outDir, 'index.html')} (${files.size} pages).\n`);
   return loaded.errors.length > 0 ? EXIT.usage : EXIT.ok;
-}
-
-/** Registers `lattice catalog`. */
-export function registerCatalog(program: Command, setExit: (code: number) => void, streams: Streams): void {
-  program
-    .command('catalog')
-    .description('Write the service catalog, a static HTML site: every service with owner, namespace, image, status and score; per service its dependencies, secrets consumed (names only), routes and escape hatches.')
-    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
-    .requiredOption('--out <dir>', 'folder to write the site to (index.html and services/<namespace>/<name>.html)')
-    .addHelpText('after', `
-The site needs no server and fetches nothing: open DIR/index.html in a browser, or publish DIR.
-Exit status: 0 written, 1 the folder could not be written, 2 bad invocation or unreadable input.`)
-    .action(async (paths: string[], opts: { out: string }) => {
-      setExit(await catalogCommand(paths, opts.out, streams));
-    });
 }

@@ -8,7 +8,6 @@
  * Paths complete as files, as the shells do by default.
  */
 import type { Command, Option } from 'commander';
-import { EXIT, type Streams } from './render.ts';
 
 interface CommandInfo {
   path: string[];
@@ -80,22 +79,4 @@ export function fishCompletion(program: Command): string {
     }
   }
   return lines.join('\n') + '\n';
-}
-
-/** Registers `lattice completion`. */
-export function registerCompletion(program: Command, setExit: (code: number) => void, streams: Streams): void {
-  program
-    .command('completion')
-    .description('Print a shell completion script: source <(lattice completion bash)')
-    .argument('<shell>', 'bash, zsh or fish')
-    .action((shell: string) => {
-      if (shell === 'bash' || shell === 'zsh') streams.stdout(bashCompletion(program));
-      else if (shell === 'fish') streams.stdout(fishCompletion(program));
-      else {
-        streams.stderr(`error: no completion for shell "${shell}": choose bash, zsh or fish\n`);
-        setExit(EXIT.usage);
-        return;
-      }
-      setExit(EXIT.ok);
-    });
 }

@@ -6,15 +6,13 @@
  * cluster exit 2.
  */
 import { Option, type Command } from 'commander';
-import { pino } from 'pino';
-import { Controller, DEFAULT_TIMINGS, defaultIdentity, type ControllerTimings } from '../controller/controller.ts';
 import { formatDuration, parseDuration } from '../controller/duration.ts';
 import { parseListen } from '../controller/http.ts';
-import { loadKubeConfig } from '../controller/kube.ts';
-import { leaderSettingsProblem } from '../controller/leader.ts';
 import { DEFAULT_RATE_LIMITS } from '../controller/queue.ts';
-import { PLATFORM_NAMESPACE } from '../api/common.ts';
-import { EXIT, type Streams } from './render.ts';
+import { DEFAULT_TIMINGS, type ControllerTimings } from '../controller/timings.ts';
+import { PLATFORM_NAMESPACE } from '../api/constants.ts';
+import { EXIT } from './exit.ts';
+import type { Streams } from './render.ts';
 
 /** Parsed flags of `lattice controller`. */
 interface ControllerFlags {
@@ -50,8 +48,12 @@ const DURATION_FLAGS: [keyof ControllerFlags, keyof ControllerTimings, string][]
   ['drainTimeout', 'drainTimeoutMs', '--drain-timeout'],
 ];
 
-/** Checks the flags; returns the controller settings or the problems (each says what to write). */
-function settingsFrom(flags: ControllerFlags): { ok: true; timings: ControllerTimings; concurrency: number; qps: number; burst: number; listen: { host: string; port: number } | false } | { ok: false; problems: string[] } {
+/**
+ * Checks the flags; returns the controller settings or the problems (each says what to write).
+ * `leaderSettingsProblem` comes from `controller/leader.ts`, passed in because that module loads the
+ * Kubernetes client, which `lattice controller --help` does without.
+ */
+function settingsFrom(flags: ControllerFlags, leaderSettingsProblem: (t: ControllerTimings) => string | undefined): { ok: true; timings: ControllerTimings; concurrency: number; qps: number; burst: number; listen: { host: string; port: number } | false } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const timings = { ...DEFAULT_TIMINGS };
   for (const [flag, key, name] of DURATION_FLAGS) {
@@ -87,7 +89,15 @@ function settingsFrom(flags: ControllerFlags): { ok: true; timings: ControllerTi
 
 /** Runs the controller until a signal or the loss of the Lease; resolves to the exit status. */
 async function runController(flags: ControllerFlags, streams: Streams): Promise<number> {
-  const settings = settingsFrom(flags);
+  // pino is CommonJS: its `default` export is the function in Node.js and in the bundle alike (the bundle's
+  // chunk for a dynamically imported CommonJS module exports only `default`).
+  const [{ default: pino }, { Controller, defaultIdentity }, { loadKubeConfig }, { leaderSettingsProblem }] = await Promise.all([
+    import('pino'),
+    import('../controller/controller.ts'),
+    import('../controller/kube.ts'),
+    import('../controller/leader.ts'),
+  ]);
+  const settings = settingsFrom(flags, leaderSettingsProblem);
   if (!settings.ok) {
     for (const p of settings.problems) streams.stderr(`error: ${p}\n`);
     return EXIT.usage;
@@ -124,11 +134,16 @@ async function runController(flags: ControllerFlags, streams: Streams): Promise<
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // The process lives until a signal or the loss of the Lease. The controller's own retry timers do not
+  // keep Node.js running (with --listen off and no API server reachable, Node exited with status 13,
+  // "unsettled top-level await", between two watch retries), so hold the event loop open here.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   try {
     await controller.start();
     const reason = await controller.done;
     return reason === 'stopped' ? EXIT.ok : EXIT.failed;
   } finally {
+    clearInterval(keepAlive);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

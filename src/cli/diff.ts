@@ -18,7 +18,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import { Option, type Command } from 'commander';
 import { diffDerived, type DerivedDiff, type FieldChange } from '../compiler/diff.ts';
 import type { KubeObject } from '../compiler/types.ts';
 import { EXIT, outputObjects, renderPaths } from './render.ts';
@@ -212,26 +211,4 @@ export async function diffCommand(args: string[], opts: DiffOptions, io: Streams
   io.stdout(opts.output === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatDiff(result));
   if (sides[0].inputErrors || sides[1].inputErrors) return EXIT.usage;
   return result.changes.length > 0 ? EXIT.failed : EXIT.ok;
-}
-
-/** Registers `lattice diff` on the program; `setExit` receives its exit status. */
-export function registerDiff(program: Command, setExit: (code: number) => void, streams: Streams): void {
-  program
-    .command('diff')
-    .description('Show what a change does to derived infrastructure: two trees, two git revisions, or a tree against the live cluster.')
-    .argument('[path...]', 'two trees (A B); with --git, the paths to compare at each revision (default .); with --cluster, the tree to render')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--git <revisions>', 'compare git revisions: A..B, A.. (A..HEAD), or A (A against the working tree)')
-    .option('--cluster', 'compare the live cluster with what applying the render would make of it (server-side dry-run)')
-    .option('--kubeconfig <file>', 'with --cluster: kubeconfig file (default $KUBECONFIG, ~/.kube/config, in-cluster)')
-    .option('--context <name>', 'with --cluster: kubeconfig context')
-    .addHelpText('after', `
-Examples:
-  lattice diff old/ new/                 # two folders
-  lattice diff --git main..HEAD platform/  # what this branch changes
-  lattice diff --cluster platform/       # what applying the render would change in the cluster
-Exit status: 0 no differences, 1 differences, 2 bad invocation or unreadable input.`)
-    .action(async (paths: string[], opts: DiffOptions) => {
-      setExit(await diffCommand(paths, opts, streams));
-    });
 }

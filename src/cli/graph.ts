@@ -4,10 +4,11 @@
  * with what is missing; services that are named but not found are drawn dashed; external services
  * are drawn as their own nodes. Offline and derivation-free: it only reads the declarations.
  *
+ * The command itself is declared in `main.ts` (so `--help` does not load this module).
+ *
  * Exit status: 0 the graph was drawn (one-sided edges are not a failure; `lattice render` reports
  * them in each service's status), 2 bad invocation or unreadable input.
  */
-import { Option, type Command } from 'commander';
 import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
 import { classify } from '../compiler/platform.ts';
 import { documentKey } from '../compiler/fleet.ts';
@@ -190,20 +191,4 @@ export function graphCommand(paths: string[], output: 'mermaid' | 'dot' | 'json'
   io.stderr(`${view.nodes.filter((n) => n.kind === 'service' && n.status === 'valid').length} services; ${agreed} agreed edge${agreed === 1 ? '' : 's'}, ` +
     `${services.length - agreed} not agreed (dashed); ${external} external endpoint${external === 1 ? '' : 's'}.\n`);
   return loaded.errors.length > 0 ? EXIT.usage : EXIT.ok;
-}
-
-/** Registers `lattice graph` on the program; `setExit` receives its exit status. */
-export function registerGraph(program: Command, setExit: (code: number) => void, streams: Streams): void {
-  program
-    .command('graph')
-    .description('Draw the service graph: who calls whom, agreed (solid) or one-sided (dashed, with what is missing), and external services.')
-    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['mermaid', 'dot', 'json']).default('mermaid'))
-    .addHelpText('after', `
-An edge is agreed when the caller declares the callee (direction outbound or both) and the callee
-declares the caller (direction inbound or both, or id "*"); only agreed edges carry traffic.
-Render Mermaid at mermaid.live or in Markdown; DOT with \`dot -Tsvg\`.`)
-    .action((paths: string[], opts: { output: 'mermaid' | 'dot' | 'json' }) => {
-      setExit(graphCommand(paths, opts.output, streams));
-    });
 }

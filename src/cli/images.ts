@@ -10,13 +10,10 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { imagesToVerify, type PlatformDocument } from '../compiler/platform.ts';
-import { ImageVerifier, isBlocking, type ImageVerification } from '../supplychain/verify.ts';
-import { credentialsFromDockerConfig } from '../supplychain/registry.ts';
-import { parseRegistryScope } from '../supplychain/scope.ts';
-import { loadForCommand } from './load.ts';
-import { table } from './output.ts';
-import { EXIT, type Streams } from './render.ts';
+import type { PlatformDocument } from '../compiler/platform.ts';
+import type { ImageVerification } from '../supplychain/verify.ts';
+import { EXIT } from './exit.ts';
+import type { Streams } from './render.ts';
 
 /** Options of {@link verifyImages}. */
 export interface VerifyOptions {
@@ -39,6 +36,13 @@ function dockerConfig(): string | undefined {
 
 /** Verifies every image of the documents' valid services; results by image reference as written. */
 export async function verifyImages(documents: PlatformDocument[], options: VerifyOptions = {}): Promise<Map<string, ImageVerification>> {
+  // Loaded on first use, not at start (see main.ts): `lattice images --help` needs none of it.
+  const [{ imagesToVerify }, { ImageVerifier }, { credentialsFromDockerConfig }, { parseRegistryScope }] = await Promise.all([
+    import('../compiler/platform.ts'),
+    import('../supplychain/verify.ts'),
+    import('../supplychain/registry.ts'),
+    import('../supplychain/scope.ts'),
+  ]);
   const { images, providers, settings } = imagesToVerify(documents);
   const resolve = settings.imageTags === 'resolve' && options.resolveDigests === true;
   const config = dockerConfig();
@@ -74,6 +78,7 @@ export function registerImages(program: Command, setExit: (code: number) => void
     .option('--resolve-digests', 'resolve tags to digests in the registry, when the platform setting imageTags is resolve (needs network access)')
     .addHelpText('after', '\nPrints one row per image: image, digest, verified by, or why not. Exit status 1 when an image would stop its service.')
     .action(async (paths: string[], opts: { resolveDigests?: boolean }) => {
+      const [{ loadForCommand }, { table }, { isBlocking }] = await Promise.all([import('./load.ts'), import('./output.ts'), import('../supplychain/verify.ts')]);
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
       const results = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: opts.resolveDigests === true });

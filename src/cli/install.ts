@@ -3,11 +3,9 @@
  * `lattice install | kubectl apply -f -` (or `kubectl apply --server-side -f -`).
  */
 import { Option, type Command } from 'commander';
-import { installManifests } from '../controller/install.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
-import { toJsonList, toYamlStream } from './output.ts';
-import { EXIT, type Streams } from './render.ts';
-import { helmChart, kustomizeBase, writePackage } from './install-package.ts';
+import { EXIT } from './exit.ts';
+import type { Streams } from './render.ts';
 
 /** The version printed in labels and used in the default image tag. */
 export const OPERATOR_VERSION = '0.1.0';
@@ -30,7 +28,7 @@ Install: lattice install | kubectl apply --server-side -f -
 Helm:    lattice install --format helm --out-dir chart/ && helm install lattice chart/
 Kustomize: lattice install --format kustomize --out-dir base/ && kubectl apply --server-side -k base/
 Uninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every Lattice object)`)
-    .action((opts: { image: string; replicas: string; controllerArg?: string[]; output: 'yaml' | 'json'; format?: 'helm' | 'kustomize'; outDir?: string }) => {
+    .action(async (opts: { image: string; replicas: string; controllerArg?: string[]; output: 'yaml' | 'json'; format?: 'helm' | 'kustomize'; outDir?: string }) => {
       const replicas = Number(opts.replicas);
       if (!Number.isInteger(replicas) || replicas < 1) {
         streams.stderr(`error: --replicas: "${opts.replicas}" must be a whole number of at least 1\n`);
@@ -49,6 +47,10 @@ Uninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every
         return;
       }
       const settings = { image: opts.image, replicas, extraArgs: opts.controllerArg ?? [], version: OPERATOR_VERSION };
+      // Loaded here, not at start: the CRDs come from the API schemas (zod), which `--help` does without.
+      const [{ installManifests }, { toJsonList, toYamlStream }, { helmChart, kustomizeBase, writePackage }] = await Promise.all([
+        import('../controller/install.ts'), import('./output.ts'), import('./install-package.ts'),
+      ]);
       if (opts.format !== undefined && opts.outDir !== undefined) {
         const files = opts.format === 'helm' ? helmChart(settings) : kustomizeBase(settings);
         writePackage(opts.outDir, files);

@@ -2,22 +2,21 @@
  * The `lattice` command line. Thin: every command parses its arguments and calls the api, compiler,
  * policy or controller layers. Exit status 0 success, 1 something failed (a service, a check),
  * 2 bad invocation or unreadable input, 3 internal error (a bug).
+ *
+ * Start-up: the command tree (names, arguments, options, help) is built from modules that load only
+ * commander and constants; each command loads its implementation with `import()` in its action, so
+ * `lattice --help` or `lattice install` never load the compiler, Cedar or the Kubernetes client.
+ * In the bundle (`npm run build`), each such `import()` is its own chunk. Keep new top-level imports
+ * of this module and of the `register*` modules free of the api schemas (zod) and of the compiler.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { allCrds } from '../api/crd.ts';
-import { explain } from '../api/explain.ts';
-import { EXIT, render, type RenderFormat, type Streams } from './render.ts';
-import { toYamlStream } from './output.ts';
+import { EXIT } from './exit.ts';
+import type { RenderFormat, Streams } from './render.ts';
 import { registerImages } from './images.ts';
 import { registerAuthz } from './authz.ts';
-import { registerGraph } from './graph.ts';
 import { registerController } from './controller.ts';
 import { registerInstall } from './install.ts';
-import { registerDiff } from './diff.ts';
-import { registerSchema } from './schema.ts';
-import { registerCompletion } from './completion.ts';
-import { registerScore } from './score.ts';
-import { registerCatalog } from './catalog.ts';
+import { registerChangeCommands, registerCompletion, registerProductCommands } from './register.ts';
 
 const io: Streams = {
   stdout: (t: string): void => void process.stdout.write(t),
@@ -59,6 +58,7 @@ Examples:
   cat payments.yaml | lattice render - platform/policies.yaml
   lattice render platform/ --out-dir deploy/ && kubectl apply -k deploy/`)
     .action(async (paths: string[], opts: { output: RenderFormat; outDir?: string; resolveDigests?: boolean; namespace?: string; service?: string; check?: boolean; quiet?: boolean }) => {
+      const { render } = await import('./render.ts');
       const options: Parameters<typeof render>[1] = { output: opts.output, resolveDigests: opts.resolveDigests === true, check: opts.check === true, quiet: opts.quiet === true };
       if (opts.outDir !== undefined) options.outDir = opts.outDir;
       if (opts.namespace !== undefined) options.namespace = opts.namespace;
@@ -68,19 +68,31 @@ Examples:
 
   registerImages(program, setExit, streams);
   registerAuthz(program, setExit, streams);
-  registerGraph(program, setExit, streams);
-  registerDiff(program, setExit, streams);
-  registerSchema(program, setExit, streams);
-  registerCompletion(program, setExit, streams);
+
+  program
+    .command('graph')
+    .description('Draw the service graph: who calls whom, agreed (solid) or one-sided (dashed, with what is missing), and external services.')
+    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['mermaid', 'dot', 'json']).default('mermaid'))
+    .addHelpText('after', `
+An edge is agreed when the caller declares the callee (direction outbound or both) and the callee
+declares the caller (direction inbound or both, or id "*"); only agreed edges carry traffic.
+Render Mermaid at mermaid.live or in Markdown; DOT with \`dot -Tsvg\`.`)
+    .action(async (paths: string[], opts: { output: 'mermaid' | 'dot' | 'json' }) => {
+      const { graphCommand } = await import('./graph.ts');
+      setExit(graphCommand(paths, opts.output, streams));
+    });
+
+  registerChangeCommands(program, setExit, streams);
+  registerProductCommands(program, setExit, streams);
   registerController(program, setExit, streams);
   registerInstall(program, setExit, streams);
-  registerScore(program, setExit, streams);
-  registerCatalog(program, setExit, streams);
 
   program
     .command('crds')
     .description('Print the CustomResourceDefinitions of every Lattice kind (apply them before running the controller).')
-    .action(() => {
+    .action(async () => {
+      const [{ allCrds }, { toYamlStream }] = await Promise.all([import('../api/crd.ts'), import('./output.ts')]);
       streams.stdout(toYamlStream(allCrds()));
       setExit(EXIT.ok);
     });
@@ -90,7 +102,8 @@ Examples:
     .description('Document a field of a Lattice kind, like kubectl explain.')
     .argument('<field>', 'kind and field path, e.g. latticeservice.spec.workload.containers')
     .option('-r, --recursive', 'list every nested field')
-    .action((field: string, opts: { recursive?: boolean }) => {
+    .action(async (field: string, opts: { recursive?: boolean }) => {
+      const { explain } = await import('../api/explain.ts');
       const result = explain(field, opts.recursive === true);
       if (result.ok) {
         streams.stdout(result.text);
@@ -100,6 +113,7 @@ Examples:
         setExit(EXIT.usage);
       }
     });
+  registerCompletion(program, setExit, streams);
   return program;
 }
 

@@ -19,8 +19,10 @@ import { loadForCommand, type LoadResult, type Streams } from './load.ts';
 import { verifyImages } from './images.ts';
 import { table, toJsonList, toYaml, toYamlStream } from './output.ts';
 
-/** Exit statuses of the commands. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+import { EXIT } from './exit.ts';
+
+/** Exit statuses of the commands (defined in `exit.ts`). */
+export { EXIT };
 
 /** Output formats of `lattice render`: documents (`yaml`, `json`), one `kind.group/name` per line (`name`, as kubectl), or a table (`wide`). */
 export type RenderFormat = 'yaml' | 'json' | 'name' | 'wide';

@@ -7,7 +7,6 @@
  * `-o table` (default) or `-o json` (the {@link FleetScore} as is). Exit status: 0 no failing check at
  * or above `--fail-on` (default error), 1 some, 2 bad invocation or unreadable input.
  */
-import { Option, type Command } from 'commander';
 import { derivePlatform } from '../compiler/platform.ts';
 import { CHECK_SEVERITIES, failsAt, scorePlatform, type CheckSeverity, type Evidence, type FleetScore } from '../compiler/score/index.ts';
 import { loadForCommand } from './load.ts';
@@ -60,21 +59,4 @@ export async function scoreCommand(paths: string[], options: ScoreOptions, io: S
   io.stdout(options.output === 'json' ? JSON.stringify(score, null, 2) + '\n' : scoreTable(score));
   if (loaded.errors.length > 0) return EXIT.usage;
   return options.failOn !== 'never' && failsAt(score, options.failOn) ? EXIT.failed : EXIT.ok;
-}
-
-/** Registers `lattice score`. */
-export function registerScore(program: Command, setExit: (code: number) => void, streams: Streams): void {
-  program
-    .command('score')
-    .description('Hold every service against the platform checks (owner, probes, pinned images, non-root, redundancy, quota, runbook and SLO links, approved public routes, no secret values) and summarise the fleet.')
-    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a check of this severity or worse fails').choices(['error', 'warning', 'info', 'never']).default('error'))
-    .addHelpText('after', `
-Annotations read: lattice.dev/runbook and lattice.dev/slo (https URLs) on the LatticeService; the
-owner and team come from the namespace (LatticeTeam). Exit status: 0 nothing fails at --fail-on,
-1 something does, 2 bad invocation or unreadable input.`)
-    .action(async (paths: string[], opts: { output: 'table' | 'json'; failOn: CheckSeverity | 'never' }) => {
-      setExit(await scoreCommand(paths, { output: opts.output, failOn: opts.failOn }, streams));
-    });
 }

@@ -9,7 +9,7 @@
  *    controller reads and derives (src/controller/resources.ts), so a kind added there is granted here;
  * 5. Role + RoleBinding in lattice-system for the leader election Lease only;
  * 6. Deployment: 2 replicas (one leads, one stands by), restricted security context, read-only root
- *    filesystem with an emptyDir at /tmp (tsx caches transpiled sources there), probes on
+ *    filesystem with an emptyDir at /tmp (Node.js keeps its compile cache there; see bin/lattice.js), probes on
  *    /healthz and /readyz, spread over nodes;
  * 7. Service `lattice-controller-metrics` for Prometheus (port 8080, /metrics).
  *

@@ -9,9 +9,10 @@
  * 2. Third-party kinds with model packages: Istio (`@kubernetes-models/istio`, generated from Istio 1.29
  *    CRDs), External Secrets v1 (`@kubernetes-models/external-secrets` 2.x, generated from the ESO v1 Go
  *    API types), KEDA, Gateway API and cert-manager.
- * 3. Custom resources whose upstream CRD YAML is vendored in `../shared/schemas` (Cilium, Tetragon,
- *    VictoriaMetrics, Volcano, Kthena): validated with ajv against `openAPIV3Schema` of the right
- *    version (see `structural.ts`; CEL `x-kubernetes-validations` are not evaluated).
+ * 3. Custom resources whose upstream CRD YAML is vendored in `test/upstream-schemas/` (Cilium, Tetragon,
+ *    VictoriaMetrics, Volcano, Kthena; sources, commits and licences in its README): validated with ajv
+ *    against `openAPIV3Schema` of the right version (see `structural.ts`; CEL `x-kubernetes-validations`
+ *    are not evaluated).
  *
  * On top of each, every object gets:
  * - an unknown-field check. The model packages accept unknown fields and their validators are compiled
@@ -125,7 +126,7 @@ interface CrdKind {
   source: 'crd';
   apiVersion: string;
   kind: string;
-  /** Path below the shared schemas directory. */
+  /** Path below the vendored schemas directory, test/upstream-schemas/. */
   file: string;
 }
 
@@ -225,7 +226,7 @@ const MODEL_KINDS: ModelKind[] = [
   model('cert-manager.io/v1', 'ClusterIssuer', ClusterIssuer, '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer', { clusterScoped: true }),
 ];
 
-/** Custom resources validated against upstream CRDs in the shared schemas directory (see its README for commits). */
+/** Custom resources validated against the upstream CRDs vendored in test/upstream-schemas/ (its README gives each file's source and commit). */
 const CRD_KINDS: CrdKind[] = [
   { source: 'crd', apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', file: 'cilium/ciliumnetworkpolicies.yaml' },
   { source: 'crd', apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', file: 'cilium/ciliumclusterwidenetworkpolicies.yaml' },
@@ -255,18 +256,16 @@ export function knownKinds(): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared upstream CRDs
+// Vendored upstream CRDs
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The directory holding the upstream CRD snapshots: `$LATTICE_SHARED_SCHEMAS` if set, else
- * `../shared/schemas` next to the repository root (resolved from this file, so the working directory
- * does not matter).
+ * The directory holding the vendored upstream CRDs, `test/upstream-schemas/` (absolute, with a trailing
+ * slash; resolved from this file, so the working directory does not matter). Part of the repository, so a
+ * fresh clone needs nothing beside it.
  */
-export function sharedSchemasDir(): string {
-  const fromEnv = process.env.LATTICE_SHARED_SCHEMAS;
-  if (fromEnv) return fromEnv.endsWith('/') ? fromEnv : `${fromEnv}/`;
-  return fileURLToPath(new URL('../../../shared/schemas/', import.meta.url));
+export function upstreamSchemasDir(): string {
+  return fileURLToPath(new URL('../upstream-schemas/', import.meta.url));
 }
 
 interface LoadedCrd {
@@ -278,18 +277,13 @@ interface LoadedCrd {
 
 const crdCache = new Map<string, LoadedCrd>();
 
-/** Reads and checks one shared CRD; throws an Error saying what is missing or mismatched. */
-function loadSharedCrd(entry: CrdKind): LoadedCrd {
+/** Reads and checks one vendored CRD; throws an Error saying what is missing or mismatched. */
+function loadVendoredCrd(entry: CrdKind): LoadedCrd {
   const cached = crdCache.get(entry.file);
   if (cached) return cached;
-  const dir = sharedSchemasDir();
+  const dir = upstreamSchemasDir();
   const path = `${dir}${entry.file}`;
-  if (!existsSync(dir)) {
-    throw new Error(
-      `the shared upstream schemas directory ${dir} does not exist: check out the shared schemas next to the repository (../shared/schemas) or set LATTICE_SHARED_SCHEMAS`,
-    );
-  }
-  if (!existsSync(path)) throw new Error(`upstream CRD ${entry.file} is missing from ${dir}: copy it from upstream as described in ${dir}README.md`);
+  if (!existsSync(path)) throw new Error(`upstream CRD ${entry.file} is missing from ${dir}: copy it from upstream and list it in ${dir}README.md`);
   const crd = parseYaml(readFileSync(path, 'utf8')) as unknown;
   if (!isObject(crd) || crd.kind !== 'CustomResourceDefinition') throw new Error(`${path} is not a CustomResourceDefinition`);
   const spec = isObject(crd.spec) ? crd.spec : {};
@@ -631,7 +625,7 @@ export function validateObject(obj: { apiVersion: string; kind: string }): strin
   if (entry.source === 'model') return modelProblems(entry, o);
   let loaded: LoadedCrd;
   try {
-    loaded = loadSharedCrd(entry);
+    loaded = loadVendoredCrd(entry);
   } catch (err) {
     return [`(root): cannot validate ${o.apiVersion} ${o.kind}: ${(err as Error).message}`];
   }
