@@ -22,7 +22,7 @@ import { deriveService } from './pipeline.ts';
 import { deriveBaseline } from './baseline.ts';
 import { clusterSecretStoreFor } from './secrets.ts';
 import { ServiceGraph } from './graph.ts';
-import { computeQuotaUsage, type NamespaceLabels, type QuotaUsage } from './quota.ts';
+import { computeQuotaUsage, QUOTA_RESOURCES, type NamespaceLabels, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
 /**
@@ -178,10 +178,13 @@ export class Fleet {
     const before = this.ctx.quotaUsage;
     const after = computeQuotaUsage(quotas.values(), this.index.values(), this.namespaceLabels, this.ctx.settings);
     this.ctx.quotaUsage = after;
-    const fingerprint = (u: QuotaUsage | undefined): string => (u === undefined ? '' : u.services.map((d) => `${d.key}=${JSON.stringify(d.total)}`).join(','));
+    // Same services with the same demand, compared entry by entry (no per-change strings).
+    const same = (a: QuotaUsage | undefined, b: QuotaUsage): boolean =>
+      a !== undefined && a.services.length === b.services.length &&
+      a.services.every((d, i) => { const e = b.services[i]!; return e.key === d.key && QUOTA_RESOURCES.every((r) => e.total[r] === d.total[r]); });
     for (const [name, usage] of after) {
       const old = before?.get(name);
-      if (fingerprint(old) === fingerprint(usage)) continue;
+      if (same(old, usage)) continue;
       for (const d of usage.services) affected.add(d.key);
       for (const d of old?.services ?? []) affected.add(d.key);
     }
