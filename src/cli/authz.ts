@@ -7,10 +7,9 @@
  *   mode) and prints Cedar's own messages with file positions. Exit 1 when any policy is invalid.
  */
 import type { Command } from 'commander';
-import { buildContext, classify, readCedarPolicies, type PlatformProblem } from '../compiler/platform.ts';
+import { buildContext, classify, readCedarPolicies, snapshotPlatform, type PlatformProblem } from '../compiler/platform.ts';
 import { authorizationInput } from '../compiler/authorization.ts';
 import { documentKey } from '../compiler/fleet.ts';
-import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
 import { formatPolicyProblem, validateCedarPolicies } from '../policy/index.ts';
 import { loadForCommand } from './load.ts';
 import { table } from './output.ts';
@@ -32,9 +31,10 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .action(async (paths: string[], opts: { service: string }) => {
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
-      const classified = classify(loaded.documents);
+      const snapshot = snapshotPlatform(loaded.documents);
+      const { classified } = snapshot;
       const problems: PlatformProblem[] = [];
-      const images = await verifyImages(loaded.documents, { bundles: loaded.bundles });
+      const images = await verifyImages(snapshot, { bundles: loaded.bundles });
       const ctx = buildContext(classified, renderTime(), problems, images);
       for (const p of problems.filter((x) => x.kind === 'CedarPolicy')) {
         for (const d of p.diagnostics) streams.stderr(`warning: CedarPolicy ${p.name} is not used: ${d.message}\n`);
@@ -46,13 +46,13 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
         setExit(EXIT.usage);
         return;
       }
-      const parsed = latticeServiceSchema.safeParse(doc.object);
-      if (!parsed.success) {
+      const service = doc.validated;
+      if (!service) {
         streams.stderr(`error: LatticeService ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
         setExit(EXIT.failed);
         return;
       }
-      const { decisions, summary } = ctx.policyEngine!.authorizeService(authorizationInput(parsed.data, ctx));
+      const { decisions, summary } = ctx.policyEngine!.authorizeService(authorizationInput(service, ctx));
       const rows = [['ACTION', 'RESOURCE', 'DECISION', 'DETERMINING POLICIES']];
       for (const d of decisions) rows.push([d.action, d.resourceDescription, d.outcome.toUpperCase(), d.determiningPolicies.join(', ') || '(none: default deny)']);
       streams.stdout(decisions.length > 0 ? table(rows) : 'The service asks for nothing that needs a permit.\n');

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { imagesToVerify, type PlatformDocument } from '../compiler/platform.ts';
+import { imagesToVerify, type PlatformDocument, type PlatformSnapshot } from '../compiler/platform.ts';
 import { ImageVerifier, isBlocking, type ImageVerification } from '../supplychain/verify.ts';
 import { credentialsFromDockerConfig } from '../supplychain/registry.ts';
 import { parseRegistryScope } from '../supplychain/scope.ts';
@@ -37,8 +37,8 @@ function dockerConfig(): string | undefined {
   }
 }
 
-/** Verifies every image of the documents' valid services; results by image reference as written. */
-export async function verifyImages(documents: PlatformDocument[], options: VerifyOptions = {}): Promise<Map<string, ImageVerification>> {
+/** Verifies every image of the documents' (or the snapshot's) valid services; results by image reference as written. */
+export async function verifyImages(documents: PlatformDocument[] | PlatformSnapshot, options: VerifyOptions = {}): Promise<Map<string, ImageVerification>> {
   const { images, providers, settings } = imagesToVerify(documents);
   const resolve = settings.imageTags === 'resolve' && options.resolveDigests === true;
   const config = dockerConfig();

@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { installManifests } from '../controller/install.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
-import { toJsonList, toYamlStream } from './output.ts';
+import { writeJsonList, writeYamlStream } from './output.ts';
 import { EXIT, type Streams } from './render.ts';
 
 /** The version printed in labels and used in the default image tag. */
@@ -37,7 +37,8 @@ export function registerInstall(program: Command, setExit: (code: number) => voi
         return;
       }
       const objects = installManifests({ image: opts.image, replicas, extraArgs: opts.controllerArg ?? [], version: OPERATOR_VERSION });
-      streams.stdout(opts.output === 'json' ? toJsonList(objects) : toYamlStream(objects));
+      if (opts.output === 'json') writeJsonList(objects, streams.stdout);
+      else writeYamlStream(objects, streams.stdout);
       setExit(EXIT.ok);
     });
 }

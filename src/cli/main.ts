@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { allCrds } from '../api/crd.ts';
 import { explain } from '../api/explain.ts';
 import { EXIT, render } from './render.ts';
-import { toYamlStream } from './output.ts';
+import { writeYamlStream } from './output.ts';
 import { registerImages } from './images.ts';
 import { registerAuthz } from './authz.ts';
 import { registerGraph } from './graph.ts';
@@ -57,7 +57,7 @@ failed, 2 bad invocation or unparseable input. Set SOURCE_DATE_EPOCH for reprodu
     .command('crds')
     .description('Print the CustomResourceDefinitions of every Lattice kind (apply them before running the controller).')
     .action(() => {
-      streams.stdout(toYamlStream(allCrds()));
+      writeYamlStream(allCrds(), streams.stdout);
       setExit(EXIT.ok);
     });
 

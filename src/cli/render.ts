@@ -9,13 +9,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { derivePlatform, type PlatformResult } from '../compiler/platform.ts';
+import { derivePlatform, snapshotPlatform, type PlatformResult } from '../compiler/platform.ts';
 import { describe } from '../compiler/status.ts';
 import { quotaUsageTable } from '../compiler/quota.ts';
 import type { KubeObject } from '../compiler/types.ts';
 import { loadForCommand, type Streams } from './load.ts';
 import { verifyImages } from './images.ts';
-import { table, toJsonList, toYaml, toYamlStream } from './output.ts';
+import { table, toYaml, writeJsonList, writeYamlStream } from './output.ts';
+import { timingsFromEnv } from './timings.ts';
 
 /** Exit statuses of the commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
@@ -47,23 +48,43 @@ export function withStatus(object: unknown, status: unknown): Record<string, unk
 
 /** Every output object in order: platform objects, each service's derived objects, then the services with status. */
 export function outputObjects(result: PlatformResult): unknown[] {
-  return [
-    ...result.platformObjects,
-    ...result.services.flatMap((s) => s.objects),
-    ...result.services.map((s) => withStatus(s.object, s.status)),
-  ];
+  return [...eachOutputObject(result)];
 }
 
-/** Runs `lattice render`; resolves to the exit status. */
+/** The objects of {@link outputObjects}, one at a time (the services with status are built as they are written). */
+export function* eachOutputObject(result: PlatformResult): Generator<unknown> {
+  yield* result.platformObjects;
+  for (const s of result.services) yield* s.objects;
+  for (const s of result.services) yield withStatus(s.object, s.status);
+}
+
+/**
+ * Runs `lattice render`; resolves to the exit status. The input is read and classified once (a
+ * PlatformSnapshot that image verification and derivation share); the output is streamed to
+ * `io.stdout` in chunks of whole documents. With `LATTICE_TIMINGS=1`, the time of each phase goes
+ * to stderr after the summary (src/cli/timings.ts): startup, load (read and parse the YAML),
+ * classify (classify and validate), images, context (platform resources, policies, quotas, the
+ * graph), authorize (Cedar decisions), derive (every other stage), serialize, total.
+ */
 export async function render(paths: string[], options: RenderOptions, io: Streams): Promise<number> {
+  const timings = timingsFromEnv();
   const loaded = loadForCommand(paths, io);
   if (!loaded) return EXIT.usage;
-  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
-  const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images });
+  timings.mark('load');
+  const snapshot = snapshotPlatform(loaded.documents);
+  timings.mark('classify');
+  const images = await verifyImages(snapshot, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
+  timings.mark('images');
+  const stageTimes = timings.enabled ? new Map<string, number>() : undefined;
+  const result = derivePlatform(snapshot, { now: options.now ?? renderTime(), images, ...(stageTimes ? { stageTimes } : {}) });
+  timings.mark('context');
+  for (const [stage, ms] of stageTimes ?? []) timings.split('context', stage === 'authorizationGate' ? 'authorize' : 'derive', ms);
   if (options.outDir) writeOutDir(options.outDir, result);
-  else if (options.output === 'json') io.stdout(toJsonList(outputObjects(result)));
-  else io.stdout(toYamlStream(outputObjects(result)));
+  else if (options.output === 'json') writeJsonList(eachOutputObject(result), io.stdout);
+  else writeYamlStream(eachOutputObject(result), io.stdout);
+  timings.mark('serialize');
   io.stderr(summary(result));
+  io.stderr(timings.report());
   if (loaded.errors.length > 0) return EXIT.usage;
   const failed = result.services.some((s) => s.status.phase !== 'Ready') || result.problems.length > 0;
   return failed ? EXIT.failed : EXIT.ok;

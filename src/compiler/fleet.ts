@@ -88,7 +88,8 @@ export class Fleet {
   /**
    * Adds many services at once and derives them all: the graph is complete before the first
    * derivation, so each service is derived exactly once. The first document of a key wins; the
-   * later ones are returned as duplicates and not derived.
+   * later ones are returned as duplicates and not derived. An input's `validated`, when set (by
+   * snapshotPlatform, from the same object), is used as is.
    */
   load(inputs: readonly ServiceInput[]): { duplicates: ServiceInput[] } {
     const duplicates: ServiceInput[] = [];
@@ -99,7 +100,7 @@ export class Fleet {
         duplicates.push(input);
         continue;
       }
-      this.index_(key, input);
+      this.index_(key, input, true);
       added.push(key);
     }
     this.refreshQuotas();
@@ -153,14 +154,22 @@ export class Fleet {
     return [...[...this.ctx.secretProviders.values()].map(clusterSecretStoreFor), ...deriveBaseline(this.ctx.settings)];
   }
 
-  private index_(key: string, input: ServiceInput): void {
-    const parsed = latticeServiceSchema.safeParse(input.object);
-    // Validated once here; the pipeline reuses it instead of validating again.
-    const { validated: _stale, ...rest } = input;
-    this.inputs.set(key, parsed.success ? { ...rest, validated: parsed.data } : rest);
-    if (parsed.success) {
-      this.index.set(key, { key, service: parsed.data });
-      this.graph.set(key, parsed.data);
+  /**
+   * Indexes one input. Validated once here, and the pipeline reuses it; `load` passes
+   * `trustValidated` so that an input already validated by a PlatformSnapshot is not validated again,
+   * while `upsert` always validates (a changed object may come with a stale `validated`).
+   */
+  private index_(key: string, input: ServiceInput, trustValidated = false): void {
+    const { validated: given, ...rest } = input;
+    let service = trustValidated ? given : undefined;
+    if (service === undefined) {
+      const parsed = latticeServiceSchema.safeParse(input.object);
+      if (parsed.success) service = parsed.data;
+    }
+    this.inputs.set(key, service !== undefined ? { ...rest, validated: service } : rest);
+    if (service !== undefined) {
+      this.index.set(key, { key, service });
+      this.graph.set(key, service);
     } else {
       this.index.delete(key);
       this.graph.set(key, null);

@@ -110,6 +110,12 @@ export interface DerivationContext {
    * Kept up to date by the Fleet; when absent, the mesh stage builds one from `services`.
    */
   graph?: ServiceGraph;
+  /**
+   * When set, each stage of every derivation adds its time in milliseconds here, by stage function
+   * name (`authorizationGate`, `deriveMesh`, ...; `validateService` and `buildStatus` too): the
+   * per-phase figures of `LATTICE_TIMINGS=1 lattice render`. Measuring only; derived output is the same.
+   */
+  stageTimes?: Map<string, number>;
 }
 
 /** What concerns contribute to one container before the workload module assembles the pod. */
