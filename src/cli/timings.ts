@@ -1,7 +1,8 @@
 /**
  * Phase timings of a command, printed to stderr as one line when `LATTICE_TIMINGS=1`:
- * `lattice timings: {"startup":812.4,"load":1203.1,...}` (milliseconds, JSON so that
- * `npm run bench` can read it). Off by default; measuring never changes the output.
+ * `lattice timings: {"startup":812.4,"load":1203.1,...,"total":5012.3,"maxRssBytes":512000000}`
+ * (milliseconds, and the peak resident set size in bytes; JSON so that `npm run bench` can read it).
+ * Off by default; measuring never changes the output.
  *
  * `startup` is the time from process start to the command's start (Node, the TypeScript loader,
  * module loading), from `performance.now()`, whose origin is the process start.
@@ -43,6 +44,8 @@ export class PhaseTimings {
     const out: Record<string, number> = {};
     for (const [k, v] of this.phases) out[k] = Math.round(v * 10) / 10;
     out.total = Math.round(performance.now() * 10) / 10;
+    // The process's peak resident set size so far (getrusage ru_maxrss, reported in KiB).
+    out.maxRssBytes = process.resourceUsage().maxRSS * 1024;
     return `lattice timings: ${JSON.stringify(out)}\n`;
   }
 }
