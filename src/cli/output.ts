@@ -22,11 +22,14 @@
  *
  * The output is byte-identical to what the `yaml` library wrote before (stringify with
  * `{ aliasDuplicateObjects: false, lineWidth: 0 }`) for Kubernetes objects: test/output.test.ts
- * checks it on the examples and a generated fleet, and round-trips fuzzed objects through the `yaml`
- * parser under the YAML 1.2 and 1.1 schemas. It differs only where the old output was unsafe: a YAML
- * 1.1 boolean-like, sexagesimal or `<<` string (quoted now), characters escaped above, and numbers
- * written as js-yaml does for undefined array entries (`null`, as JSON does) and floats (see
- * `representFloat`).
+ * checks it on the examples and a generated fleet (and `lattice render` of 1,000- and 5,000-service
+ * fleets was compared with `cmp`), and round-trips fuzzed objects through the `yaml` parser under the
+ * YAML 1.2 and 1.1 schemas and through js-yaml. On other input the bytes can differ, always reading
+ * back as the same data: strings the old output left unsafe for YAML 1.1 readers (quoted now) or
+ * wrote with raw line separators (escaped now); the quoting style of strings that need quotes (the
+ * `yaml` library chose single quotes for a string containing `"`, js-yaml always double quotes);
+ * block scalars with whitespace-only lines (double-quoted now); `undefined` inside a sequence
+ * (`null`, as JSON writes it; the `yaml` library did the same).
  */
 import * as jsYaml from 'js-yaml';
 import { dump, FAILSAFE_SCHEMA, Type, type DumpOptions } from 'js-yaml';
