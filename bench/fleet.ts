@@ -46,6 +46,8 @@ export const DEFAULT_SHAPE: FleetShape = { services: 5000, namespaces: 50, depen
 export interface GeneratedFleet {
   /** The platform documents (LatticePlatform, SecretProvider, CedarPolicy) then the LatticeServices. */
   objects: Record<string, unknown>[];
+  /** Platform context: a Namespace per namespace (team and environment labels) and one LatticeQuota over every service. */
+  context: Record<string, unknown>[];
   /** `caller>callee` keys (`namespace/name`) of edges both sides declare. */
   agreed: Set<string>;
   /** Edges only the caller declares. */
@@ -128,16 +130,27 @@ export function generateFleet(shape: FleetShape): GeneratedFleet {
       apiVersion: 'lattice.dev/v1alpha1',
       kind: 'CedarPolicy',
       metadata: { name: 'fleet', namespace: 'lattice-system' },
-      spec: {
-        description: 'The fleet: own-namespace secrets, images of the organisation registry, HTTPS partners.',
-        policies: [
-          'permit (principal, action == Lattice::Action::"AccessSecret", resource) when { resource has namespace && resource.namespace == principal.namespace };',
-          'permit (principal, action == Lattice::Action::"DeployImage", resource) when { resource.registry == "registry.example.com" };',
-          'permit (principal, action == Lattice::Action::"AccessExternalEndpoint", resource) when { resource.scheme == "https" && resource.port == 443 };',
-        ].join('\n'),
-      },
+      spec: { description: 'The fleet: secrets by namespace and team, the organisation registry, partners by team, a security baseline.', policies: fleetPolicies(TEAMS) },
     },
   ];
+  // Platform context, kept apart from `objects` so that PLATFORM_DOCUMENTS stays the number of
+  // platform documents before the services: each namespace's Namespace object (team and
+  // environment labels, read by the policies) and one LatticeQuota covering every service.
+  const context: Record<string, unknown>[] = [];
+  for (let n = 0; n < shape.namespaces; n++) {
+    context.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespaceOf(n), labels: { 'lattice.dev/team': teamOf(n), 'lattice.dev/environment': n % 5 === 4 ? 'staging' : 'production' } },
+    });
+  }
+  context.push({
+    apiVersion: 'lattice.dev/v1alpha1',
+    kind: 'LatticeQuota',
+    metadata: { name: 'fleet', namespace: 'lattice-system' },
+    // Every service asks for 2 replicas × (100m CPU, 128Mi): the limits leave room for all.
+    spec: { selector: {}, hard: { cpu: String(shape.services), memory: `${shape.services}Gi`, pods: shape.services * 4 } },
+  });
   for (let i = 0; i < shape.services; i++) {
     const namespace = namespaceOf(i);
     const resources: Record<string, unknown> = {};
@@ -178,7 +191,40 @@ export function generateFleet(shape: FleetShape): GeneratedFleet {
       },
     });
   }
-  return { objects, agreed, inboundMissing, outboundMissing };
+  return { objects, context, agreed, inboundMissing, outboundMissing };
+}
+
+/** Number of teams the generated namespaces belong to (label lattice.dev/team: squad-N). */
+export const TEAMS = 10;
+
+/** The team of the namespace at index `n`: namespaces team-00, team-10, team-20... belong to squad-0. */
+function teamOf(n: number): string {
+  return `squad-${n % TEAMS}`;
+}
+
+/**
+ * A realistic policy set for the generated fleet: secrets of the service's own namespace or team,
+ * images only from the organisation registry and pinned, HTTPS partners per team (one policy per
+ * team, conditioned on the service's team) and for everyone on the standard port, a frozen
+ * namespace, and a security baseline. Every generated service is permitted everything it asks for.
+ */
+export function fleetPolicies(teams: number): string {
+  const A = (name: string): string => `Lattice::Action::"${name}"`;
+  const policies = [
+    `@id("own-namespace")\npermit (principal, action == ${A('AccessSecret')}, resource)\nwhen { resource has namespace && resource.namespace == principal.namespace };`,
+    `@id("same-team")\npermit (principal, action == ${A('AccessSecret')}, resource)\nwhen { principal has team && resource has team && principal.team == resource.team };`,
+    `@id("org-registry")\npermit (principal, action == ${A('DeployImage')}, resource)\nwhen { resource.registry == "registry.example.com" && resource has digest };`,
+    `@id("other-registries")\nforbid (principal, action == ${A('DeployImage')}, resource)\nunless { resource.registry == "registry.example.com" };`,
+    `@id("https-standard-port")\npermit (principal, action == ${A('AccessExternalEndpoint')}, resource)\nwhen { resource.scheme == "https" && resource.port == 443 };`,
+    `@id("no-plain-http")\nforbid (principal, action == ${A('AccessExternalEndpoint')}, resource)\nwhen { resource.scheme == "http" && principal has team && principal.team != "squad-0" };`,
+    `@id("frozen")\nforbid (principal in Lattice::Namespace::"frozen", action, resource);`,
+    `@id("bind-low-ports")\npermit (principal, action == ${A('OverrideSecurity')}, resource == Lattice::SecurityOverride::"capability:NET_BIND_SERVICE");`,
+    `@id("no-privileged")\nforbid (principal, action == ${A('OverrideSecurity')}, resource)\nwhen { resource.kind == "privileged" || resource.kind == "hostNetwork" };`,
+  ];
+  for (let t = 0; t < teams; t++) {
+    policies.push(`@id("squad-${t}-partners")\npermit (principal, action == ${A('AccessExternalEndpoint')}, resource)\nwhen { principal has team && principal.team == "squad-${t}" && resource.host like "api-*.partner.example.com" };`);
+  }
+  return policies.join('\n\n') + '\n';
 }
 
 /** What one benchmark run measured. Times in milliseconds, memory in bytes. */

@@ -16,6 +16,7 @@ export interface Benchmark {
 
 /** Every benchmark, in the order they run. */
 export const BENCHMARKS: Benchmark[] = [
+  { name: 'render', description: 'lattice render as a process on 1,000/5,000/10,000-service fleets, phases, peak RSS, and cdk8s-plus-30 on the same intent', load: () => import('./render.ts') },
   { name: 'fleet', description: 'render a synthetic fleet (default 5,000 services), serialise it, re-derive single changes', load: () => import('./fleet.ts') },
   { name: 'authorization', description: 'Cedar decisions per second at 100 policies, the policy set parsed once', load: () => import('./authorization.ts') },
 ];

@@ -188,6 +188,7 @@ test('size profiles and every container count towards the demand', () => {
     quota: {} as never,
     limits: { cpu: 3000 },
     services: [d],
+    byKey: new Map([[d.key, d]]),
     used: d.total,
   };
   assert.deepEqual(checkQuota(d, usage, 'x').map((v) => [v.limit, v.others, v.requested, v.available]), [[3000, 0, 3600, 3000]]);

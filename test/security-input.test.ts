@@ -258,7 +258,8 @@ test('placeholders look up own properties only: ${resources.constructor.name} sa
   const messages = (serviceStatus(r.stdout, 'web').conditions ?? []).map((c) => c.message).join('\n');
   assert.match(r.stderr + messages, /placeholder \$\{resources\.constructor\.name\} names resource "constructor", which is not declared in spec\.workload\.resources \(declared: db\)/);
   assert.match(r.stderr + messages + r.stdout, /placeholder \$\{metadata\.annotations\.constructor\} names annotation "constructor", which metadata\.annotations does not have \(it has: team\)/);
-  assert.match(r.stdout, /placeholder \$\{resources\.db\.constructor\} names key "constructor", which resource "db" \(type external-service\) does not have\. Valid keys: host, port, url\./);
+  const everything = r.stderr + docs(r.stdout).map((d) => JSON.stringify(d)).join('\n').replaceAll('\\"', '"');
+  assert.match(everything, /placeholder \$\{resources\.db\.constructor\} names key "constructor", which resource "db" \(type external-service\) does not have\. Valid keys: host, port, url\./);
   assert.doesNotMatch(r.stdout, /native code|function Object/);
 });
 

@@ -40,12 +40,13 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .requiredOption('--service <namespace/name>', 'the service to check, e.g. commerce/payments')
     .addHelpText('after', '\nExit status 0 when every request is allowed, 1 when any is denied or could not be decided, 2 when the service is not found.')
     .action(async (paths: string[], opts: { service: string }) => {
-      const { loadForCommand, classify, buildContext, renderTime, documentKey, latticeServiceSchema, authorizationInput, table } = await implementation();
+      const { loadForCommand, snapshotPlatform, buildContext, renderTime, documentKey, authorizationInput, table } = await implementation();
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
-      const classified = classify(loaded.documents);
+      const snapshot = snapshotPlatform(loaded.documents);
+      const { classified } = snapshot;
       const problems: PlatformProblem[] = [];
-      const images = await verifyImages(loaded.documents, { bundles: loaded.bundles });
+      const images = await verifyImages(snapshot, { bundles: loaded.bundles });
       const ctx = buildContext(classified, renderTime(), problems, images);
       for (const p of problems.filter((x) => x.kind === 'CedarPolicy')) {
         for (const d of p.diagnostics) streams.stderr(`warning: CedarPolicy ${p.name} is not used: ${d.message}\n`);
@@ -57,13 +58,13 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
         setExit(EXIT.usage);
         return;
       }
-      const parsed = latticeServiceSchema.safeParse(doc.object);
-      if (!parsed.success) {
+      const service = doc.validated;
+      if (!service) {
         streams.stderr(`error: LatticeService ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
         setExit(EXIT.failed);
         return;
       }
-      const { decisions, summary } = ctx.policyEngine!.authorizeService(authorizationInput(parsed.data, ctx));
+      const { decisions, summary } = ctx.policyEngine!.authorizeService(authorizationInput(service, ctx));
       const rows = [['ACTION', 'RESOURCE', 'DECISION', 'DETERMINING POLICIES']];
       for (const d of decisions) rows.push([d.action, d.resourceDescription, d.outcome.toUpperCase(), d.determiningPolicies.join(', ') || '(none: default deny)']);
       streams.stdout(decisions.length > 0 ? table(rows) : 'The service asks for nothing that needs a permit.\n');

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { PlatformDocument } from '../compiler/platform.ts';
+import type { PlatformDocument, PlatformSnapshot } from '../compiler/platform.ts';
 import type { ImageVerification } from '../supplychain/verify.ts';
 import { EXIT } from './exit.ts';
 import type { Streams } from './render.ts';
@@ -34,8 +34,8 @@ function dockerConfig(): string | undefined {
   }
 }
 
-/** Verifies every image of the documents' valid services; results by image reference as written. */
-export async function verifyImages(documents: PlatformDocument[], options: VerifyOptions = {}): Promise<Map<string, ImageVerification>> {
+/** Verifies every image of the documents' (or the snapshot's) valid services; results by image reference as written. */
+export async function verifyImages(documents: PlatformDocument[] | PlatformSnapshot, options: VerifyOptions = {}): Promise<Map<string, ImageVerification>> {
   // Loaded on first use, not at start (see main.ts): `lattice images --help` needs none of it.
   const [{ imagesToVerify }, { ImageVerifier }, { credentialsFromDockerConfig }, { parseRegistryScope }] = await Promise.all([
     import('../compiler/platform.ts'),

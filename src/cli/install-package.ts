@@ -59,7 +59,7 @@ export function helmChart(opts: Required<Pick<InstallOptions, 'image' | 'replica
     const text = toYaml(o)
       .replace(IMAGE_MARK, '{{ .Values.image }}')
       .replace(`replicas: ${REPLICAS_MARK}`, 'replicas: {{ .Values.replicas }}')
-      .replace(new RegExp(`^( *)- ${EXTRA_ARGS_MARK}\\n`, 'm'), (_m, indent: string) =>
+      .replace(new RegExp(`^( *)- "?${EXTRA_ARGS_MARK}"?\\n`, 'm'), (_m, indent: string) =>
         `${indent}{{- range .Values.extraArgs }}\n${indent}- {{ . | quote }}\n${indent}{{- end }}\n`);
     files.set(`templates/${fileName(o, i)}`, text);
   });

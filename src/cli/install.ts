@@ -48,7 +48,7 @@ Uninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every
       }
       const settings = { image: opts.image, replicas, extraArgs: opts.controllerArg ?? [], version: OPERATOR_VERSION };
       // Loaded here, not at start: the CRDs come from the API schemas (zod), which `--help` does without.
-      const [{ installManifests }, { toJsonList, toYamlStream }, { helmChart, kustomizeBase, writePackage }] = await Promise.all([
+      const [{ installManifests }, { writeJsonList, writeYamlStream }, { helmChart, kustomizeBase, writePackage }] = await Promise.all([
         import('../controller/install.ts'), import('./output.ts'), import('./install-package.ts'),
       ]);
       if (opts.format !== undefined && opts.outDir !== undefined) {
@@ -59,7 +59,8 @@ Uninstall: lattice install | kubectl delete -f -  (deletes the CRDs, hence every
         return;
       }
       const objects = installManifests(settings);
-      streams.stdout(opts.output === 'json' ? toJsonList(objects) : toYamlStream(objects));
+      if (opts.output === 'json') writeJsonList(objects, streams.stdout);
+      else writeYamlStream(objects, streams.stdout);
       setExit(EXIT.ok);
     });
 }

@@ -92,8 +92,8 @@ Render Mermaid at mermaid.live or in Markdown; DOT with \`dot -Tsvg\`.`)
     .command('crds')
     .description('Print the CustomResourceDefinitions of every Lattice kind (apply them before running the controller).')
     .action(async () => {
-      const [{ allCrds }, { toYamlStream }] = await Promise.all([import('../api/crd.ts'), import('./output.ts')]);
-      streams.stdout(toYamlStream(allCrds()));
+      const [{ allCrds }, { writeYamlStream }] = await Promise.all([import('../api/crd.ts'), import('./output.ts')]);
+      writeYamlStream(allCrds(), streams.stdout);
       setExit(EXIT.ok);
     });
 

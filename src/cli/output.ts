@@ -1,22 +1,221 @@
-/** Serialisation of derived objects: YAML as `kubectl apply -f` reads it, or a JSON `List`. */
-import { stringify } from 'yaml';
+/**
+ * Serialisation of derived objects: YAML as `kubectl apply -f` reads it, or a JSON `List`, written
+ * whole (`toYaml`, `toYamlStream`, `toJsonList`) or streamed one document at a time to a writer
+ * (`writeYamlStream`, `writeJsonList`) so that a large fleet's output is never held as one string.
+ *
+ * YAML is written by js-yaml's `dump` (fast and linear on large fleets) configured so that:
+ * - keys keep their insertion order (`sortKeys: false`), nothing is written as an anchor or alias
+ *   (`noRefs: true`), no line is folded (`lineWidth: -1`), everything is block style (`flowLevel: -1`)
+ *   except empty maps and sequences (`{}`, `[]`), quoted strings use double quotes;
+ * - a string is quoted whenever a YAML 1.2 core-schema reader (the `yaml` library, js-yaml) or a
+ *   YAML 1.1 reader (go-yaml v2/v3, which kubectl reads through sigs.k8s.io/yaml; PyYAML) would read it
+ *   as something other than that string: `null`, `~`, `true`, numbers in every notation (`0777`,
+ *   `0x1F`, `1_000`, `1e44941571541982`, `.inf`, `.nan`), the YAML 1.1 booleans
+ *   `y|n|yes|no|on|off` in any case (js-yaml's compatibility mode), sexagesimal numbers (`1:20`),
+ *   and the merge key `<<`;
+ * - characters a YAML reader would not keep as they are are escaped inside double quotes: C0
+ *   controls, DEL, C1 controls, U+0085 (NEL), U+2028 and U+2029 (YAML 1.1 line breaks: go-yaml would
+ *   otherwise break the line there), the byte-order mark and non-characters.
+ * Timestamps (`2026-01-01T00:00:00Z`) stay plain, as before: go-yaml v2/v3 decode a plain timestamp
+ * into `interface{}` as the same string (kept that way for compatibility), and Kubernetes reads
+ * `metav1.Time` from the string; quoting them would change every status condition's bytes.
+ *
+ * The output is byte-identical to what the `yaml` library wrote before (stringify with
+ * `{ aliasDuplicateObjects: false, lineWidth: 0 }`) for Kubernetes objects: test/output.test.ts
+ * checks it on the examples and a generated fleet (and `lattice render` of 1,000- and 5,000-service
+ * fleets was compared with `cmp`), and round-trips fuzzed objects through the `yaml` parser under the
+ * YAML 1.2 and 1.1 schemas and through js-yaml. On other input the bytes can differ, always reading
+ * back as the same data: strings the old output left unsafe for YAML 1.1 readers (quoted now) or
+ * wrote with raw line separators (escaped now); the quoting style of strings that need quotes (the
+ * `yaml` library chose single quotes for a string containing `"`, js-yaml always double quotes);
+ * block scalars with whitespace-only lines (double-quoted now); `undefined` inside a sequence
+ * (`null`, as JSON writes it; the `yaml` library did the same).
+ */
+import * as jsYaml from 'js-yaml';
+import { dump, FAILSAFE_SCHEMA, Type, type DumpOptions } from 'js-yaml';
 
-/** Options for every YAML Lattice writes: no anchors/aliases, no line folding. */
-export const YAML_OPTIONS = { aliasDuplicateObjects: false, lineWidth: 0 } as const;
+/** js-yaml's built-in types (exported by js-yaml 4, missing from @types/js-yaml 4.0). */
+const types = (jsYaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float', Type> }).types;
+
+/**
+ * Floats as the `yaml` library wrote them (`0.5`, `1e-7`, `-0`, `.inf`, `-.inf`, `.nan`), rather than
+ * js-yaml's `1.e-7` and `-0.0`. Both read back as the same number in YAML 1.2; `1e-7` without a dot
+ * is also read as a float by go-yaml.
+ */
+function representFloat(value: object): string {
+  const n = value as unknown as number;
+  if (Number.isNaN(n)) return '.nan';
+  if (n === Infinity) return '.inf';
+  if (n === -Infinity) return '-.inf';
+  if (Object.is(n, -0)) return '-0';
+  return JSON.stringify(n);
+}
+
+const floatType = new Type('tag:yaml.org,2002:float', {
+  kind: 'scalar',
+  resolve: types.float.resolve.bind(types.float),
+  construct: types.float.construct.bind(types.float),
+  predicate: types.float.predicate!,
+  represent: representFloat,
+  defaultStyle: 'lowercase',
+});
+
+/**
+ * Every plain scalar that a YAML 1.2 core-schema reader or a YAML 1.1 reader resolves to something
+ * other than a string (YAML 1.2.2 §10.3.2 "Tag Resolution"; YAML 1.1 types null, bool, int, float,
+ * merge at yaml.org/type/). js-yaml's own resolvers miss some of them: a float too large for a
+ * double (`1e44941571541982` is not "finite", so js-yaml would leave it plain while the `yaml`
+ * library and go-yaml read a number), and the YAML 1.1 forms with `_` separators, `0b` binary and
+ * sexagesimal `1:20`; and it writes a top-level key `... a` plain, which reads as a document end. Version strings such as `1.2.3` are strings to every reader and stay plain.
+ */
+const NOT_A_STRING = new RegExp(
+  '^(?:' +
+    ['~', 'null|Null|NULL', 'true|True|TRUE|false|False|FALSE', 'y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF',
+      // integers: decimal, octal, hexadecimal, binary, with YAML 1.1 `_` separators and signs
+      '[-+]?[0-9][0-9_]*', '[-+]?0o[0-7]+', '[-+]?0x[0-9a-fA-F_]+', '[-+]?0b[01_]+',
+      // sexagesimal (YAML 1.1), integer and float
+      '[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\\.[0-9_]*)?',
+      // floats: with a dot, an exponent or both; infinities and not-a-number
+      '[-+]?[0-9][0-9_]*\\.[0-9_]*(?:[eE][-+]?[0-9]+)?', '[-+]?\\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?', '[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+',
+      '[-+]?\\.(?:inf|Inf|INF)', '\\.(?:nan|NaN|NAN)',
+      // the YAML 1.1 merge key
+      '<<',
+      // a document marker: js-yaml would write such a key plain at the start of a line
+      '(?:---|\\.\\.\\.)(?:[ \\t][^]*)?',
+    ].join('|') +
+    ')$',
+);
+
+/** A type that represents nothing and only tells `dump` which strings to quote (see NOT_A_STRING). */
+const notAString = new Type('tag:lattice.dev,2026:not-a-string', { kind: 'scalar', resolve: (data: unknown) => typeof data === 'string' && NOT_A_STRING.test(data) });
+
+/** YAML escapes of characters with a short form (YAML 1.2.2 §5.7, also read by go-yaml). */
+const SHORT_ESCAPES: Record<number, string> = {
+  0x00: '\\0', 0x07: '\\a', 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0b: '\\v', 0x0c: '\\f', 0x0d: '\\r', 0x1b: '\\e',
+  0x22: '\\"', 0x5c: '\\\\', 0x85: '\\N', 0xa0: '\\_', 0x2028: '\\L', 0x2029: '\\P',
+};
+
+/** Whether js-yaml writes code point `c` as it is in a double-quoted scalar (its `isPrintable`). */
+function printable(c: number): boolean {
+  return (c >= 0x20 && c <= 0x7e) || (c >= 0xa1 && c <= 0xd7ff && c !== 0x2028 && c !== 0x2029) || (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+/** `s` as a double-quoted YAML scalar, escaped as js-yaml escapes. */
+export function doubleQuoted(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    const short = SHORT_ESCAPES[c];
+    if (short !== undefined) out += short;
+    else if (printable(c)) out += ch;
+    else out += c <= 0xff ? `\\x${c.toString(16).toUpperCase().padStart(2, '0')}` : c <= 0xffff ? `\\u${c.toString(16).toUpperCase().padStart(4, '0')}` : `\\U${c.toString(16).toUpperCase().padStart(8, '0')}`;
+  }
+  return out + '"';
+}
+
+/** A line of only spaces and tabs in a multi-line string. */
+const BLANK_LINE = /(?:^|\n)[ \t]+(?:\n|$)/;
+
+/**
+ * Multi-line strings with a line of only spaces or tabs are written double-quoted: js-yaml would
+ * write them as a literal block (`|2`) whose whitespace-only lines readers disagree on (the `yaml`
+ * library reads `|2` over a line of five spaces as an empty string). An implicit type's
+ * representation is written as it is, so this one returns the quoted text itself.
+ */
+const blankLineString = new Type('tag:lattice.dev,2026:blank-line-string', {
+  kind: 'scalar',
+  // Never resolves a plain scalar: this type only changes how such strings are written.
+  resolve: () => false,
+  predicate: (data: object) => typeof data === 'string' && (data as string).includes('\n') && BLANK_LINE.test(data as string),
+  represent: (data: object) => doubleQuoted(data as unknown as string),
+});
+
+/**
+ * The schema `dump` writes and quotes by: every string one of these types would resolve is quoted.
+ * YAML 1.2 core (null, bool, int, float) plus {@link notAString}. No timestamp type: see the module docs.
+ */
+const SCHEMA = FAILSAFE_SCHEMA.extend({ implicit: [types.null, types.bool, types.int, floatType, notAString, blankLineString] });
+
+/** Options for every YAML Lattice writes (see the module docs). */
+export const YAML_OPTIONS: DumpOptions = {
+  schema: SCHEMA,
+  indent: 2,
+  noArrayIndent: false,
+  skipInvalid: true,
+  flowLevel: -1,
+  sortKeys: false,
+  lineWidth: -1,
+  noRefs: true,
+  noCompatMode: false,
+  condenseFlow: false,
+  quotingType: '"',
+  forceQuotes: false,
+  replacer: undefinedInSequenceAsNull,
+};
+
+/** `undefined` and functions inside a sequence become `null`, as in JSON (in a map, the key is left out). */
+function undefinedInSequenceAsNull(this: unknown, _key: string, value: unknown): unknown {
+  return value === undefined && Array.isArray(this) ? null : value;
+}
 
 /** One YAML document. */
 export function toYaml(object: unknown): string {
-  return stringify(object, YAML_OPTIONS);
+  return dump(object, YAML_OPTIONS);
 }
 
-/** A multi-document YAML stream. */
-export function toYamlStream(objects: unknown[]): string {
-  return objects.map((o) => `---\n${toYaml(o)}`).join('');
+/** A multi-document YAML stream, each document starting with `---`. */
+export function toYamlStream(objects: Iterable<unknown>): string {
+  let out = '';
+  for (const o of objects) out += `---\n${toYaml(o)}`;
+  return out;
+}
+
+/** Size in UTF-16 code units after which streamed output is handed to the writer (about 64 KiB). */
+const CHUNK = 1 << 16;
+
+/**
+ * Writes a multi-document YAML stream (the same text as {@link toYamlStream}) document by document:
+ * `write` receives chunks of whole documents of about 64 KiB, so memory holds one chunk, not the stream.
+ */
+export function writeYamlStream(objects: Iterable<unknown>, write: (text: string) => void): void {
+  let pending = '';
+  for (const o of objects) {
+    pending += `---\n${toYaml(o)}`;
+    if (pending.length >= CHUNK) {
+      write(pending);
+      pending = '';
+    }
+  }
+  if (pending.length > 0) write(pending);
 }
 
 /** A Kubernetes `v1 List` as indented JSON. */
-export function toJsonList(objects: unknown[]): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: {}, items: objects }, null, 2) + '\n';
+export function toJsonList(objects: Iterable<unknown>): string {
+  let out = '';
+  writeJsonList(objects, (t) => void (out += t));
+  return out;
+}
+
+/**
+ * Writes a Kubernetes `v1 List` as indented JSON item by item, in chunks as {@link writeYamlStream};
+ * the text is exactly `JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: {}, items }, null, 2)`
+ * followed by a newline.
+ */
+export function writeJsonList(objects: Iterable<unknown>, write: (text: string) => void): void {
+  let pending = '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "metadata": {},\n  "items": [';
+  let first = true;
+  for (const o of objects) {
+    // An item's JSON has no raw newline inside strings, so re-indenting its lines is exact.
+    const item = (JSON.stringify(o, null, 2) ?? 'null').replace(/\n/g, '\n    ');
+    pending += `${first ? '' : ','}\n    ${item}`;
+    first = false;
+    if (pending.length >= CHUNK) {
+      write(pending);
+      pending = '';
+    }
+  }
+  pending += first ? ']\n}\n' : '\n  ]\n}\n';
+  write(pending);
 }
 
 /** Aligns rows into columns separated by two spaces (the first row is the header). */

@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { derivePlatform, type PlatformResult } from '../compiler/platform.ts';
+import { derivePlatform, snapshotPlatform, type PlatformResult } from '../compiler/platform.ts';
 import { describe } from '../compiler/status.ts';
 import { quotaUsageTable } from '../compiler/quota.ts';
 import type { KubeObject } from '../compiler/types.ts';
@@ -17,7 +17,8 @@ import { LABELS } from '../compiler/naming.ts';
 import { nearestName } from '../api/names.ts';
 import { loadForCommand, type LoadResult, type Streams } from './load.ts';
 import { verifyImages } from './images.ts';
-import { table, toJsonList, toYaml, toYamlStream } from './output.ts';
+import { table, toYaml, writeJsonList, writeYamlStream } from './output.ts';
+import { timingsFromEnv, type PhaseTimings } from './timings.ts';
 
 import { EXIT } from './exit.ts';
 
@@ -68,27 +69,44 @@ export function withStatus(object: unknown, status: unknown): Record<string, unk
 
 /** Every output object in order: platform objects, the namespace factory's (teams), each service's derived objects, then the services with status. */
 export function outputObjects(result: PlatformResult): unknown[] {
-  return [
-    ...result.platformObjects,
-    ...result.teamObjects,
-    ...result.services.flatMap((s) => s.objects),
-    ...result.services.map((s) => withStatus(s.object, s.status)),
-  ];
+  return [...eachOutputObject(result)];
+}
+
+/** The objects of {@link outputObjects}, one at a time (the services with status are built as they are written). */
+export function* eachOutputObject(result: PlatformResult): Generator<unknown> {
+  yield* result.platformObjects;
+  yield* result.teamObjects;
+  for (const s of result.services) yield* s.objects;
+  for (const s of result.services) yield withStatus(s.object, s.status);
 }
 
 /**
- * Loads the YAML under `paths`, verifies the images (offline bundles, or the registry with
+ * Loads the YAML under `paths`, classifies and validates it once (a PlatformSnapshot that image
+ * verification and derivation share), verifies the images (offline bundles, or the registry with
  * `resolveDigests`) and derives the platform: the work every command that renders shares. Undefined
- * (after saying why on stderr) when no YAML file was found.
+ * (after saying why on stderr) when no YAML file was found. `timings` (LATTICE_TIMINGS=1, see
+ * src/cli/timings.ts) records load, classify, images, context, and authorize/derive split out of it.
  */
-export async function renderPaths(paths: string[], options: Pick<RenderOptions, 'now' | 'resolveDigests'>, io: Streams): Promise<{ loaded: LoadResult; result: PlatformResult } | undefined> {
+export async function renderPaths(
+  paths: string[],
+  options: Pick<RenderOptions, 'now' | 'resolveDigests'>,
+  io: Streams,
+  timings: PhaseTimings = timingsFromEnv({}),
+): Promise<{ loaded: LoadResult; result: PlatformResult } | undefined> {
   io.progress?.('Reading YAML…');
   const loaded = loadForCommand(paths, { ...io, stderr: (t) => (io.progress?.(''), io.stderr(t)) });
   if (!loaded) return undefined;
+  timings.mark('load');
+  const snapshot = snapshotPlatform(loaded.documents);
+  timings.mark('classify');
   io.progress?.(`Verifying images of ${loaded.documents.length} documents…`);
-  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
+  const images = await verifyImages(snapshot, { bundles: loaded.bundles, resolveDigests: options.resolveDigests === true });
+  timings.mark('images');
   io.progress?.(`Deriving ${loaded.documents.length} documents…`);
-  const result = derivePlatform(loaded.documents, { now: options.now ?? renderTime(), images });
+  const stageTimes = timings.enabled ? new Map<string, number>() : undefined;
+  const result = derivePlatform(snapshot, { now: options.now ?? renderTime(), images, ...(stageTimes ? { stageTimes } : {}) });
+  timings.mark('context');
+  for (const [stage, ms] of stageTimes ?? []) timings.split('context', stage === 'authorizationGate' ? 'authorize' : 'derive', ms);
   io.progress?.('');
   return { loaded, result };
 }
@@ -123,9 +141,16 @@ function wideTable(objects: unknown[]): string {
   return table([['NAMESPACE', 'SERVICE', 'KIND', 'NAME', 'APIVERSION'], ...rows]);
 }
 
-/** Runs `lattice render`; resolves to the exit status. */
+/**
+ * Runs `lattice render`; resolves to the exit status. The output is streamed to `io.stdout` in
+ * chunks of whole documents. With `LATTICE_TIMINGS=1`, the time of each phase goes to stderr after
+ * the summary (src/cli/timings.ts): startup, load (read and parse the YAML), classify (classify and
+ * validate), images, context (platform resources, policies, quotas, the graph), authorize (Cedar
+ * decisions), derive (every other stage), serialize, total.
+ */
 export async function render(paths: string[], options: RenderOptions, io: Streams): Promise<number> {
-  const rendered = await renderPaths(paths, options, io);
+  const timings = timingsFromEnv();
+  const rendered = await renderPaths(paths, options, io, timings);
   if (!rendered) return EXIT.usage;
   const { loaded, result } = rendered;
   const shown = selectResult(result, options);
@@ -139,12 +164,14 @@ export async function render(paths: string[], options: RenderOptions, io: Stream
   if (options.check) {
     // Nothing on stdout: the exit status and the summary are the answer.
   } else if (options.outDir) writeOutDir(options.outDir, shown);
-  else if (options.output === 'json') io.stdout(toJsonList(outputObjects(shown)));
+  else if (options.output === 'json') writeJsonList(eachOutputObject(shown), io.stdout);
   else if (options.output === 'name') io.stdout(outputObjects(shown).map((o) => `${objectName(o as KubeObject)}\n`).join(''));
   else if (options.output === 'wide') io.stdout(wideTable(outputObjects(shown)));
-  else io.stdout(toYamlStream(outputObjects(shown)));
+  else writeYamlStream(eachOutputObject(shown), io.stdout);
+  timings.mark('serialize');
   const failed = shown.services.some((s) => s.status.phase !== 'Ready') || shown.problems.length > 0;
   if (!options.quiet || failed || loaded.errors.length > 0) io.stderr(summary(shown));
+  io.stderr(timings.report());
   if (loaded.errors.length > 0) return EXIT.usage;
   return failed ? EXIT.failed : EXIT.ok;
 }

@@ -29,7 +29,7 @@ import { deriveBaseline } from './baseline.ts';
 import { clusterSecretStoreFor, secretStoreBoundary } from './secrets.ts';
 import { addClaims, claimsOf as hostClaimsOf, deriveGateways, removeClaims, type HostClaim } from './ingress.ts';
 import { ServiceGraph } from './graph.ts';
-import { computeQuotaUsage, type NamespaceLabels, type QuotaUsage } from './quota.ts';
+import { computeQuotaUsage, QUOTA_RESOURCES, type NamespaceLabels, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
 
 /** The claim-index key of the platform-level objects (a service key always has a "/"). */
@@ -108,7 +108,8 @@ export class Fleet {
   /**
    * Adds many services at once and derives them all: the graph is complete before the first
    * derivation, so each service is derived exactly once. The first document of a key wins; the
-   * later ones are returned as duplicates and not derived.
+   * later ones are returned as duplicates and not derived. An input's `validated`, when set (by
+   * snapshotPlatform, from the same object), is used as is.
    */
   load(inputs: readonly ServiceInput[]): { duplicates: ServiceInput[] } {
     const duplicates: ServiceInput[] = [];
@@ -119,7 +120,7 @@ export class Fleet {
         duplicates.push(input);
         continue;
       }
-      this.index_(key, input);
+      this.index_(key, input, true);
       added.push(key);
     }
     this.refreshQuotas();
@@ -253,18 +254,26 @@ export class Fleet {
     this.claimedHosts.delete(key);
   }
 
-  private index_(key: string, input: ServiceInput): void {
-    const parsed = latticeServiceSchema.safeParse(input.object);
-    // Validated once here; the pipeline reuses it instead of validating again.
-    const { validated: _stale, ...rest } = input;
-    this.inputs.set(key, parsed.success ? { ...rest, validated: parsed.data } : rest);
+  /**
+   * Indexes one input. Validated once here, and the pipeline reuses it; `load` passes
+   * `trustValidated` so that an input already validated by a PlatformSnapshot is not validated again,
+   * while `upsert` always validates (a changed object may come with a stale `validated`).
+   */
+  private index_(key: string, input: ServiceInput, trustValidated = false): void {
+    const { validated: given, ...rest } = input;
+    let service = trustValidated ? given : undefined;
+    if (service === undefined) {
+      const parsed = latticeServiceSchema.safeParse(input.object);
+      if (parsed.success) service = parsed.data;
+    }
+    this.inputs.set(key, service !== undefined ? { ...rest, validated: service } : rest);
     this.unclaim(key);
-    if (parsed.success) {
-      const claims = hostClaimsOf(key, parsed.data, input.locate);
+    if (service !== undefined) {
+      const claims = hostClaimsOf(key, service, input.locate);
       addClaims(this.hostClaims, claims);
       if (claims.length > 0) this.claimedHosts.set(key, claims.map(([host]) => host));
-      this.index.set(key, { key, service: parsed.data });
-      this.graph.set(key, parsed.data);
+      this.index.set(key, { key, service });
+      this.graph.set(key, service);
     } else {
       this.index.delete(key);
       this.graph.set(key, null);
@@ -282,10 +291,13 @@ export class Fleet {
     const before = this.ctx.quotaUsage;
     const after = computeQuotaUsage(quotas.values(), this.index.values(), this.namespaceLabels, this.ctx.settings);
     this.ctx.quotaUsage = after;
-    const fingerprint = (u: QuotaUsage | undefined): string => (u === undefined ? '' : u.services.map((d) => `${d.key}=${JSON.stringify(d.total)}`).join(','));
+    // Same services with the same demand, compared entry by entry (no per-change strings).
+    const same = (a: QuotaUsage | undefined, b: QuotaUsage): boolean =>
+      a !== undefined && a.services.length === b.services.length &&
+      a.services.every((d, i) => { const e = b.services[i]!; return e.key === d.key && QUOTA_RESOURCES.every((r) => e.total[r] === d.total[r]); });
     for (const [name, usage] of after) {
       const old = before?.get(name);
-      if (fingerprint(old) === fingerprint(usage)) continue;
+      if (same(old, usage)) continue;
       for (const d of usage.services) affected.add(d.key);
       for (const d of old?.services ?? []) affected.add(d.key);
     }

@@ -90,7 +90,17 @@ export function deriveService(input: ServiceInput, ctx: DerivationContext): Serv
     if (id.previous !== undefined) statusOpts.previous = id.previous;
     return { key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(statusOpts), diagnostics: state.diagnostics };
   };
-  const validation = input.validated ? { ok: true as const, service: input.validated } : validateService(input);
+  const times = ctx.stageTimes;
+  const run = <T>(name: string, f: () => T): T => {
+    if (!times) return f();
+    const start = performance.now();
+    try {
+      return f();
+    } finally {
+      times.set(name, (times.get(name) ?? 0) + performance.now() - start);
+    }
+  };
+  const validation = input.validated ? { ok: true as const, service: input.validated } : run('validateService', () => validateService(input));
   if (!validation.ok) return result([], { diagnostics: validation.diagnostics, conditions: new Map() });
 
   const state: DerivationState = {
@@ -104,10 +114,10 @@ export function deriveService(input: ServiceInput, ctx: DerivationContext): Serv
     pod: { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} },
   };
   const failed = (): boolean => state.diagnostics.some((d) => d.severity === 'error');
-  for (const gate of GATES) gate(state);
-  if (!failed()) for (const stage of DERIVERS) stage(state);
-  if (!failed()) checkOwnNames(state);
-  return result(failed() ? [] : sortForApply(state.objects), state);
+  for (const gate of GATES) run(gate.name, () => gate(state));
+  if (!failed()) for (const stage of DERIVERS) run(stage.name, () => stage(state));
+  if (!failed()) run('checkOwnNames', () => checkOwnNames(state));
+  return run('buildStatus', () => result(failed() ? [] : sortForApply(state.objects), state));
 }
 
 /** Condition reason of a name collision (src/compiler/collisions.ts). */

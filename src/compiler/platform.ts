@@ -7,7 +7,7 @@
  */
 import { API_VERSION } from '../api/common.ts';
 import { kindProblem } from '../api/kinds.ts';
-import { KIND as SERVICE_KIND, latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
+import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../api/secretprovider/v1alpha1.ts';
 import { KIND as QUOTA_KIND } from '../api/latticequota/v1alpha1.ts';
@@ -72,6 +72,8 @@ export interface PlatformOptions {
   now: string;
   /** Image verification results by image reference, computed before derivation (see src/supplychain/verify.ts). */
   images?: ReadonlyMap<string, ImageVerification>;
+  /** Collects the time of each derivation stage (see DerivationContext.stageTimes). */
+  stageTimes?: Map<string, number>;
 }
 
 function kindOf(object: unknown): { apiVersion: string; kind: string; name: string } {
@@ -132,6 +134,38 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
     }
   }
   return out;
+}
+
+/**
+ * The input documents of one command, read once: classified by kind, every LatticeService validated
+ * once (its `validated` set when valid). Every command reads the same snapshot (render: image
+ * verification then derivation; `authz check`; the controller's rebuild), so no service is
+ * validated twice. The documents' objects must not change while the snapshot is in use.
+ */
+export interface PlatformSnapshot {
+  readonly classified: ClassifiedDocuments;
+}
+
+/** Classifies `documents` and validates every LatticeService once (see {@link PlatformSnapshot}). */
+export function snapshotPlatform(documents: readonly PlatformDocument[]): PlatformSnapshot {
+  const classified = classify([...documents]);
+  classified.services = classified.services.map((doc) => {
+    const { validated: _given, ...rest } = doc;
+    const parsed = latticeServiceSchema.safeParse(doc.object);
+    return parsed.success ? { ...rest, validated: parsed.data } : rest;
+  });
+  return { classified };
+}
+
+function snapshotOf(input: readonly PlatformDocument[] | PlatformSnapshot): PlatformSnapshot {
+  return Array.isArray(input) ? snapshotPlatform(input) : (input as PlatformSnapshot);
+}
+
+/** The validated service of a snapshot's document, or of any document (validated now). */
+function validatedService(doc: PlatformDocument): LatticeService | undefined {
+  if (doc.validated) return doc.validated;
+  const parsed = latticeServiceSchema.safeParse(doc.object);
+  return parsed.success ? parsed.data : undefined;
 }
 
 function problem(kind: string, name: string, diagnostics: Diagnostic[]): PlatformProblem {
@@ -225,10 +259,10 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   const { providers, defaultProvider } = readProviders(classified.providers, problems);
   const services = new Map<string, IndexedService>();
   for (const doc of classified.services) {
-    const parsed = latticeServiceSchema.safeParse(doc.object);
-    if (!parsed.success) continue;
-    const key = `${parsed.data.metadata.namespace ?? 'default'}/${parsed.data.metadata.name}`;
-    if (!services.has(key)) services.set(key, { key, service: parsed.data });
+    const service = validatedService(doc);
+    if (!service) continue;
+    const key = `${service.metadata.namespace ?? 'default'}/${service.metadata.name}`;
+    if (!services.has(key)) services.set(key, { key, service });
   }
   const { quotas, problems: quotaProblems } = readQuotas(classified.quotas);
   for (const p of quotaProblems) problems.push(problem(QUOTA_KIND, p.name, p.diagnostics));
@@ -329,16 +363,16 @@ export interface ImagesToVerify {
 }
 
 /** Collects the images of every valid service (sorted, unique), with the providers and settings. */
-export function imagesToVerify(documents: PlatformDocument[]): ImagesToVerify {
-  const classified = classify(documents);
+export function imagesToVerify(input: readonly PlatformDocument[] | PlatformSnapshot): ImagesToVerify {
+  const { classified } = snapshotOf(input);
   const problems: PlatformProblem[] = [];
   const settings = readSettings(classified.platforms, problems);
   const providers = readImageProviders(classified.imageProviders, problems);
   const images = new Set<string>();
   for (const doc of classified.services) {
-    const parsed = latticeServiceSchema.safeParse(doc.object);
-    if (!parsed.success) continue;
-    for (const c of Object.values(parsed.data.spec.workload.containers)) images.add(c.image);
+    const service = validatedService(doc);
+    if (!service) continue;
+    for (const c of Object.values(service.spec.workload.containers)) images.add(c.image);
   }
   return { images: [...images].sort(), providers, settings };
 }
@@ -352,6 +386,7 @@ export function openFleet(classified: ClassifiedDocuments, options: PlatformOpti
   problems.push(...classified.rejected);
   // The fleet validates and indexes the services itself: the context is built without them.
   const ctx = buildContext({ ...classified, services: [] }, options.now, problems, options.images);
+  if (options.stageTimes) ctx.stageTimes = options.stageTimes;
   const fleet = new Fleet(ctx, { namespaceLabels: namespaceLabels(ctx.namespaces) });
   for (const doc of fleet.load(classified.services).duplicates) {
     const key = documentKey(doc.object);
@@ -361,9 +396,12 @@ export function openFleet(classified: ClassifiedDocuments, options: PlatformOpti
   return fleet;
 }
 
-/** Derives every service of the platform and the platform-level objects (ClusterSecretStores, the network baseline). */
-export function derivePlatform(documents: PlatformDocument[], options: PlatformOptions): PlatformResult {
-  const classified = classify(documents);
+/**
+ * Derives every service of the platform and the platform-level objects (ClusterSecretStores, the
+ * network baseline), from documents or from the snapshot a command already took of them.
+ */
+export function derivePlatform(input: PlatformDocument[] | PlatformSnapshot, options: PlatformOptions): PlatformResult {
+  const { classified } = snapshotOf(input);
   const problems: PlatformProblem[] = [];
   const fleet = openFleet(classified, options, problems);
   return {

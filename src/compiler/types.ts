@@ -130,6 +130,12 @@ export interface DerivationContext {
   hostClaims?: HostClaims;
   /** What the namespace factory derived from the LatticeTeams (src/compiler/team.ts). */
   teams?: TeamsResult;
+  /**
+   * When set, each stage of every derivation adds its time in milliseconds here, by stage function
+   * name (`authorizationGate`, `deriveMesh`, ...; `validateService` and `buildStatus` too): the
+   * per-phase figures of `LATTICE_TIMINGS=1 lattice render`. Measuring only; derived output is the same.
+   */
+  stageTimes?: Map<string, number>;
 }
 
 /** A CedarPolicy left out because of an error, as the authorization gate names it. */

@@ -15,7 +15,7 @@
  *   results are added to the map the fleet's context reads, and the service is derived again.
  */
 import type { Logger } from 'pino';
-import { classify, imagesToVerify, openFleet, type PlatformDocument, type PlatformProblem } from '../compiler/platform.ts';
+import { imagesToVerify, openFleet, snapshotPlatform, type PlatformDocument, type PlatformProblem } from '../compiler/platform.ts';
 import type { Fleet } from '../compiler/fleet.ts';
 import type { KubeObject, ServiceResult } from '../compiler/types.ts';
 import { ImageVerifier, type ImageVerification, type ImageVerifierOptions } from '../supplychain/verify.ts';
@@ -82,8 +82,9 @@ export class PlatformView {
    */
   rebuild(now: string): Set<string> {
     const before = new Map((this.fleet?.results() ?? []).map((r) => [r.key, fingerprint(r)]));
-    const documents = this.documents();
-    const { providers, settings } = imagesToVerify(documents);
+    // Classified and validated once, for image verification and the fleet alike.
+    const snapshot = snapshotPlatform(this.documents());
+    const { providers, settings } = imagesToVerify(snapshot);
     const tags = settings.imageTags === 'resolve' ? 'resolve' : 'reject';
     const verifierFor = stableJson({ providers: providers.map((p) => ({ name: p.metadata.name, spec: p.spec })), tags });
     if (verifierFor !== this.verifierFor) {
@@ -93,7 +94,7 @@ export class PlatformView {
       this.images.clear();
     }
     const problems: PlatformProblem[] = [];
-    this.fleet = openFleet(classify(documents), { now, images: this.images }, problems);
+    this.fleet = openFleet(snapshot.classified, { now, images: this.images }, problems);
     this.problemList = problems;
     const changed = new Set<string>();
     for (const r of this.fleet.results()) if (before.get(r.key) !== fingerprint(r)) changed.add(r.key);

@@ -205,10 +205,12 @@ export class PolicyEngine {
       };
     }
     const { decision, diagnostics } = answer.response;
-    const determiningPolicies = [...diagnostics.reason];
+    // Sorted: Cedar reports the determining policies as a set, in no stable order, and messages,
+    // conditions and golden output must not change from run to run.
+    const determiningPolicies = [...diagnostics.reason].sort();
     if (diagnostics.errors.length > 0) {
       const errors = diagnostics.errors.map((e) => this.describeEvaluationError(e.policyId, e.error));
-      const failing = [...new Set(diagnostics.errors.map((e) => e.policyId))];
+      const failing = [...new Set(diagnostics.errors.map((e) => e.policyId))].sort();
       const owners = this.ownersOf(failing);
       return {
         ...base,
