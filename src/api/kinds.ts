@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { GROUP, VERSION } from './common.ts';
+import { editDistance, nearestName } from './names.ts';
 import * as latticeService from './latticeservice/v1alpha1.ts';
 import * as latticePlatform from './latticeplatform/v1alpha1.ts';
 import * as secretProvider from './secretprovider/v1alpha1.ts';
@@ -184,30 +185,6 @@ export interface KindProblem {
   message: string;
 }
 
-/** Levenshtein distance between two strings (insertions, deletions, substitutions). */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
-/** The nearest name to `name` among `names` (case-insensitive), when near enough to be a typo. */
-export function nearest(name: string, names: readonly string[]): string | undefined {
-  const n = name.toLowerCase();
-  let best: { name: string; distance: number } | undefined;
-  for (const candidate of names) {
-    const distance = editDistance(n, candidate.toLowerCase());
-    if (best === undefined || distance < best.distance) best = { name: candidate, distance };
-  }
-  return best !== undefined && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
-}
-
 /**
  * Classifies a document's `apiVersion` and `kind` against the Lattice kinds. Returns undefined when
  * the document is not a Lattice object at all (another group: Lattice ignores it) or is a served
@@ -241,7 +218,7 @@ export function kindProblem(apiVersion: string, kind: string): KindProblem | und
         message: `${kind} is a Lattice kind this version of Lattice does not support yet, so nothing would be derived from it. Remove the document, or render it with a Lattice version that supports ${kind} (supported kinds: ${KINDS.map((k) => k.kind).join(', ')}).`,
       };
     }
-    const suggestion = nearest(kind, [...KINDS.map((k) => k.kind), ...RESERVED_KINDS]);
+    const suggestion = nearestName(kind, [...KINDS.map((k) => k.kind), ...RESERVED_KINDS], 2);
     return {
       reason: 'UnknownKind',
       field: 'kind',

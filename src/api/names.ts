@@ -56,10 +56,11 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `word` for a "did you mean" hint, or undefined when none is close: at most
- * a third of the word's length in edits (at least 1), case-insensitive; ties go to the first candidate.
+ * a third of the word's length in edits (at least `minLimit`), case-insensitive; ties go to the first
+ * candidate. Used for unknown fields, kinds and services alike.
  */
-export function nearestName(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.max(1, Math.floor(word.length / 3));
+export function nearestName(word: string, candidates: Iterable<string>, minLimit = 1): string | undefined {
+  const limit = Math.max(minLimit, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
