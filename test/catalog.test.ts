@@ -10,20 +10,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { run } from '../src/cli/main.ts';
 import { consumedSecrets, dependencySvg, escapeHatches, esc } from '../src/catalog/site.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import { IMAGE } from './support/fixtures.ts';
+import { lattice } from './support/cli.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CHROMIUM = '/usr/bin/chromium';
 
-async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 let examplesSite: string | undefined;
 /** The catalog of examples/, written once. */

@@ -6,23 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { Ajv } from 'ajv';
-import { run, buildProgram } from '../src/cli/main.ts';
+import { buildProgram } from '../src/cli/main.ts';
 import { allKindsJsonSchema, kindJsonSchema } from '../src/api/jsonschema.ts';
 import { bashCompletion, fishCompletion } from '../src/cli/completion.ts';
 import { helmChart, kustomizeBase } from '../src/cli/install-package.ts';
 import { installManifests } from '../src/controller/install.ts';
 import { toYaml } from '../src/cli/output.ts';
 import { editDistance, nearestName } from '../src/api/names.ts';
+import { lattice } from './support/cli.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const EXAMPLES = join(ROOT, 'examples');
 
-async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 function docs(text: string): Record<string, unknown>[] {
   return parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>);

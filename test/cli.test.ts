@@ -5,24 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
-import { run } from '../src/cli/main.ts';
+import { lattice, PERMIT_ALL_YAML as PERMIT_ALL } from './support/cli.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
-async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
 
-/** A permit-all CedarPolicy: Lattice denies by default, and these tests are about the CLI, not authorization. */
-const PERMIT_ALL = `apiVersion: lattice.dev/v1alpha1
-kind: CedarPolicy
-metadata: {name: permit-all, namespace: lattice-system}
-spec:
-  policies: 'permit (principal, action, resource) unless { action == Lattice::Action::"SkipImageVerification" };'
-`;
 
 function tmp(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-cli-'));

@@ -12,7 +12,7 @@ import { service } from './support/fixtures.ts';
 import { latticeServiceSchema, type LatticeService } from '../src/api/latticeservice/v1alpha1.ts';
 import { ServiceGraph, declarationsOf, serviceKey, splitKey, type Edge } from '../src/compiler/graph.ts';
 import { graphOfDocuments, graphView, toDot, toJson, toMermaid, type GraphView } from '../src/cli/graph.ts';
-import { run } from '../src/cli/main.ts';
+import { lattice } from './support/cli.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -183,12 +183,6 @@ test('DOT: one cluster per namespace, dashed labelled edges for what is not allo
   assert.deepEqual(JSON.parse(toJson(view())), JSON.parse(JSON.stringify(view())));
 });
 
-async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 test('lattice graph examples/ draws the agreed, one-sided and external edges of the examples', async () => {
   const { code, stdout, stderr } = await lattice('graph', '-o', 'json', join(ROOT, 'examples'));

@@ -12,8 +12,8 @@ import { parseYamlDocuments } from '../src/api/source.ts';
 import { derivePlatform, type PlatformDocument } from '../src/compiler/platform.ts';
 import { failsAt, scorePlatform, scoreOf, type FleetScore, type Scorecard } from '../src/compiler/score/index.ts';
 import { secretLiteralReason } from '../src/compiler/score/secrets.ts';
-import { run } from '../src/cli/main.ts';
 import { IMAGE, NOW } from './support/fixtures.ts';
+import { lattice } from './support/cli.ts';
 
 const POLICIES = `apiVersion: lattice.dev/v1alpha1
 kind: CedarPolicy
@@ -186,12 +186,6 @@ test('the fleet summary sorts checks by failures, and the score weighs severitie
   assert.equal(failsAt(goodOnly, 'info'), false);
 });
 
-async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 test('lattice score: table and JSON, exit 1 on an error-severity failure, --fail-on, and no secret value printed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lattice-score-'));

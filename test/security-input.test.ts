@@ -11,26 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
-import { run } from '../src/cli/main.ts';
 import { MAX_FILE_SOURCE_BYTES, MAX_INPUT_FILE_BYTES, findYamlFiles, readRegularFile } from '../src/cli/load.ts';
 import { prototypeKeyPaths } from '../src/api/common.ts';
+import { lattice, PERMIT_ALL_YAML as PERMIT_ALL } from './support/cli.ts';
 
 /** A limit for tests that used to hang: they must finish, not wait forever. */
 const NO_HANG = { timeout: 60_000 };
 
-async function lattice(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
 
-const PERMIT_ALL = `apiVersion: lattice.dev/v1alpha1
-kind: CedarPolicy
-metadata: {name: permit-all, namespace: lattice-system}
-spec:
-  policies: 'permit (principal, action, resource) unless { action == Lattice::Action::"SkipImageVerification" };'
-`;
 
 /** A LatticeService named `name`; `container` is extra YAML for its one container, indented 8 spaces. */
 function service(name: string, container = '', extra = ''): string {
