@@ -36,6 +36,7 @@
 import type { ExternalServiceParams, LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { scraperIdentity, type MeshSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
+import { cloudEgress } from './cloud.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
 import { LABELS, childName } from './naming.ts';
 import { metricsPort } from './observability.ts';
@@ -261,6 +262,8 @@ function ciliumPolicy(
   const names = new Set<string>();
   for (const c of callees) names.add(serviceHost(c.name, c.namespace, settings.clusterDomain));
   for (const e of externals) if (!e.ip) names.add(e.host);
+  const cloud = cloudEgress(state.service);
+  for (const n of cloud.names) names.add(n);
 
   const dnsSelector: Record<string, string> = { [CILIUM_LABELS.namespace]: mesh.dns.namespace };
   for (const [k, v] of Object.entries(mesh.dns.podLabels)) dnsSelector[ciliumPodLabel(k)] = v;
@@ -298,6 +301,8 @@ function ciliumPolicy(
     if (group.names.size > 0) egress.push({ toFQDNs: [...group.names].map((n) => ({ matchName: n })), toPorts });
     if (group.cidrs.size > 0) egress.push({ toCIDR: [...group.cidrs], toPorts });
   }
+  // Cloud identity (cloud.ts): the EKS Pod Identity agent or the Entra token endpoint.
+  egress.push(...cloud.rules);
 
   const spec: Record<string, unknown> = {
     description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}${scraper ? ', the metrics scraper' : ''} over ztunnel's HBONE port 15008, DNS and declared external services.`,

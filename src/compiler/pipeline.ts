@@ -9,6 +9,7 @@
 import { validateService } from './validate.ts';
 import { deriveConfig } from './config.ts';
 import { deriveWorkload } from './workload.ts';
+import { deriveCloud } from './cloud.ts';
 import { deriveNetworkService } from './network.ts';
 import { deriveAvailability } from './availability.ts';
 import { deriveObservability } from './observability.ts';
@@ -31,7 +32,7 @@ export type Stage = (state: DerivationState) => void;
 export const GATES: Stage[] = [protectedNamespaceGate, imageGate, authorizationGate, gateQuota];
 
 /** Derivers, in order. */
-export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];
+export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveCloud, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];
 
 /**
  * Apply order of derived kinds: configuration and identities before the workload that uses them,
@@ -39,6 +40,11 @@ export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveNetworkSer
  */
 export const KIND_ORDER = [
   'ServiceAccount',
+  'Role',
+  'PodIdentityAssociation',
+  'UserAssignedIdentity',
+  'FederatedIdentityCredential',
+  'RoleAssignment',
   'ConfigMap',
   'ExternalSecret',
   'Secret',

@@ -54,6 +54,11 @@ const PLATFORM = ['platform'] as const;
  */
 export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
+  { apiVersion: 'iam.services.k8s.aws/v1alpha1', kind: 'Role', plural: 'roles', namespaced: true, levels: SERVICE, providedBy: 'AWS Controllers for Kubernetes (ACK) iam-controller' },
+  { apiVersion: 'eks.services.k8s.aws/v1alpha1', kind: 'PodIdentityAssociation', plural: 'podidentityassociations', namespaced: true, levels: SERVICE, providedBy: 'AWS Controllers for Kubernetes (ACK) eks-controller' },
+  { apiVersion: 'managedidentity.azure.com/v1api20230131', kind: 'UserAssignedIdentity', plural: 'userassignedidentities', namespaced: true, levels: SERVICE, providedBy: 'Azure Service Operator v2 (managedidentity.azure.com CRDs)' },
+  { apiVersion: 'managedidentity.azure.com/v1api20230131', kind: 'FederatedIdentityCredential', plural: 'federatedidentitycredentials', namespaced: true, levels: SERVICE, providedBy: 'Azure Service Operator v2 (managedidentity.azure.com CRDs)' },
+  { apiVersion: 'authorization.azure.com/v1api20220401', kind: 'RoleAssignment', plural: 'roleassignments', namespaced: true, levels: SERVICE, providedBy: 'Azure Service Operator v2 (authorization.azure.com CRDs)' },
   { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', plural: 'externalsecrets', namespaced: true, levels: SERVICE, providedBy: 'External Secrets Operator (v0.17 or later serves external-secrets.io/v1)', secretBearing: true },
   { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },

@@ -45,6 +45,7 @@ export const DENIAL_REASONS: Readonly<Record<LatticeAction, string>> = {
   AllowWildcard: 'WildcardDenied',
   SkipImageVerification: 'SkipImageVerificationDenied',
   ExposeRoute: 'RouteExposureDenied',
+  AccessCloud: 'CloudAccessDenied',
 };
 
 /** What Cedar decided for one request. */

@@ -19,6 +19,7 @@ export const LATTICE_ACTIONS = [
   'AllowWildcard',
   'SkipImageVerification',
   'ExposeRoute',
+  'AccessCloud',
 ] as const;
 
 /** A Cedar action of the Lattice schema. */
@@ -111,6 +112,7 @@ const T = {
   Mesh: `${CEDAR_NAMESPACE}::Mesh`,
   SecurityOverride: `${CEDAR_NAMESPACE}::SecurityOverride`,
   Route: `${CEDAR_NAMESPACE}::Route`,
+  CloudPermission: `${CEDAR_NAMESPACE}::CloudPermission`,
 } as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -403,7 +405,8 @@ function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
  * relaxed field: `capability:NAME` per capabilities.add entry, `privileged`, `runAsRoot` for
  * runAsUser 0 or runAsNonRoot false, `readOnlyRootFilesystem` for false, `allowPrivilegeEscalation`
  * for true, `hostNetwork` for spec.workload.hostNetwork), AllowWildcard (each inbound `id: "*"`),
- * ExposeRoute (each host of each route of spec.ingress, internal or public). Containers, resources and routes
+ * ExposeRoute (each host of each route of spec.ingress, internal or public), AccessCloud (each
+ * action on each resource of spec.cloudAccess). Containers, resources and routes
  * are taken in name order, so the list is the same however the input was read.
  */
 export function serviceRequests(input: ServiceAuthorizationInput): AuthorizationRequest[] {
@@ -415,7 +418,63 @@ export function serviceRequests(input: ServiceAuthorizationInput): Authorization
     ...securityRequests(ctx),
     ...wildcardRequests(ctx),
     ...routeRequests(ctx),
+    ...cloudRequests(ctx),
   ];
+}
+
+/** True when an IAM action or ARN pattern holds an IAM wildcard (`*` or `?`, IAM's two wildcard characters). */
+export function hasIamWildcard(text: string): boolean {
+  return text.includes('*') || text.includes('?');
+}
+
+/** One permission of spec.cloudAccess, as the AccessCloud gate asks about it. */
+export interface CloudPermissionInput {
+  provider: 'aws' | 'azure';
+  action: string;
+  resource: string;
+  /** Field of the LatticeService behind it, e.g. `spec.cloudAccess.aws.0.actions.1`. */
+  path: string;
+}
+
+/**
+ * Every (action, resource) pair of spec.cloudAccess, AWS first: each IAM action on each ARN of a
+ * statement, each Azure role on each scope. Duplicates are kept out (one decision per pair).
+ */
+export function cloudPermissions(service: LatticeService): CloudPermissionInput[] {
+  const out: CloudPermissionInput[] = [];
+  const seen = new Set<string>();
+  const add = (p: CloudPermissionInput): void => {
+    const key = `${p.provider}\u0000${p.action}\u0000${p.resource}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(p);
+  };
+  const access = service.spec.cloudAccess;
+  access?.aws?.forEach((st, i) => st.actions.forEach((action, a) => st.resources.forEach((resource) => add({ provider: 'aws', action, resource, path: `spec.cloudAccess.aws.${i}.actions.${a}` }))));
+  access?.azure?.forEach((r, i) => r.scopes.forEach((scope, s) => add({ provider: 'azure', action: r.role, resource: scope, path: `spec.cloudAccess.azure.${i}.scopes.${s}` })));
+  return out;
+}
+
+/**
+ * AccessCloud requests: one per permission of {@link cloudPermissions}. The resource is a
+ * `CloudPermission` entity with `provider`, `action`, `resource` and the `wildcard` and
+ * `resourceWildcard` flags, so a forbid can refuse `s3:*` or `*` without listing every spelling.
+ */
+function cloudRequests(ctx: ServiceContext): AuthorizationRequest[] {
+  return cloudPermissions(ctx.input.service).map((p) => {
+    const resource = { type: T.CloudPermission, id: `${p.provider}:${p.action} on ${p.resource}` };
+    const wildcard = p.provider === 'aws' && hasIamWildcard(p.action);
+    const resourceWildcard = p.provider === 'aws' && hasIamWildcard(p.resource);
+    const what = p.provider === 'aws' ? `AWS action ${p.action} on ${p.resource}` : `Azure role ${p.action} on ${p.resource}`;
+    return request(ctx, {
+      action: 'AccessCloud',
+      resource,
+      resourceDescription: `cloud permission ${what}`,
+      requestPhrase: `get cloud permission ${what}`,
+      path: p.path,
+      extra: [{ uid: resource, attrs: { provider: p.provider, action: p.action, resource: p.resource, wildcard, resourceWildcard }, parents: [] }],
+    });
+  });
 }
 
 /** The SkipImageVerification request for one image of the service (asked by the supply-chain step). */

@@ -115,6 +115,52 @@ export const meshSettingsSchema = z.strictObject({
     .describe('The metrics scraper (a VMAgent) that reads each service\'s metrics port: both policy layers let it in on that port only. Its pods must be in the ambient mesh (label istio.io/dataplane-mode: ambient through VMAgent spec.podMetadata.labels) to pass STRICT mTLS; docs/mesh.md.'),
 });
 
+/**
+ * Settings of cloud identity (LatticeService `spec.cloudAccess`, src/compiler/cloud.ts): what the
+ * derived ACK and ASO objects need that only the platform knows.
+ */
+export const cloudSettingsSchema = z.strictObject({
+  aws: z
+    .strictObject({
+      clusterName: z
+        .string()
+        .regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, 'must be an EKS cluster name (letters, digits, "-" and "_", at most 100)')
+        .optional()
+        .describe('Name of the EKS cluster (PodIdentityAssociation spec.clusterName). Required by services with cloudAccess.aws.'),
+      permissionsBoundary: z
+        .string()
+        .regex(/^arn:[a-z-]+:iam::[0-9]{12}:policy\/.+$/, 'must be the ARN of an IAM managed policy, e.g. arn:aws:iam::123456789012:policy/lattice-boundary')
+        .optional()
+        .describe('ARN of the managed policy set as permissions boundary of every derived IAM Role (ACK Role spec.permissionsBoundary): the most any service may get, whatever its Cedar permits.'),
+      rolePath: z
+        .string()
+        .regex(/^\/([\x21-\x7e]*\/)?$/, 'must start and end with "/", e.g. /lattice/')
+        .default('/lattice/')
+        .describe('IAM path of the derived roles (default /lattice/), so a boundary or an SCP can name them.'),
+    })
+    .optional()
+    .describe('AWS (EKS Pod Identity through AWS Controllers for Kubernetes).'),
+  azure: z
+    .strictObject({
+      oidcIssuer: z
+        .url({ protocol: /^https$/, error: 'must be the https URL of the cluster\'s OIDC issuer (az aks show --query oidcIssuerProfile.issuerUrl)' })
+        .optional()
+        .describe('OIDC issuer URL of the cluster (FederatedIdentityCredential spec.issuer). Required by services with cloudAccess.azure.'),
+      resourceGroupId: z
+        .string()
+        .regex(/^\/subscriptions\/[^/\s]+\/resourceGroups\/[^/\s]+$/, 'must be a resource group ARM id: /subscriptions/<id>/resourceGroups/<name>')
+        .optional()
+        .describe('ARM id of the resource group the managed identities are created in (UserAssignedIdentity spec.owner.armId). Required by services with cloudAccess.azure.'),
+      location: z
+        .string()
+        .regex(/^[a-z0-9]+$/, 'must be an Azure region name such as westeurope')
+        .optional()
+        .describe('Azure region of the managed identities (UserAssignedIdentity spec.location). Required by services with cloudAccess.azure.'),
+    })
+    .optional()
+    .describe('Azure (Workload Identity through Azure Service Operator v2).'),
+});
+
 /** The settings, with defaults. */
 export const latticePlatformSpecSchema = z.strictObject({
   mesh: meshSettingsSchema
@@ -170,6 +216,9 @@ export const latticePlatformSpecSchema = z.strictObject({
     })
     .optional()
     .describe('The Gateway API Gateways that service routes (spec.ingress) attach to.'),
+  cloud: cloudSettingsSchema
+    .optional()
+    .describe('Cloud identity settings for services with spec.cloudAccess: the EKS cluster name and permissions boundary (AWS), the OIDC issuer, resource group and region (Azure).'),
   sizeProfiles: z
     .partialRecord(z.enum(SIZE_PROFILES), sizeProfileSchema)
     .optional()
@@ -188,6 +237,8 @@ export const latticePlatformSchema = refusePrototypeKeys(z.object({
 export type PlatformSettings = z.output<typeof latticePlatformSpecSchema>;
 /** Mesh and network policy settings, with defaults. */
 export type MeshSettings = z.output<typeof meshSettingsSchema>;
+/** Cloud identity settings. */
+export type CloudSettings = z.output<typeof cloudSettingsSchema>;
 /** One gateway setting. */
 export type GatewaySetting = z.output<typeof gatewaySettingSchema>;
 /** One size profile: requests and limits. */

@@ -406,6 +406,58 @@ export const routeSchema = z.strictObject({
     .describe('internal (default): on the platform internal gateway. public: on the internet-facing gateway. Either way each host needs a Cedar permit for ExposeRoute, and a host belongs to one service of the whole platform.'),
 });
 
+/**
+ * `spec.cloudAccess`: cloud permissions the service's pods need. Lattice never calls a cloud API:
+ * it derives the identity objects an engine in the cluster reconciles (AWS Controllers for
+ * Kubernetes for AWS, Azure Service Operator v2 for Azure; src/compiler/cloud.ts), after a Cedar
+ * `AccessCloud` permit for every action on every resource (docs/policy.md).
+ */
+/** An IAM action as IAM writes it: `<service prefix>:<action>` (wildcards `*` and `?` allowed), or `*`. */
+export const AWS_ACTION = /^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/;
+/** An ARN (`arn:<partition>:<service>:<region>:<account>:<resource>`, wildcards allowed) or `*`. */
+export const AWS_RESOURCE = /^(\*|arn:(\*|aws|aws-cn|aws-us-gov|aws-iso[a-z-]*):[^\s:]*:[^\s:]*:[^\s:]*:[^\s]+)$/;
+/** An Azure scope: an ARM resource id (`/subscriptions/...`, `/providers/Microsoft.Management/managementGroups/...`). */
+export const AZURE_SCOPE = /^\/(subscriptions|providers)\/[^\s]+$/;
+
+const awsPermissionSchema = z.strictObject({
+  actions: z
+    .array(z.string().regex(AWS_ACTION, 'must be an IAM action such as s3:GetObject (service prefix, ":", action; wildcards * and ? allowed), or *'))
+    .min(1)
+    .describe('IAM actions, e.g. s3:GetObject. Wildcards (s3:*, *) are allowed by the schema but each action is a Cedar AccessCloud request whose resource has wildcard: true, so a platform policy can forbid them.'),
+  resources: z
+    .array(z.string().regex(AWS_RESOURCE, 'must be an ARN (arn:aws:s3:::bucket/*) or *'))
+    .min(1)
+    .describe('ARNs the actions apply to, e.g. arn:aws:s3:::orders/*.'),
+});
+
+const azureRoleSchema = z.strictObject({
+  role: z
+    .string()
+    .min(1)
+    .max(512)
+    .describe('Azure role: a built-in role name (Storage Blob Data Reader; ASO roleDefinitionReference.wellKnownName) or a role definition ARM id (/subscriptions/.../providers/Microsoft.Authorization/roleDefinitions/<guid>).'),
+  scopes: z
+    .array(z.string().regex(AZURE_SCOPE, 'must be an Azure resource id starting with /subscriptions/ or /providers/'))
+    .min(1)
+    .describe('ARM ids of the scopes the role is assigned on (a resource, resource group or subscription).'),
+});
+
+/** `spec.cloudAccess`: AWS and Azure permissions of the service's pods. */
+export const cloudAccessSchema = z
+  .strictObject({
+    aws: z
+      .array(awsPermissionSchema)
+      .min(1)
+      .optional()
+      .describe('AWS permissions: an IAM Role (ACK iam-controller) with these statements, bound to the service\'s ServiceAccount by an EKS Pod Identity association (ACK eks-controller). Needs LatticePlatform spec.cloud.aws.clusterName.'),
+    azure: z
+      .array(azureRoleSchema)
+      .min(1)
+      .optional()
+      .describe('Azure role assignments: a user-assigned managed identity federated with the service\'s ServiceAccount (Azure Workload Identity) and one RoleAssignment per scope (Azure Service Operator v2). Needs LatticePlatform spec.cloud.azure.'),
+  })
+  .refine((c) => c.aws !== undefined || c.azure !== undefined, 'declare aws or azure permissions, or remove cloudAccess');
+
 /** The `spec` of a LatticeService. */
 export const latticeServiceSpecSchema = z
   .strictObject({
@@ -452,6 +504,9 @@ export const latticeServiceSpecSchema = z
       })
       .optional()
       .describe('HTTP traffic from outside the mesh: routes through the platform gateways to a port of the service.'),
+    cloudAccess: cloudAccessSchema
+      .optional()
+      .describe('Cloud permissions of the pods (AWS IAM through EKS Pod Identity, Azure roles through Workload Identity). Each permission needs a Cedar permit for AccessCloud; Lattice derives the identity objects, a cloud controller in the cluster creates them.'),
     observability: z
       .strictObject({
         metrics: z
@@ -614,3 +669,5 @@ export type Route = z.output<typeof routeSchema>;
 export type ContainerResources = Container['resources'];
 /** Parsed params of a volume resource. */
 export type VolumeParams = z.output<typeof volumeParamsSchema>;
+/** `spec.cloudAccess`, validated. */
+export type CloudAccess = z.output<typeof cloudAccessSchema>;
