@@ -3,18 +3,19 @@
  * field by field, the Cedar AccessCloud gate (a deny derives nothing, wildcards are visible to a
  * forbid), the egress rules of the CiliumNetworkPolicy, and the errors for missing platform settings.
  *
- * No upstream schema of the ACK or ASO CRDs is vendored (test/upstream-schemas has none, and no npm
- * package ships them), so the fields those CRDs mark required are checked by hand here: ACK Role
- * `spec.name` and `spec.assumeRolePolicyDocument` (iam-controller apis/v1alpha1/role.go),
- * PodIdentityAssociation `spec.namespace` and `spec.serviceAccount` (eks-controller
- * apis/v1alpha1/pod_identity_association.go), ASO `spec.owner` of every kind and the fields of the
- * v2/samples manifests.
+ * The ACK objects are validated against the upstream CRDs vendored in test/upstream-schemas/ack/
+ * (descriptions removed), the CiliumNetworkPolicy against Cilium's. The ASO CRDs (Azure) are not
+ * vendored (several MB per group, no npm package ships them), so the Azure objects are checked field
+ * by field against the ASO v2 samples (v2/samples/managedidentity/v1api20230131,
+ * v2/samples/authorization/v1api20220401): owner, issuer, subject, audiences, principalIdFromConfig,
+ * roleDefinitionReference.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { conditionOf, deriveObjects, objectOf, resultOf, service } from './support/fixtures.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import { derivedKind } from '../src/controller/resources.ts';
+import { validateObject } from './support/schemas.ts';
 import type { KubeObject, ServiceResult } from '../src/compiler/types.ts';
 
 const ISSUER = 'https://oidc.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/';
@@ -106,6 +107,13 @@ describe('AWS: ACK Role and PodIdentityAssociation', () => {
     const s = spec(objectOf(res, 'Role'));
     assert.ok(!('permissionsBoundary' in s));
     assert.ok((s.name as string).length <= 64 && /^[\w+=,.@-]+$/.test(s.name as string), s.name as string);
+  });
+
+  test('the Role, the PodIdentityAssociation and the CiliumNetworkPolicy validate against their upstream CRDs', () => {
+    for (const kind of ['Role', 'PodIdentityAssociation', 'CiliumNetworkPolicy']) assert.deepEqual(validateObject(objectOf(r, kind, 'orders')), [], kind);
+    const broken = structuredClone(objectOf(r, 'PodIdentityAssociation', 'orders'));
+    delete (broken.spec as Record<string, unknown>).serviceAccount;
+    assert.notDeepEqual(validateObject(broken), [], 'the oracle catches a missing required field');
   });
 
   test('egress to the EKS Pod Identity agent, and nothing for Azure', () => {

@@ -120,7 +120,15 @@ test('line separators, NEL, C0 and C1 controls and non-characters are escaped, n
 
 test('the examples render to the same bytes as the previous writer, YAML and JSON', () => {
   assert.ok(renderedExamples.length > 50);
-  assert.equal(toYamlStream(renderedExamples), oldYamlStream(renderedExamples));
+  // The ACK IAM Role holds JSON documents in strings; those differ in quoting style only, a difference
+  // src/cli/output.ts documents (`yaml` chose single quotes for a string with `"`, js-yaml double):
+  // the Role is compared as data, every other object byte for byte.
+  const isIamRole = (o: unknown): boolean => (o as { apiVersion?: string }).apiVersion === 'iam.services.k8s.aws/v1alpha1';
+  const plain = renderedExamples.filter((o) => !isIamRole(o));
+  assert.equal(renderedExamples.length - plain.length, 1);
+  assert.equal(toYamlStream(plain), oldYamlStream(plain));
+  const roles = renderedExamples.filter(isIamRole);
+  assert.deepEqual(parseAllDocuments(toYamlStream(roles)).map((d) => d.toJS()), JSON.parse(JSON.stringify(roles)));
   assert.equal(toJsonList(renderedExamples), oldJsonList(renderedExamples));
 });
 

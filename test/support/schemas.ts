@@ -241,6 +241,8 @@ const CRD_KINDS: CrdKind[] = [
   { source: 'crd', apiVersion: 'workload.serving.volcano.sh/v1alpha1', kind: 'ModelBooster', file: 'kthena/workload.serving.volcano.sh_modelboosters.yaml' },
   { source: 'crd', apiVersion: 'networking.serving.volcano.sh/v1alpha1', kind: 'ModelRoute', file: 'kthena/networking.serving.volcano.sh_modelroutes.yaml' },
   { source: 'crd', apiVersion: 'networking.serving.volcano.sh/v1alpha1', kind: 'ModelServer', file: 'kthena/networking.serving.volcano.sh_modelservers.yaml' },
+  { source: 'crd', apiVersion: 'iam.services.k8s.aws/v1alpha1', kind: 'Role', file: 'ack/iam.services.k8s.aws_roles.yaml' },
+  { source: 'crd', apiVersion: 'eks.services.k8s.aws/v1alpha1', kind: 'PodIdentityAssociation', file: 'ack/eks.services.k8s.aws_podidentityassociations.yaml' },
 ];
 
 const REGISTRY = new Map<string, ModelKind | CrdKind>();
