@@ -118,7 +118,8 @@ describe('AWS: ACK Role and PodIdentityAssociation', () => {
 
   test('egress to the EKS Pod Identity agent, and nothing for Azure', () => {
     const eg = egressOf(r);
-    assert.deepEqual(eg.filter((e) => 'toCIDR' in e), [{ toCIDR: ['169.254.170.23/32'], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }]);
+    const port80 = [{ ports: [{ port: '80', protocol: 'TCP' }] }];
+    assert.deepEqual(eg.filter((e) => 'toCIDR' in e || 'toEntities' in e), [{ toCIDR: ['169.254.170.23/32'], toPorts: port80 }, { toEntities: ['host'], toPorts: port80 }]);
     assert.ok(!JSON.stringify(eg).includes('login.microsoftonline.com'));
   });
 });
@@ -192,7 +193,7 @@ describe('no cloudAccess: nothing cloud-related', () => {
     assert.equal(conditionOf(r, 'Ready').status, 'True');
     for (const kind of ['Role', 'PodIdentityAssociation', 'UserAssignedIdentity', 'FederatedIdentityCredential', 'RoleAssignment']) assert.ok(!r.objects.some((o) => o.kind === kind), kind);
     const text = JSON.stringify(r.objects);
-    for (const s of ['169.254.170.23', 'login.microsoftonline.com', 'azure.workload.identity', 'AZURE_CLIENT_ID']) assert.ok(!text.includes(s), s);
+    for (const s of ['169.254.170.23', 'login.microsoftonline.com', 'azure.workload.identity', 'AZURE_CLIENT_ID', 'toEntities']) assert.ok(!text.includes(s), s);
   });
 });
 

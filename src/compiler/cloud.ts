@@ -93,7 +93,8 @@ export function awsPermissionsPolicy(aws: NonNullable<CloudAccess['aws']>): stri
 
 /**
  * Egress the pods of a service with `cloudAccess` need, for the CiliumNetworkPolicy (mesh.ts):
- * AWS: the Pod Identity agent (`toCIDR` 169.254.170.23/32, TCP 80); Azure: the Entra token endpoint
+ * AWS: the Pod Identity agent (`toCIDR` 169.254.170.23/32 and `toEntities: [host]`, TCP 80; see
+ * below why both); Azure: the Entra token endpoint
  * (`toFQDNs` login.microsoftonline.com, TCP 443), with its name in `names` for the DNS rule. Nothing
  * without cloudAccess.
  */
@@ -102,7 +103,13 @@ export function cloudEgress(service: LatticeService): { names: string[]; rules: 
   const names: string[] = [];
   const rules: Record<string, unknown>[] = [];
   if (access?.aws) {
-    rules.push({ toCIDR: [EKS_POD_IDENTITY_AGENT.cidr], toPorts: [{ ports: [{ port: String(EKS_POD_IDENTITY_AGENT.port), protocol: 'TCP' }] }] });
+    const toPorts = [{ ports: [{ port: String(EKS_POD_IDENTITY_AGENT.port), protocol: 'TCP' }] }];
+    rules.push({ toCIDR: [EKS_POD_IDENTITY_AGENT.cidr], toPorts });
+    // The agent runs on the host network and its address is local to the node, so Cilium usually
+    // gives it the `host` identity, which CIDR rules never match (cilium/cilium#34387: Hubble shows
+    // 169.254.170.23:80 as (host), denied); with BPF host routing in some versions it is `world`
+    // (cilium/cilium#35989), which the CIDR rule matches. Both rules, on TCP 80 only.
+    rules.push({ toEntities: ['host'], toPorts });
   }
   if (access?.azure) {
     names.push(ENTRA_TOKEN_HOST);
