@@ -73,7 +73,7 @@ describe('AWS: ACK Role and PodIdentityAssociation', () => {
 
   test('Role: name, path, trust policy for EKS Pod Identity, inline policy, permissions boundary', () => {
     const s = spec(objectOf(r, 'Role', 'orders'));
-    assert.equal(s.name, 'lattice-shop-orders');
+    assert.equal(s.name, 'prod-eu-shop-orders', 'cluster, namespace, service: unique in the AWS account');
     assert.equal(s.path, '/lattice/');
     assert.equal(s.permissionsBoundary, 'arn:aws:iam::123456789012:policy/lattice-boundary');
     assert.equal(typeof s.assumeRolePolicyDocument, 'string', 'ACK wants the trust policy as a JSON string');

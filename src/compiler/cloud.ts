@@ -6,7 +6,7 @@
  *
  * **AWS** (EKS Pod Identity, through AWS Controllers for Kubernetes):
  * - `Role` (`iam.services.k8s.aws/v1alpha1`, ACK iam-controller `apis/v1alpha1/role.go`): `spec.name`
- *   (required; `lattice-<namespace>-<service>`, cut with a hash to IAM's 64 characters), `spec.path`
+ *   (required; `<clusterName>-<namespace>-<service>`, cut with a hash to IAM's 64 characters), `spec.path`
  *   (LatticePlatform `spec.cloud.aws.rolePath`), `spec.assumeRolePolicyDocument` (required; a JSON
  *   string: the trust policy EKS Pod Identity needs, principal service `pods.eks.amazonaws.com`,
  *   actions `sts:AssumeRole` and `sts:TagSession`, docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html),
@@ -70,9 +70,13 @@ export function azureIdentityConfigMap(service: string): string {
   return childName([service, 'azure-identity']);
 }
 
-/** The IAM role name of a service: `lattice-<namespace>-<service>`, at most 64 characters (IAM's limit). */
-export function awsRoleName(namespace: string, service: string): string {
-  return childName(['lattice', namespace, service], 64);
+/**
+ * The IAM role name of a service: `<clusterName>-<namespace>-<service>`, at most 64 characters (IAM's
+ * limit; a longer name is cut and given a hash). Role names are unique per AWS account whatever their
+ * path, so the cluster name keeps two clusters of one account (staging, prod) from claiming one role.
+ */
+export function awsRoleName(clusterName: string, namespace: string, service: string): string {
+  return childName([clusterName, namespace, service], 64);
 }
 
 /** The IAM trust policy of a role EKS Pod Identity assumes, as the JSON string ACK wants. */
@@ -160,7 +164,7 @@ function awsObjects(state: DerivationState, aws: NonNullable<CloudAccess['aws']>
   const name = state.service.metadata.name;
   const namespace = namespaceOf(state);
   const roleSpec: Record<string, unknown> = {
-    name: awsRoleName(namespace, name),
+    name: awsRoleName(settings.clusterName, namespace, name),
     path: settings.rolePath,
     description: `Lattice: cloud access of LatticeService ${namespace}/${name}`,
     assumeRolePolicyDocument: podIdentityTrustPolicy(),
