@@ -406,7 +406,7 @@ export const routeSchema = z.strictObject({
     .describe('internal (default): on the platform internal gateway. public: on the internet-facing gateway. Either way each host needs a Cedar permit for ExposeRoute, and a host belongs to one service of the whole platform.'),
 });
 
-/**
+/*
  * `spec.cloudAccess`: cloud permissions the service's pods need. Lattice never calls a cloud API:
  * it derives the identity objects an engine in the cluster reconciles (AWS Controllers for
  * Kubernetes for AWS, Azure Service Operator v2 for Azure; src/compiler/cloud.ts), after a Cedar
