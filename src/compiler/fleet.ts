@@ -23,7 +23,7 @@
  * service: build a new Fleet then.
  */
 import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import { NAME_COLLISION, deriveService, withErrors } from './pipeline.ts';
+import { deriveService, nameCollision, withErrors } from './pipeline.ts';
 import { ClaimIndex, claimsOf as objectClaimsOf } from './collisions.ts';
 import { deriveBaseline } from './baseline.ts';
 import { clusterSecretStoreFor, secretStoreBoundary } from './secrets.ts';
@@ -188,24 +188,17 @@ export class Fleet {
   private collision(key: string, other: string, shared: string[]): Diagnostic {
     let who: string;
     if (other === PLATFORM_CLAIMS) {
-      who = "the platform's own objects (src/compiler/baseline.ts, ClusterSecretStores)";
+      who = "the platform's own objects (the mesh baseline, ClusterSecretStores, the secret store boundary)";
     } else {
       const at = this.inputs.get(other)?.locate?.(['metadata', 'name']);
       who = `LatticeService ${other}${at ? ` (${at.file}:${at.line}:${at.column})` : ''}`;
     }
-    const d: Diagnostic = {
-      severity: 'error',
-      condition: 'Validated',
-      reason: NAME_COLLISION,
-      path: 'metadata.name',
-      message:
-        `${shared.join(' and ')} ${shared.length === 1 ? 'is' : 'are'} also derived by ${who}. ` +
+    return nameCollision(
+      `${shared.join(' and ')} ${shared.length === 1 ? 'is' : 'are'} also derived by ${who}. ` +
         'Derived names join the service, container and resource names with "-" (service a with resource b-c and service a-b with resource c meet), and two objects with one name would overwrite each other, so neither service is derived. ' +
         'Rename a container, resource or service on one side.',
-    };
-    const at = this.inputs.get(key)?.locate?.(['metadata', 'name']);
-    if (at) d.location = at;
-    return d;
+      this.inputs.get(key)?.locate?.(['metadata', 'name']),
+    );
   }
 
   /** Keys of `keys` that are services of this fleet and not in `done`, sorted. */

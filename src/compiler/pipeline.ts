@@ -6,6 +6,7 @@
  * - gates (authorization, image verification, quota) decide whether anything may be derived;
  * - derivers produce objects (config and secrets first: they wire the pod the workload assembles).
  */
+import type { SourceLocation } from '../api/source.ts';
 import { validateService } from './validate.ts';
 import { deriveConfig } from './config.ts';
 import { deriveWorkload } from './workload.ts';
@@ -129,21 +130,22 @@ export function deriveService(input: ServiceInput, ctx: DerivationContext): Serv
 /** Condition reason of a name collision (src/compiler/collisions.ts). */
 export const NAME_COLLISION = 'NameCollision';
 
+/** A `NameCollision` error on `metadata.name` at `location`; `message` says what collides and what to rename. */
+export function nameCollision(message: string, location?: SourceLocation): Diagnostic {
+  const d: Diagnostic = { severity: 'error', condition: 'Validated', reason: NAME_COLLISION, path: 'metadata.name', message };
+  if (location) d.location = location;
+  return d;
+}
+
 /** Errors for two objects of one service sharing a name (e.g. resource `web-secret-env` beside container `web`'s secret-env). */
 function checkOwnNames(state: DerivationState): void {
   for (const c of selfCollisions(state.objects)) {
-    const d: Diagnostic = {
-      severity: 'error',
-      condition: 'Validated',
-      reason: NAME_COLLISION,
-      path: 'metadata.name',
-      message:
-        `this service would derive ${c.descriptions.length} objects with one name: ${c.descriptions.join(' and ')}. ` +
+    state.diagnostics.push(nameCollision(
+      `this service would derive ${c.descriptions.length} objects with one name: ${c.descriptions.join(' and ')}. ` +
         'Derived names join the service, container and resource names with "-", so two different combinations can meet, and two objects with one name would overwrite each other. ' +
         'Rename one of the containers or resources involved.',
-    };
-    if (state.input.locate) d.location = state.input.locate(['metadata', 'name']);
-    state.diagnostics.push(d);
+      state.input.locate?.(['metadata', 'name']),
+    ));
   }
 }
 
