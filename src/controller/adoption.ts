@@ -17,7 +17,7 @@
  * service is its uid and two flags, dropped by {@link AdoptionMetrics.forget} when the service goes.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
+import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { ESCAPE_HATCH_KINDS, escapeHatches } from '../compiler/score/hatches.ts';
 import type { NamespaceMetadata } from '../policy/index.ts';
 
@@ -27,6 +27,23 @@ export interface AdoptionSnapshot {
   services: readonly unknown[];
   /** Namespaces by name with their labels (team) and annotations. */
   namespaces: Readonly<Record<string, NamespaceMetadata>>;
+}
+
+/**
+ * Validated services by cached object. The informer cache replaces an object when it changes, so a
+ * scrape validates only what changed since the last one instead of every service every time.
+ */
+const validatedCache = new WeakMap<object, LatticeService | null>();
+
+function validated(object: unknown): LatticeService | undefined {
+  if (object === null || typeof object !== 'object') return undefined;
+  let service = validatedCache.get(object);
+  if (service === undefined) {
+    const parsed = latticeServiceSchema.safeParse(object);
+    service = parsed.success ? parsed.data : null;
+    validatedCache.set(object, service);
+  }
+  return service ?? undefined;
 }
 
 /** A service as {@link AdoptionMetrics.observe} needs it. */
@@ -95,10 +112,10 @@ export class AdoptionMetrics {
         const snap = snapshot();
         for (const kind of ESCAPE_HATCH_KINDS) this.set({ kind, team: 'none' }, 0);
         for (const o of snap.services) {
-          const parsed = latticeServiceSchema.safeParse(o);
-          if (!parsed.success) continue;
-          const team = teamOf(snap.namespaces, parsed.data.metadata.namespace ?? 'default');
-          for (const h of escapeHatches(parsed.data)) this.inc({ kind: h.kind, team });
+          const service = validated(o);
+          if (service === undefined) continue;
+          const team = teamOf(snap.namespaces, service.metadata.namespace ?? 'default');
+          for (const h of escapeHatches(service)) this.inc({ kind: h.kind, team });
         }
       },
     });
