@@ -10,20 +10,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildCatalog } from '../catalog/site.ts';
-import { derivePlatform } from '../compiler/platform.ts';
 import { scorePlatform } from '../compiler/score/index.ts';
 import { graphOfDocuments, graphView } from './graph.ts';
-import { loadForCommand } from './load.ts';
-import { verifyImages } from './images.ts';
-import { EXIT, renderTime, type Streams } from './render.ts';
+import { EXIT, renderPaths, renderTime, type Streams } from './render.ts';
 
 /** Runs `lattice catalog`; resolves to the exit status. */
 export async function catalogCommand(paths: string[], outDir: string, io: Streams): Promise<number> {
-  const loaded = loadForCommand(paths, io);
-  if (!loaded) return EXIT.usage;
   const now = renderTime();
-  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: false });
-  const platform = derivePlatform(loaded.documents, { now, images });
+  const rendered = await renderPaths(paths, { now }, io);
+  if (!rendered) return EXIT.usage;
+  const { loaded, result: platform } = rendered;
   const score = scorePlatform(platform, loaded.documents);
   const graph = graphView(graphOfDocuments(loaded.documents));
   const files = buildCatalog({ platform, score, graph, generated: now });

@@ -7,12 +7,9 @@
  * `-o table` (default) or `-o json` (the {@link FleetScore} as is). Exit status: 0 no failing check at
  * or above `--fail-on` (default error), 1 some, 2 bad invocation or unreadable input.
  */
-import { derivePlatform } from '../compiler/platform.ts';
 import { CHECK_SEVERITIES, failsAt, scorePlatform, type CheckSeverity, type Evidence, type FleetScore } from '../compiler/score/index.ts';
-import { loadForCommand } from './load.ts';
-import { verifyImages } from './images.ts';
 import { table } from './output.ts';
-import { EXIT, renderTime, type Streams } from './render.ts';
+import { EXIT, renderPaths, type Streams } from './render.ts';
 
 /** Options of `lattice score`. */
 export interface ScoreOptions {
@@ -51,10 +48,9 @@ export function scoreTable(score: FleetScore): string {
 
 /** Runs `lattice score`; resolves to the exit status. */
 export async function scoreCommand(paths: string[], options: ScoreOptions, io: Streams): Promise<number> {
-  const loaded = loadForCommand(paths, io);
-  if (!loaded) return EXIT.usage;
-  const images = await verifyImages(loaded.documents, { bundles: loaded.bundles, resolveDigests: false });
-  const platform = derivePlatform(loaded.documents, { now: renderTime(), images });
+  const rendered = await renderPaths(paths, {}, io);
+  if (!rendered) return EXIT.usage;
+  const { loaded, result: platform } = rendered;
   const score = scorePlatform(platform, loaded.documents);
   io.stdout(options.output === 'json' ? JSON.stringify(score, null, 2) + '\n' : scoreTable(score));
   if (loaded.errors.length > 0) return EXIT.usage;
