@@ -15,14 +15,14 @@
  * - serialisation alone of the same output objects (the floor), and the ratio render / serialise;
  * - peak memory: the process's maximum resident set size (process.resourceUsage().maxRSS);
  * - incremental re-derivation: `--changes` (default 20) single-service edits applied to the fleet
- *   through Fleet.upsert (src/compiler/fleet.ts), each adding a dependency and changing replicas:
+ *   through Fleet.upsert (src/compiler/platform/fleet.ts), each adding a dependency and changing replicas:
  *   median and maximum time, and how many services each edit re-derived.
  * Targets (on the 2-core reference machine): full render under 10 s, peak RSS under 1 GiB,
  * incremental re-derivation under 50 ms. The benchmark reports them; it never fails on timing.
  */
 import { parseArgs } from 'node:util';
 import { parseYamlDocuments } from '../src/api/source.ts';
-import { derivePlatform, type PlatformDocument } from '../src/compiler/platform.ts';
+import { derivePlatform, type PlatformDocument } from '../src/compiler/platform/snapshot.ts';
 import { outputObjects } from '../src/cli/render.ts';
 import { toYamlStream } from '../src/cli/output.ts';
 

@@ -5,7 +5,7 @@ import { parseImageReference, isDigestPinned } from '../src/supplychain/referenc
 import { dns1035LabelProblem, portNameProblem } from '../src/api/names.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import { service, IMAGE } from './support/fixtures.ts';
-import { issuesToDiagnostics } from '../src/compiler/validate.ts';
+import { issuesToDiagnostics } from '../src/compiler/service/validate.ts';
 
 test('quantities follow the Kubernetes grammar and parse to base units', () => {
   for (const ok of ['500m', '2', '0.5', '512Mi', '1Gi', '1e3', '1.5G', '100k']) assert.ok(isQuantity(ok), ok);

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { derivePlatform } from '../src/compiler/platform.ts';
+import { derivePlatform } from '../src/compiler/platform/snapshot.ts';
 import type { ImageVerification } from '../src/supplychain/verify.ts';
 import { run } from '../src/cli/main.ts';
 import { NOW, IMAGE, conditionOf, objectOf, provider, resultOf, service } from './support/fixtures.ts';

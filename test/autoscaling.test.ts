@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveObjects, deriveYaml, objectOf, resultOf, service, conditionOf } from './support/fixtures.ts';
 import { assertValid } from './support/schemas.ts';
-import { prometheusQuery } from '../src/compiler/autoscaling.ts';
+import { prometheusQuery } from '../src/compiler/service/autoscaling.ts';
 
 /** Permits every request: these tests are about sizing, not authorization (that is test/policy-*.test.ts). */
 const PERMIT_ALL = {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KIND_ORDER } from '../src/compiler/pipeline.ts';
+import { KIND_ORDER } from '../src/compiler/service/pipeline.ts';
 import { FIELD_MANAGER, objectId } from '../src/controller/resources.ts';
 import { REMOVED_NOTE } from '../src/controller/reconcile.ts';
 import { clusterRoleRules, leaseRoleRules, type PolicyRule } from '../src/controller/install.ts';

@@ -1,5 +1,5 @@
 /**
- * The incremental fleet (src/compiler/fleet.ts): after every single-service change its results equal a
+ * The incremental fleet (src/compiler/platform/fleet.ts): after every single-service change its results equal a
  * full re-derivation of the same documents, and exactly the changed service and its graph neighbours
  * (computed here independently from the raw declarations) were re-derived; every other result is the
  * very same object as before. Also the bench fleet generator on a small fleet: deterministic, with the
@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NOW, permitAll, service } from './support/fixtures.ts';
-import { derivePlatform, type PlatformDocument } from '../src/compiler/platform.ts';
+import { derivePlatform, type PlatformDocument } from '../src/compiler/platform/snapshot.ts';
 import type { ServiceResult } from '../src/compiler/types.ts';
-import { documentKey } from '../src/compiler/fleet.ts';
+import { documentKey } from '../src/compiler/platform/fleet.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import { generateFleet, measureFleet, parseFleetArgs, prng, PLATFORM_DOCUMENTS, DEFAULT_SHAPE } from '../bench/fleet.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The service graph (src/compiler/graph.ts): declarations, edge states, neighbours and incremental
+ * The service graph (src/compiler/mesh/graph.ts): declarations, edge states, neighbours and incremental
  * updates; and `lattice graph` (src/cli/graph.ts): Mermaid, DOT and JSON of the graph, on fixtures
  * and on examples/.
  */
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { service } from './support/fixtures.ts';
 import { latticeServiceSchema, type LatticeService } from '../src/api/latticeservice/v1alpha1.ts';
-import { ServiceGraph, declarationsOf, serviceKey, splitKey, type Edge } from '../src/compiler/graph.ts';
+import { ServiceGraph, declarationsOf, serviceKey, splitKey, type Edge } from '../src/compiler/mesh/graph.ts';
 import { graphOfDocuments, graphView, toDot, toJson, toMermaid, type GraphView } from '../src/cli/graph.ts';
 import { lattice } from './support/cli.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ReferenceGrant } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant';
 import { conditionOf, deriveObjects, deriveYaml, objectOf, resultOf, service } from './support/fixtures.ts';
 import { assertValid } from './support/schemas.ts';
-import { ingressPeers, listenerName } from '../src/compiler/ingress.ts';
+import { ingressPeers, listenerName } from '../src/compiler/mesh/ingress.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import type { KubeObject, ServiceResult } from '../src/compiler/types.ts';
 

@@ -13,7 +13,7 @@ import { toJsonList, toYaml, toYamlStream, writeJsonList, writeYamlStream } from
 import { outputObjects } from '../src/cli/render.ts';
 import { loadDocuments } from '../src/cli/load.ts';
 import { verifyImages } from '../src/cli/images.ts';
-import { derivePlatform } from '../src/compiler/platform.ts';
+import { derivePlatform } from '../src/compiler/platform/snapshot.ts';
 import { generateFleet, DEFAULT_SHAPE } from '../bench/fleet.ts';
 import { prng, randomObject, TRICKY_STRINGS } from './support/random-objects.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveObjects, objectOf, resultOf, service, IMAGE } from './support/fixtures.ts';
 import { assertValid } from './support/schemas.ts';
-import { DEFAULT_PROFILES, podRequests, resolveResources } from '../src/compiler/profiles.ts';
+import { DEFAULT_PROFILES, podRequests, resolveResources } from '../src/compiler/workload/profiles.ts';
 import { defaultPlatformSettings } from '../src/api/latticeplatform/v1alpha1.ts';
 import { SIZE_PROFILES } from '../src/api/latticeservice/v1alpha1.ts';
 import type { ServiceResult } from '../src/compiler/types.ts';

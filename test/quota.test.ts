@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conditionOf, deriveObjects, deriveYaml, resultOf, IMAGE } from './support/fixtures.ts';
 import { summary } from '../src/cli/render.ts';
-import { checkQuota, formatAmount, serviceDemand, type QuotaUsage } from '../src/compiler/quota.ts';
+import { checkQuota, formatAmount, serviceDemand, type QuotaUsage } from '../src/compiler/platform/quota.ts';
 import { latticeServiceSchema } from '../src/api/latticeservice/v1alpha1.ts';
 import { defaultPlatformSettings } from '../src/api/latticeplatform/v1alpha1.ts';
 

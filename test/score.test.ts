@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseYamlDocuments } from '../src/api/source.ts';
-import { derivePlatform, type PlatformDocument } from '../src/compiler/platform.ts';
+import { derivePlatform, type PlatformDocument } from '../src/compiler/platform/snapshot.ts';
 import { failsAt, scorePlatform, scoreOf, type FleetScore, type Scorecard } from '../src/compiler/score/index.ts';
 import { secretLiteralReason } from '../src/compiler/score/secrets.ts';
 import { IMAGE, NOW } from './support/fixtures.ts';

@@ -1,5 +1,5 @@
 /**
- * The secret store boundary (src/compiler/secrets.ts, secretStoreBoundary), tried the way a tenant
+ * The secret store boundary (src/compiler/workload/secrets.ts, secretStoreBoundary), tried the way a tenant
  * would: hand-written ExternalSecrets and PushSecrets against the Lattice ClusterSecretStores,
  * evaluated by a small, independent model of Kubernetes ValidatingAdmissionPolicy admission: the
  * derived policy's match rules, then its CEL variables in order and its validations, run by a CEL

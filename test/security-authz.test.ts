@@ -5,10 +5,10 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { derivePlatform } from '../src/compiler/platform.ts';
+import { derivePlatform } from '../src/compiler/platform/snapshot.ts';
 import { policyTextLocator, serviceRequests, type AuthorizationRequest } from '../src/policy/index.ts';
 import { parseYamlDocuments } from '../src/api/source.ts';
-import type { PlatformDocument } from '../src/compiler/platform.ts';
+import type { PlatformDocument } from '../src/compiler/platform/snapshot.ts';
 import { parseImageReference } from '../src/supplychain/reference.ts';
 import { parseRegistryScope, scopeCovers } from '../src/supplychain/scope.ts';
 import { findProvider } from '../src/supplychain/verify.ts';

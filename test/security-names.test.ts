@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NOW, conditionOf, deriveObjects, deriveYaml, permitAll, provider, resultOf, service } from './support/fixtures.ts';
-import { derivePlatform } from '../src/compiler/platform.ts';
-import { ClaimIndex, claimsOf, selfCollisions } from '../src/compiler/collisions.ts';
+import { derivePlatform } from '../src/compiler/platform/snapshot.ts';
+import { ClaimIndex, claimsOf, selfCollisions } from '../src/compiler/platform/collisions.ts';
 import type { KubeObject } from '../src/compiler/types.ts';
 
 const secret = (keys: string[] = ['token']): Record<string, unknown> => ({ type: 'secret', params: { keys } });

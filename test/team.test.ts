@@ -1,5 +1,5 @@
 /**
- * The namespace factory (src/compiler/team.ts): LatticeTeam -> Namespace, ResourceQuota, LimitRange,
+ * The namespace factory (src/compiler/platform/team.ts): LatticeTeam -> Namespace, ResourceQuota, LimitRange,
  * RoleBinding per namespace, and the developer ClusterRole; checked field by field, against the
  * kubernetes-models schemas, and by trying to break its guarantees (platform namespaces, two teams on
  * one namespace, a Namespace object lying about its team, a team outside lattice-system).
@@ -14,9 +14,9 @@ import { parseAllDocuments } from 'yaml';
 import { deriveObjects, deriveYaml, resultOf, conditionOf, IMAGE } from './support/fixtures.ts';
 import { assertValid, validateAgainstCrd } from './support/schemas.ts';
 import { allCrds } from '../src/api/crd.ts';
-import { DEVELOPER_ROLE, POD_SECURITY_VERSION, developerRules } from '../src/compiler/team.ts';
+import { DEVELOPER_ROLE, POD_SECURITY_VERSION, developerRules } from '../src/compiler/platform/team.ts';
 import type { KubeObject } from '../src/compiler/types.ts';
-import type { PlatformResult } from '../src/compiler/platform.ts';
+import type { PlatformResult } from '../src/compiler/platform/snapshot.ts';
 
 function team(name: string, spec: Record<string, unknown>, namespace = 'lattice-system'): Record<string, unknown> {
   return { apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeTeam', metadata: { name, namespace }, spec };

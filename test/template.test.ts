@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTemplate } from '../src/compiler/template.ts';
+import { parseTemplate } from '../src/compiler/workload/template.ts';
 
 test('placeholders and text are split in order', () => {
   const r = parseTemplate('postgres://app:${resources.db.dsn}@${metadata.name}:5432');

@@ -1,6 +1,6 @@
 /**
  * The service catalog: a static HTML site of the platform's services, built from what the platform
- * derived (src/compiler/platform.ts), the scorecards (src/compiler/score/) and the service graph.
+ * derived (src/compiler/platform/snapshot.ts), the scorecards (src/compiler/score/) and the service graph.
  * Pure: returns the files as `path -> HTML`; `lattice catalog` (src/cli/catalog.ts) writes them.
  *
  * - `index.html`: every service with its owner, namespace, images, status and score; the teams; the
@@ -15,7 +15,7 @@
  * Content-Security-Policy `default-src 'none'` so a browser fetches nothing when viewing it.
  */
 import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import type { PlatformResult } from '../compiler/platform.ts';
+import type { PlatformResult } from '../compiler/platform/snapshot.ts';
 import type { FleetScore, Scorecard } from '../compiler/score/index.ts';
 import type { NamespaceMetadata } from '../policy/index.ts';
 import { escapeHatches } from '../compiler/score/hatches.ts';

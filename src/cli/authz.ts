@@ -7,7 +7,7 @@
  *   mode) and prints Cedar's own messages with file positions. Exit 1 when any policy is invalid.
  */
 import type { Command } from 'commander';
-import type { PlatformProblem } from '../compiler/platform.ts';
+import type { PlatformProblem } from '../compiler/platform/snapshot.ts';
 import { verifyImages } from './images.ts';
 import { EXIT } from './exit.ts';
 import type { Streams } from './render.ts';
@@ -15,9 +15,9 @@ import type { Streams } from './render.ts';
 /** The modules the commands run on, loaded when a command runs (see main.ts), not at start. */
 async function implementation() {
   const [platform, { authorizationInput }, { documentKey }, { latticeServiceSchema }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
-    import('../compiler/platform.ts'),
-    import('../compiler/authorization.ts'),
-    import('../compiler/fleet.ts'),
+    import('../compiler/platform/snapshot.ts'),
+    import('../compiler/workload/authorization.ts'),
+    import('../compiler/platform/fleet.ts'),
     import('../api/latticeservice/v1alpha1.ts'),
     import('../policy/index.ts'),
     import('./load.ts'),

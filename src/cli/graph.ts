@@ -10,10 +10,10 @@
  * them in each service's status), 2 bad invocation or unreadable input.
  */
 import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
-import { classify } from '../compiler/platform.ts';
-import { documentKey } from '../compiler/fleet.ts';
-import { ServiceGraph, splitKey, type EdgeState } from '../compiler/graph.ts';
-import { externalEndpoints } from '../compiler/mesh.ts';
+import { classify } from '../compiler/platform/snapshot.ts';
+import { documentKey } from '../compiler/platform/fleet.ts';
+import { ServiceGraph, splitKey, type EdgeState } from '../compiler/mesh/graph.ts';
+import { externalEndpoints } from '../compiler/mesh/mesh.ts';
 import type { ServiceInput } from '../compiler/types.ts';
 import { loadForCommand } from './load.ts';
 import { EXIT, type Streams } from './render.ts';
@@ -34,7 +34,7 @@ export interface GraphNode {
 export interface GraphEdge {
   from: string;
   to: string;
-  /** The state of a service edge (see src/compiler/graph.ts), or `external` for a call to an external service. */
+  /** The state of a service edge (see src/compiler/mesh/graph.ts), or `external` for a call to an external service. */
   state: EdgeState | 'external';
   /** True when traffic is allowed: an agreed edge or a declared external service. */
   allowed: boolean;

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { PlatformDocument, PlatformSnapshot } from '../compiler/platform.ts';
+import type { PlatformDocument, PlatformSnapshot } from '../compiler/platform/snapshot.ts';
 import type { ImageVerification } from '../supplychain/verify.ts';
 import { EXIT } from './exit.ts';
 import type { Streams } from './render.ts';
@@ -38,7 +38,7 @@ function dockerConfig(): string | undefined {
 export async function verifyImages(documents: PlatformDocument[] | PlatformSnapshot, options: VerifyOptions = {}): Promise<Map<string, ImageVerification>> {
   // Loaded on first use, not at start (see main.ts): `lattice images --help` needs none of it.
   const [{ imagesToVerify }, { ImageVerifier }, { credentialsFromDockerConfig }, { parseRegistryScope }] = await Promise.all([
-    import('../compiler/platform.ts'),
+    import('../compiler/platform/snapshot.ts'),
     import('../supplychain/verify.ts'),
     import('../supplychain/registry.ts'),
     import('../supplychain/scope.ts'),

@@ -18,9 +18,9 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseYamlDocuments, type SourceError } from '../api/source.ts';
-import type { PlatformDocument } from '../compiler/platform.ts';
+import type { PlatformDocument } from '../compiler/platform/snapshot.ts';
 import { policyTextLocator } from '../policy/index.ts';
-import { MAX_CONFIG_DATA_BYTES } from '../compiler/config.ts';
+import { MAX_CONFIG_DATA_BYTES } from '../compiler/workload/config.ts';
 
 /**
  * Largest file a `files.*.source` may name, in bytes: 1 MiB (1048576), the data limit of a

@@ -9,9 +9,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { derivePlatform, snapshotPlatform, type PlatformResult } from '../compiler/platform.ts';
+import { derivePlatform, snapshotPlatform, type PlatformResult } from '../compiler/platform/snapshot.ts';
 import { describe } from '../compiler/status.ts';
-import { quotaUsageTable } from '../compiler/quota.ts';
+import { quotaUsageTable } from '../compiler/platform/quota.ts';
 import type { KubeObject } from '../compiler/types.ts';
 import { LABELS } from '../compiler/naming.ts';
 import { nearestName } from '../api/names.ts';

@@ -12,10 +12,10 @@ import type { ImageProvider } from '../api/imageprovider/v1alpha1.ts';
 import type { ImageVerification } from '../supplychain/verify.ts';
 import type { NamespaceMetadata, PolicyEngine } from '../policy/index.ts';
 import type { LatticeQuota } from '../api/latticequota/v1alpha1.ts';
-import type { QuotaUsage } from './quota.ts';
-import type { ServiceGraph } from './graph.ts';
-import type { HostClaims } from './ingress.ts';
-import type { TeamsResult } from './team.ts';
+import type { QuotaUsage } from './platform/quota.ts';
+import type { ServiceGraph } from './mesh/graph.ts';
+import type { HostClaims } from './mesh/ingress.ts';
+import type { TeamsResult } from './platform/team.ts';
 
 /** Any Kubernetes object Lattice derives. */
 export interface KubeObject {
@@ -114,21 +114,21 @@ export interface DerivationContext {
   namespaces: Readonly<Record<string, NamespaceMetadata>>;
   /** Time written on condition transitions (RFC 3339). Fixed by the caller for reproducible output. */
   now: string;
-  /** Valid LatticeQuotas by name (src/compiler/quota.ts). Absent: no quota applies. */
+  /** Valid LatticeQuotas by name (src/compiler/platform/quota.ts). Absent: no quota applies. */
   quotas?: ReadonlyMap<string, LatticeQuota>;
   /** Each quota's covered services and summed demand, by quota name; the quota gate reads it. */
   quotaUsage?: ReadonlyMap<string, QuotaUsage>;
   /**
-   * The service graph over `services` (src/compiler/graph.ts): who calls whom, agreed or one-sided.
+   * The service graph over `services` (src/compiler/mesh/graph.ts): who calls whom, agreed or one-sided.
    * Kept up to date by the Fleet; when absent, the mesh stage builds one from `services`.
    */
   graph?: ServiceGraph;
   /**
-   * Which services claim each route host, owner first (src/compiler/ingress.ts). Kept up to date by
+   * Which services claim each route host, owner first (src/compiler/mesh/ingress.ts). Kept up to date by
    * the Fleet; when absent, the ingress stage builds it from `services`.
    */
   hostClaims?: HostClaims;
-  /** What the namespace factory derived from the LatticeTeams (src/compiler/team.ts). */
+  /** What the namespace factory derived from the LatticeTeams (src/compiler/platform/team.ts). */
   teams?: TeamsResult;
   /**
    * When set, each stage of every derivation adds its time in milliseconds here, by stage function

@@ -10,7 +10,7 @@
  *
  * What a change re-derives (src/controller/derive.ts, on the compiler's Fleet):
  * - a LatticeService: itself and its neighbours in the service graph, before and after the change
- *   (src/compiler/graph.ts), and the services under a quota whose usage moved; all are enqueued.
+ *   (src/compiler/mesh/graph.ts), and the services under a quota whose usage moved; all are enqueued.
  *   Status-only updates re-derive nothing;
  * - anything else the compiler reads (a CedarPolicy, SecretProvider, ImageProvider, LatticePlatform,
  *   LatticeQuota, any later Lattice kind, a Namespace's labels): every service is derived again and
@@ -33,7 +33,7 @@ import { apiFailure, LatticeObjectApi, type Unstructured } from './kube.ts';
 import { LeaderElector } from './leader.ts';
 import { createMetrics, type ControllerMetrics } from './metrics.ts';
 import { AdoptionMetrics } from './adoption.ts';
-import { namespaceMetadata } from '../compiler/platform.ts';
+import { namespaceMetadata } from '../compiler/platform/snapshot.ts';
 import { WorkQueue, DEFAULT_RATE_LIMITS } from './queue.ts';
 import { DEFAULT_TIMINGS, type ControllerTimings } from './timings.ts';
 import { NotLeaderError, PLATFORM_KEY, Reconciler, WriteError } from './reconcile.ts';

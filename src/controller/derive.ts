@@ -15,8 +15,8 @@
  *   results are added to the map the fleet's context reads, and the service is derived again.
  */
 import type { Logger } from 'pino';
-import { imagesToVerify, openFleet, snapshotPlatform, type PlatformDocument, type PlatformProblem } from '../compiler/platform.ts';
-import type { Fleet } from '../compiler/fleet.ts';
+import { imagesToVerify, openFleet, snapshotPlatform, type PlatformDocument, type PlatformProblem } from '../compiler/platform/snapshot.ts';
+import type { Fleet } from '../compiler/platform/fleet.ts';
 import type { KubeObject, ServiceResult } from '../compiler/types.ts';
 import { ImageVerifier, type ImageVerification, type ImageVerifierOptions } from '../supplychain/verify.ts';
 import type { Unstructured } from './kube.ts';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { derivePlatform, type PlatformDocument } from '../../src/compiler/platform.ts';
+import { derivePlatform, type PlatformDocument } from '../../src/compiler/platform/snapshot.ts';
 import { verifyImages } from '../../src/cli/images.ts';
 import { Controller, type ControllerOptions, type ControllerTimings } from '../../src/controller/controller.ts';
 import { DERIVED_KINDS, READ_KINDS, latticeResourceTypes, objectId } from '../../src/controller/resources.ts';

@@ -3,7 +3,7 @@
  * (or YAML text) with a fixed clock, so tests compare exact output.
  */
 import { parseYamlDocuments } from '../../src/api/source.ts';
-import { derivePlatform, type PlatformDocument, type PlatformResult } from '../../src/compiler/platform.ts';
+import { derivePlatform, type PlatformDocument, type PlatformResult } from '../../src/compiler/platform/snapshot.ts';
 import type { KubeObject, ServiceResult } from '../../src/compiler/types.ts';
 
 /** The fixed time of every test derivation. */

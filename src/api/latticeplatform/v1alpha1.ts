@@ -39,7 +39,7 @@ export const sizeProfileSchema = z
 
 /**
  * A Gateway API `Gateway` that routes of one exposure attach to. Lattice derives the Gateway itself
- * (src/compiler/ingress.ts, deriveGateways): its class, and a listener per route host.
+ * (src/compiler/mesh/ingress.ts, deriveGateways): its class, and a listener per route host.
  */
 export const gatewaySettingSchema = z.strictObject({
   name: dnsLabel.describe('Name of the Gateway (gateway.networking.k8s.io/v1).'),
@@ -66,7 +66,7 @@ export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-no
  * Namespaces where no LatticeService is derived (spec.protectedNamespaces): where the platform's own
  * components run, whose objects a tenant's service could otherwise replace or sit beside (an Istio
  * AuthorizationPolicy in the root namespace applies mesh-wide). Lattice always adds the namespaces it
- * uses itself (see src/compiler/protected.ts).
+ * uses itself (see src/compiler/workload/protected.ts).
  */
 export const DEFAULT_PROTECTED_NAMESPACES = [
   'kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager',
@@ -116,7 +116,7 @@ export const meshSettingsSchema = z.strictObject({
 });
 
 /**
- * Settings of cloud identity (LatticeService `spec.cloudAccess`, src/compiler/cloud.ts): what the
+ * Settings of cloud identity (LatticeService `spec.cloudAccess`, src/compiler/workload/cloud.ts): what the
  * derived ACK and ASO objects need that only the platform knows.
  */
 export const cloudSettingsSchema = z.strictObject({

@@ -409,7 +409,7 @@ export const routeSchema = z.strictObject({
 /*
  * `spec.cloudAccess`: cloud permissions the service's pods need. Lattice never calls a cloud API:
  * it derives the identity objects an engine in the cluster reconciles (AWS Controllers for
- * Kubernetes for AWS, Azure Service Operator v2 for Azure; src/compiler/cloud.ts), after a Cedar
+ * Kubernetes for AWS, Azure Service Operator v2 for Azure; src/compiler/workload/cloud.ts), after a Cedar
  * `AccessCloud` permit for every action on every resource (docs/policy.md).
  */
 /** An IAM action as IAM writes it: `<service prefix>:<action>` (wildcards `*` and `?` allowed), or `*`. */

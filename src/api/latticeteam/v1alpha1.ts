@@ -4,7 +4,7 @@
  * namespace listed, a `v1 Namespace` with the standard labels (team, environment, cost centre, the
  * restricted Pod Security Standard, Istio ambient enrolment) and the owner and alert-routing
  * annotations, a `ResourceQuota` and a `LimitRange` from the team's quota, and a `RoleBinding` of the
- * team's group to the ClusterRole `lattice-team-developer` (src/compiler/team.ts).
+ * team's group to the ClusterRole `lattice-team-developer` (src/compiler/platform/team.ts).
  *
  * Why in lattice-system and not in the team's namespaces (or cluster-scoped): a LatticeTeam decides
  * what the team's namespaces are labelled with, and those labels are what Cedar reads as the team and

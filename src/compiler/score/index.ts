@@ -15,8 +15,8 @@
 import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import type { SourceLocation } from '../../api/source.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
-import { documentKey } from '../fleet.ts';
-import type { PlatformResult } from '../platform.ts';
+import { documentKey } from '../platform/fleet.ts';
+import type { PlatformResult } from '../platform/snapshot.ts';
 import type { DerivationContext, ServiceInput, ServiceResult } from '../types.ts';
 import { secretLiteralReason } from './secrets.ts';
 

@@ -5,11 +5,11 @@
  * (istio.io/latest/docs/reference/config/security/authorization-policy: "a policy in the root
  * namespace applies to all workloads in the mesh"), a CiliumNetworkPolicy in kube-system selects
  * the DNS pods every service depends on, and the system namespaces left out of the default deny
- * (src/compiler/baseline.ts) have no baseline protecting them.
+ * (src/compiler/platform/baseline.ts) have no baseline protecting them.
  */
-import { PLATFORM_NAMESPACE } from '../api/common.ts';
-import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import type { DerivationState } from './types.ts';
+import { PLATFORM_NAMESPACE } from '../../api/common.ts';
+import type { PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
+import type { DerivationState } from '../types.ts';
 
 /** Condition the refusal is written on: it is a question of permission, like the Cedar decisions. */
 const CONDITION = 'PolicyAuthorized';

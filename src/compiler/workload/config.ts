@@ -13,13 +13,13 @@
  * Non-secret variables go to a ConfigMap read with envFrom, non-secret files to a ConfigMap mounted
  * with subPath (or in the projected volume of a secret file's directory). Every derived config
  * object feeds the pod's config hash. Secrets read as environment variables (routes 1, 2 and 4) are
- * listed for Stakater Reloader on the Deployment (`envSecretNames` in src/compiler/workload.ts).
+ * listed for Stakater Reloader on the Deployment (`envSecretNames` in src/compiler/workload/pod.ts).
  */
-import type { Container, ExternalServiceParams, VolumeParams } from '../api/latticeservice/v1alpha1.ts';
-import { ownValue } from '../api/common.ts';
-import { VALIDATED, fieldPath } from './validate.ts';
-import { childName } from './naming.ts';
-import { derivedMeta } from './meta.ts';
+import type { Container, ExternalServiceParams, VolumeParams } from '../../api/latticeservice/v1alpha1.ts';
+import { ownValue } from '../../api/common.ts';
+import { VALIDATED, fieldPath } from '../service/validate.ts';
+import { childName } from '../naming.ts';
+import { derivedMeta } from '../meta.ts';
 import { parseTemplate, type TemplatePart } from './template.ts';
 import {
   bindSecrets,
@@ -29,7 +29,7 @@ import {
   type SecretBinding,
   type TemplatePiece,
 } from './secrets.ts';
-import type { ContainerWiring, DerivationState, Diagnostic, KubeObject } from './types.ts';
+import type { ContainerWiring, DerivationState, Diagnostic, KubeObject } from '../types.ts';
 import type { Volume } from 'kubernetes-types/core/v1.d.ts';
 
 /** The fields that may carry secret placeholders, named in error messages. */

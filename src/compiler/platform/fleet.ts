@@ -8,13 +8,13 @@
  *
  * A change re-derives only what it can affect: the changed service and its neighbours in the service
  * graph, i.e. the services that declare it or that it declares, in either direction, including
- * one-sided declarations and wildcard acceptors it declares (src/compiler/graph.ts). Every other
+ * one-sided declarations and wildcard acceptors it declares (src/compiler/mesh/graph.ts). Every other
  * service's policies neither name it nor read anything from it, so their results stay as they are.
  * Quotas are the exception to "neighbours only": a service's quota status states the usage of every
  * service under its quota, so a change that moves a quota's usage also re-derives the services under
  * that quota (only when the platform has quotas).
  *
- * Name collisions are the other exception (src/compiler/collisions.ts): the fleet indexes every
+ * Name collisions are the other exception (src/compiler/platform/collisions.ts): the fleet indexes every
  * object identity each service derives (and the platform-level objects); a service sharing one with
  * another party is refused with `NameCollision`, and a change that starts or ends a collision also
  * reports the other parties as re-derived.
@@ -22,15 +22,15 @@
  * Settings, SecretProviders, ImageProviders, quotas or namespace labels changing affect every
  * service: build a new Fleet then.
  */
-import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import { deriveService, nameCollision, withErrors } from './pipeline.ts';
+import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { deriveService, nameCollision, withErrors } from '../service/pipeline.ts';
 import { ClaimIndex, claimsOf as objectClaimsOf } from './collisions.ts';
 import { deriveBaseline } from './baseline.ts';
-import { clusterSecretStoreFor, secretStoreBoundary } from './secrets.ts';
-import { addClaims, claimsOf as hostClaimsOf, deriveGateways, removeClaims, type HostClaim } from './ingress.ts';
-import { ServiceGraph } from './graph.ts';
+import { clusterSecretStoreFor, secretStoreBoundary } from '../workload/secrets.ts';
+import { addClaims, claimsOf as hostClaimsOf, deriveGateways, removeClaims, type HostClaim } from '../mesh/ingress.ts';
+import { ServiceGraph } from '../mesh/graph.ts';
 import { computeQuotaUsage, QUOTA_RESOURCES, type NamespaceLabels, type QuotaUsage } from './quota.ts';
-import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
 
 /** The claim-index key of the platform-level objects (a service key always has a "/"). */
 const PLATFORM_CLAIMS = '@platform';
@@ -208,7 +208,7 @@ export class Fleet {
 
   /**
    * The platform-level objects: one ClusterSecretStore per SecretProvider, the secret store boundary
-   * (src/compiler/secrets.ts), the baseline (src/compiler/baseline.ts), then the Gateways. All but the
+   * (src/compiler/workload/secrets.ts), the baseline (src/compiler/platform/baseline.ts), then the Gateways. All but the
    * Gateways depend on the platform context only, not on the services.
    */
   platformObjects(): KubeObject[] {
@@ -222,7 +222,7 @@ export class Fleet {
   }
 
   /**
-   * The Gateways (src/compiler/ingress.ts, deriveGateways): a listener per host of every service
+   * The Gateways (src/compiler/mesh/ingress.ts, deriveGateways): a listener per host of every service
    * whose derivation succeeded, so they change with the services, unlike the other platform objects.
    */
   gatewayObjects(): KubeObject[] {

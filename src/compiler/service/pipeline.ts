@@ -6,34 +6,30 @@
  * - gates (authorization, image verification, quota) decide whether anything may be derived;
  * - derivers produce objects (config and secrets first: they wire the pod the workload assembles).
  */
-import type { SourceLocation } from '../api/source.ts';
+import type { SourceLocation } from '../../api/source.ts';
 import { validateService } from './validate.ts';
-import { deriveConfig } from './config.ts';
-import { deriveWorkload } from './workload.ts';
-import { deriveCloud } from './cloud.ts';
+import { deriveWorkload } from './deployment.ts';
+import { deriveCloud } from '../workload/cloud.ts';
 import { deriveNetworkService } from './network.ts';
 import { deriveAvailability } from './availability.ts';
 import { deriveObservability } from './observability.ts';
-import { buildStatus } from './status.ts';
-import { gateQuota } from './quota.ts';
+import { buildStatus } from '../status.ts';
+import { gateQuota } from '../platform/quota.ts';
 import { deriveAutoscaling } from './autoscaling.ts';
-import { deriveIngress } from './ingress.ts';
-import { deriveMesh } from './mesh.ts';
-import { imageGate } from './images.ts';
-import { authorizationGate } from './authorization.ts';
-import { protectedNamespaceGate } from './protected.ts';
-import type { Condition } from '../api/common.ts';
-import { selfCollisions } from './collisions.ts';
-import type { ConditionDraft, DerivationContext, DerivationState, Diagnostic, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+import { deriveIngress } from '../mesh/ingress.ts';
+import { deriveMesh } from '../mesh/mesh.ts';
+import { WORKLOAD_DERIVERS, WORKLOAD_GATES, hasErrors, type Stage } from '../workload/stages.ts';
+import type { Condition } from '../../api/common.ts';
+import { selfCollisions } from '../platform/collisions.ts';
+import type { ConditionDraft, DerivationContext, DerivationState, Diagnostic, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
 
-/** A step of the derivation. Stages read the state and append objects, diagnostics and conditions. */
-export type Stage = (state: DerivationState) => void;
+export type { Stage };
 
-/** Gates: run before anything is derived; any error stops the derivation. */
-export const GATES: Stage[] = [protectedNamespaceGate, imageGate, authorizationGate, gateQuota];
+/** Gates of a service: the shared workload gates, then its namespace's quotas. Any error stops the derivation. */
+export const GATES: Stage[] = [...WORKLOAD_GATES, gateQuota];
 
-/** Derivers, in order. */
-export const DERIVERS: Stage[] = [deriveConfig, deriveWorkload, deriveCloud, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];
+/** Derivers of a service, in order: the shared workload derivers, then the service's own objects. */
+export const DERIVERS: Stage[] = [...WORKLOAD_DERIVERS, deriveWorkload, deriveCloud, deriveNetworkService, deriveAvailability, deriveObservability, deriveAutoscaling, deriveIngress, deriveMesh];
 
 /**
  * Apply order of derived kinds: configuration and identities before the workload that uses them,
@@ -120,14 +116,14 @@ export function deriveService(input: ServiceInput, ctx: DerivationContext): Serv
     conditions: new Map(),
     pod: { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} },
   };
-  const failed = (): boolean => state.diagnostics.some((d) => d.severity === 'error');
+  const failed = (): boolean => hasErrors(state);
   for (const gate of GATES) run(gate.name, () => gate(state));
   if (!failed()) for (const stage of DERIVERS) run(stage.name, () => stage(state));
   if (!failed()) run('checkOwnNames', () => checkOwnNames(state));
   return run('buildStatus', () => result(failed() ? [] : sortForApply(state.objects), state));
 }
 
-/** Condition reason of a name collision (src/compiler/collisions.ts). */
+/** Condition reason of a name collision (src/compiler/platform/collisions.ts). */
 export const NAME_COLLISION = 'NameCollision';
 
 /** A `NameCollision` error on `metadata.name` at `location`; `message` says what collides and what to rename. */

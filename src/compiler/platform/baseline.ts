@@ -32,12 +32,12 @@
  *    serves is decided by its listeners and the HTTPRoutes attached to it; where it may go is decided
  *    by the services' own policies (gateway principal on the routed port only).
  */
-import { PLATFORM_NAMESPACE } from '../api/common.ts';
-import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import { LABELS, MANAGED_BY } from './naming.ts';
-import { CILIUM_LABELS } from './mesh.ts';
-import { GATEWAY_NAME_LABEL } from './ingress.ts';
-import type { KubeObject } from './types.ts';
+import { PLATFORM_NAMESPACE } from '../../api/common.ts';
+import type { PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
+import { LABELS, MANAGED_BY } from '../naming.ts';
+import { CILIUM_LABELS } from '../mesh/mesh.ts';
+import { GATEWAY_NAME_LABEL } from '../mesh/ingress.ts';
+import type { KubeObject } from '../types.ts';
 
 /** Names of the baseline objects. */
 export const BASELINE_NAMES = {

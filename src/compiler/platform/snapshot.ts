@@ -5,25 +5,25 @@
  *
  * Used by `lattice render` (input from files) and by the controller (input from informer caches).
  */
-import { API_VERSION } from '../api/common.ts';
-import { kindProblem } from '../api/kinds.ts';
-import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../api/secretprovider/v1alpha1.ts';
-import { KIND as QUOTA_KIND } from '../api/latticequota/v1alpha1.ts';
-import { KIND as IMAGE_PROVIDER_KIND, imageProviderSchema, type ImageProvider } from '../api/imageprovider/v1alpha1.ts';
-import type { SourceLocation } from '../api/source.ts';
-import { KIND as CEDAR_POLICY_KIND, cedarPolicySchema } from '../api/cedarpolicy/v1alpha1.ts';
-import { KIND as TEAM_KIND } from '../api/latticeteam/v1alpha1.ts';
+import { API_VERSION } from '../../api/common.ts';
+import { kindProblem } from '../../api/kinds.ts';
+import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
+import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../../api/secretprovider/v1alpha1.ts';
+import { KIND as QUOTA_KIND } from '../../api/latticequota/v1alpha1.ts';
+import { KIND as IMAGE_PROVIDER_KIND, imageProviderSchema, type ImageProvider } from '../../api/imageprovider/v1alpha1.ts';
+import type { SourceLocation } from '../../api/source.ts';
+import { KIND as CEDAR_POLICY_KIND, cedarPolicySchema } from '../../api/cedarpolicy/v1alpha1.ts';
+import { KIND as TEAM_KIND } from '../../api/latticeteam/v1alpha1.ts';
 import { deriveTeams, type TeamResult } from './team.ts';
-import type { NamespaceMetadata, PolicySource } from '../policy/index.ts';
-import { authorizationInput, policyEngineFor } from './authorization.ts';
-import type { ImageVerification } from '../supplychain/verify.ts';
-import { issuesToDiagnostics } from './validate.ts';
+import type { NamespaceMetadata, PolicySource } from '../../policy/index.ts';
+import { authorizationInput, policyEngineFor } from '../workload/authorization.ts';
+import type { ImageVerification } from '../../supplychain/verify.ts';
+import { issuesToDiagnostics } from '../service/validate.ts';
 import { Fleet, documentKey } from './fleet.ts';
-import { providerSchemaProblems } from './secrets.ts';
+import { providerSchemaProblems } from '../workload/secrets.ts';
 import { computeQuotaUsage, isQuotaDocument, readQuotas, type QuotaUsage } from './quota.ts';
-import type { DerivationContext, Diagnostic, IndexedService, InvalidPolicy, KubeObject, ServiceInput, ServiceResult } from './types.ts';
+import type { DerivationContext, Diagnostic, IndexedService, InvalidPolicy, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
 
 /** One input document with where it came from. */
 export interface PlatformDocument extends ServiceInput {
@@ -58,11 +58,11 @@ export interface PlatformResult {
   settings: PlatformSettings;
   /** Every valid LatticeQuota with the services it covers and their summed demand, by quota name. */
   quotas: QuotaUsage[];
-  /** Each LatticeTeam with the namespace objects derived for it (src/compiler/team.ts). */
+  /** Each LatticeTeam with the namespace objects derived for it (src/compiler/platform/team.ts). */
   teams: TeamResult[];
   /** The namespace factory's objects: the developer ClusterRole, then each team's namespace objects. */
   teamObjects: KubeObject[];
-  /** The fleet the services were derived in, to apply further changes incrementally (src/compiler/fleet.ts). */
+  /** The fleet the services were derived in, to apply further changes incrementally (src/compiler/platform/fleet.ts). */
   fleet?: Fleet;
 }
 
@@ -378,7 +378,7 @@ export function imagesToVerify(input: readonly PlatformDocument[] | PlatformSnap
 }
 
 /**
- * The Fleet of a set of classified documents (src/compiler/fleet.ts): the context `buildContext`
+ * The Fleet of a set of classified documents (src/compiler/platform/fleet.ts): the context `buildContext`
  * builds, every service loaded and derived once, duplicates reported in `problems`. derivePlatform
  * starts here, and so can anything that then keeps the fleet up to date one change at a time.
  */

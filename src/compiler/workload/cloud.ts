@@ -46,11 +46,11 @@
  *   identity exists.
  */
 import { createHash } from 'node:crypto';
-import type { CloudAccess, LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import { PLATFORM_CONDITION } from './autoscaling.ts';
-import { derivedMeta, namespaceOf } from './meta.ts';
-import { childName } from './naming.ts';
-import type { DerivationState, Diagnostic, KubeObject } from './types.ts';
+import type { CloudAccess, LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { PLATFORM_CONDITION } from '../service/autoscaling.ts';
+import { derivedMeta, namespaceOf } from '../meta.ts';
+import { childName } from '../naming.ts';
+import type { DerivationState, Diagnostic, KubeObject } from '../types.ts';
 
 /** The EKS Pod Identity agent's address and port on every node (docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html). */
 export const EKS_POD_IDENTITY_AGENT = { cidr: '169.254.170.23/32', port: 80 } as const;

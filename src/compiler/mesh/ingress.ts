@@ -36,23 +36,23 @@
  * claimant of a host when one of them changes.
  *
  * The mesh lets the gateway's proxies reach the service on the route's port, and nothing else:
- * {@link ingressPeers} says who and where, for src/compiler/mesh.ts.
+ * {@link ingressPeers} says who and where, for src/compiler/mesh/mesh.ts.
  *
  * Every route, internal or public, needs a Cedar permit for action `ExposeRoute` on each of its
  * hosts (resource `Lattice::Route::"<host>"` with attributes host, exposure, namespace). That check
- * is part of the authorization gate (src/compiler/authorization.ts, requests built in
+ * is part of the authorization gate (src/compiler/workload/authorization.ts, requests built in
  * src/policy/requests.ts), so a denied host fails the service before anything here runs.
  */
-import type { GatewaySetting, PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import type { LatticeService, Route } from '../api/latticeservice/v1alpha1.ts';
-import { childName } from './naming.ts';
-import { derivedMeta, namespaceOf } from './meta.ts';
-import { PLATFORM_CONDITION } from './autoscaling.ts';
+import type { GatewaySetting, PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
+import type { LatticeService, Route } from '../../api/latticeservice/v1alpha1.ts';
+import { childName } from '../naming.ts';
+import { derivedMeta, namespaceOf } from '../meta.ts';
+import { PLATFORM_CONDITION } from '../service/autoscaling.ts';
 import { createHash } from 'node:crypto';
-import type { SourceLocation } from '../api/source.ts';
-import { LABELS, MANAGED_BY } from './naming.ts';
-import { VALIDATED } from './validate.ts';
-import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from './types.ts';
+import type { SourceLocation } from '../../api/source.ts';
+import { LABELS, MANAGED_BY } from '../naming.ts';
+import { VALIDATED } from '../service/validate.ts';
+import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from '../types.ts';
 
 /** The Gateway API group. */
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';

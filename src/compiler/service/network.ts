@@ -1,7 +1,7 @@
 /** The Kubernetes `Service` of a workload that declares ports (ClusterIP, selecting its pods). */
-import { selectorLabels } from './naming.ts';
-import { derivedMeta } from './meta.ts';
-import type { DerivationState } from './types.ts';
+import { selectorLabels } from '../naming.ts';
+import { derivedMeta } from '../meta.ts';
+import type { DerivationState } from '../types.ts';
 
 /** Derives `Service <name>` when `workload.service.ports` is declared. */
 export function deriveNetworkService(state: DerivationState): void {

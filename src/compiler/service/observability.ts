@@ -4,9 +4,9 @@
  * `spec.observability.metrics.port`, else the first port, at `spec.observability.metrics.path`
  * (default /metrics). The scrape selects the service's Service by its `lattice.dev/service` label.
  */
-import { LABELS } from './naming.ts';
-import { derivedMeta } from './meta.ts';
-import type { DerivationState } from './types.ts';
+import { LABELS } from '../naming.ts';
+import { derivedMeta } from '../meta.ts';
+import type { DerivationState } from '../types.ts';
 
 /** The name of the port to scrape, or undefined when the service has no ports. */
 export function metricsPort(state: DerivationState): string | undefined {

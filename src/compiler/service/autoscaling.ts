@@ -22,10 +22,10 @@
  * controller's server-side apply never takes the field back from the HPA, and its
  * PodDisruptionBudget follows the minimum (availability.ts).
  */
-import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import { derivedMeta, namespaceOf } from './meta.ts';
-import type { DerivationState } from './types.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import type { PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
+import { derivedMeta, namespaceOf } from '../meta.ts';
+import type { DerivationState } from '../types.ts';
 
 /** The metric and target used when `autoscaling.metrics` is omitted. */
 export const DEFAULT_METRIC = { metric: 'cpu', target: 80 } as const;

@@ -3,10 +3,10 @@
  * diagnostic with the field path, the input position when known, and the fix.
  */
 import type { z } from 'zod';
-import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import { explainPath, fieldsAt } from '../api/explain.ts';
-import { nearestName } from '../api/names.ts';
-import type { Diagnostic, ServiceInput } from './types.ts';
+import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { explainPath, fieldsAt } from '../../api/explain.ts';
+import { nearestName } from '../../api/names.ts';
+import type { Diagnostic, ServiceInput } from '../types.ts';
 
 /** The condition every validation diagnostic belongs to. */
 export const VALIDATED = 'Validated';

@@ -15,14 +15,14 @@
  * one of them that asks for some of the exceeded resource fails, each told what the others use; a
  * service asking for none of it (demand 0) is not failed for it.
  */
-import { API_VERSION } from '../api/common.ts';
-import { latticeQuotaSchema, KIND as QUOTA_KIND, type LatticeQuota, type QuotaHard } from '../api/latticequota/v1alpha1.ts';
-import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import { parseQuantity } from '../api/quantity.ts';
-import { podRequests } from './profiles.ts';
-import { issuesToDiagnostics } from './validate.ts';
-import type { DerivationState, Diagnostic, IndexedService, ServiceInput } from './types.ts';
+import { API_VERSION } from '../../api/common.ts';
+import { latticeQuotaSchema, KIND as QUOTA_KIND, type LatticeQuota, type QuotaHard } from '../../api/latticequota/v1alpha1.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import type { PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
+import { parseQuantity } from '../../api/quantity.ts';
+import { podRequests } from '../workload/profiles.ts';
+import { issuesToDiagnostics } from '../service/validate.ts';
+import type { DerivationState, Diagnostic, IndexedService, ServiceInput } from '../types.ts';
 
 /** Type of the status condition the quota gate sets. */
 export const QUOTA_CONDITION = 'QuotaSatisfied';

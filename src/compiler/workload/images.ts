@@ -8,9 +8,9 @@
  * exists for the service and the image: then `ImageVerified=True`, reason
  * `VerificationSkippedByPolicy`, naming the policy (see {@link DerivationContext.skipImageVerification}).
  */
-import { findProvider, isBlocking, type ImageVerification } from '../supplychain/verify.ts';
-import { isDigestPinned, parseImageReference } from '../supplychain/reference.ts';
-import type { DerivationState, Diagnostic } from './types.ts';
+import { findProvider, isBlocking, type ImageVerification } from '../../supplychain/verify.ts';
+import { isDigestPinned, parseImageReference } from '../../supplychain/reference.ts';
+import type { DerivationState, Diagnostic } from '../types.ts';
 
 /** Condition type written by this gate. */
 export const IMAGE_VERIFIED = 'ImageVerified';

@@ -5,9 +5,9 @@
  * Unhealthy pods may always be evicted (`unhealthyPodEvictionPolicy: AlwaysAllow`), so a broken
  * rollout never blocks a node drain.
  */
-import { selectorLabels } from './naming.ts';
-import { derivedMeta } from './meta.ts';
-import type { DerivationState } from './types.ts';
+import { selectorLabels } from '../naming.ts';
+import { derivedMeta } from '../meta.ts';
+import type { DerivationState } from '../types.ts';
 
 /** The minimum number of pods of the service (`replicas`, the autoscaling minimum). */
 export function minimumReplicas(state: DerivationState): number {

@@ -9,9 +9,9 @@
  * The platform may redefine any profile with LatticePlatform `spec.sizeProfiles`; a redefined
  * profile replaces the default one entirely.
  */
-import type { PlatformSettings, SizeProfileSetting } from '../api/latticeplatform/v1alpha1.ts';
-import type { Container, SizeProfile } from '../api/latticeservice/v1alpha1.ts';
-import { parseQuantity } from '../api/quantity.ts';
+import type { PlatformSettings, SizeProfileSetting } from '../../api/latticeplatform/v1alpha1.ts';
+import type { Container, SizeProfile } from '../../api/latticeservice/v1alpha1.ts';
+import { parseQuantity } from '../../api/quantity.ts';
 
 /** CPU (cores) and memory amounts as Kubernetes quantities; absent when not set. */
 export interface ResourceAmounts {

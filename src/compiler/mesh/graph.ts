@@ -15,9 +15,9 @@
  *
  * The graph is incremental: {@link ServiceGraph.set} re-indexes one service in time proportional to
  * its own declarations, and {@link ServiceGraph.neighbours} names the services whose derived policies
- * mention it, which are the only ones to re-derive when it changes (src/compiler/fleet.ts).
+ * mention it, which are the only ones to re-derive when it changes (src/compiler/platform/fleet.ts).
  */
-import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 
 /** The direction of a single declaration; `both` is split into one of each. */
 export type DeclaredDirection = 'outbound' | 'inbound';

@@ -9,9 +9,9 @@
  * service: render, the controller and the incremental fleet share cached engines.
  */
 import { createHash } from 'node:crypto';
-import { PolicyEngine, type PolicySource, type ServiceAuthorizationInput } from '../policy/index.ts';
-import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import type { DerivationContext, DerivationState, Diagnostic } from './types.ts';
+import { PolicyEngine, type PolicySource, type ServiceAuthorizationInput } from '../../policy/index.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import type { DerivationContext, DerivationState, Diagnostic } from '../types.ts';
 
 /** Condition type written by this gate. */
 export const POLICY_AUTHORIZED = 'PolicyAuthorized';

@@ -14,7 +14,7 @@
  * external-secrets.io/v1 API) and a Certificate's `spec.secretName` (cert-manager.io/v1). Two of
  * those with one name would overwrite each other's keys.
  */
-import type { KubeObject } from './types.ts';
+import type { KubeObject } from '../types.ts';
 
 /** The identity of an object: `<group>/<kind>/<namespace>/<name>` (group "" for the core API; namespace "" when cluster-scoped). */
 export type ObjectIdentity = string;

@@ -1,5 +1,9 @@
 /**
- * The workload: `ServiceAccount` and `Deployment` of a service.
+ * The shared workload pipeline's pod template: what every kind that runs containers (LatticeService
+ * today; jobs, models and other workload kinds build on the same function) derives for its pods.
+ * The kind decides only what wraps the template (Deployment, Volcano Job, Kthena ModelServing...);
+ * containers, configuration and secret wiring, security contexts, probes, resources, identity and
+ * the config hash come from here, so every guarantee holds for every kind.
  *
  * Every container runs under the Kubernetes "restricted" Pod Security Standard
  * (kubernetes.io/docs/concepts/security/pod-security-standards/#restricted): non-root, no privilege
@@ -7,14 +11,13 @@
  * Service account tokens are not mounted. Pods spread across nodes and zones.
  */
 import { createHash } from 'node:crypto';
-import type { Container as KContainer, PodSecurityContext, PodSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
-import type { Deployment, DeploymentStrategy } from 'kubernetes-types/apps/v1.d.ts';
-import type { Container, Probe } from '../api/latticeservice/v1alpha1.ts';
-import { ANNOTATIONS, selectorLabels, standardLabels } from './naming.ts';
-import { derivedMeta, namespaceOf } from './meta.ts';
+import type { Container as KContainer, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
+import type { Container, Probe } from '../../api/latticeservice/v1alpha1.ts';
+import { ANNOTATIONS, selectorLabels, standardLabels } from '../naming.ts';
+import { derivedMeta, namespaceOf } from '../meta.ts';
 import { resolveCommandLine } from './config.ts';
 import { resolveResources } from './profiles.ts';
-import type { DerivationState, KubeObject } from './types.ts';
+import type { DerivationState, KubeObject } from '../types.ts';
 
 /** The container security context every derived container gets. */
 export function restrictedSecurityContext(): SecurityContext {
@@ -95,7 +98,7 @@ export const RELOADER_SECRET_ANNOTATION = 'secret.reloader.stakater.com/reload';
  *   manager) is left alone by Lattice's server-side apply.
  * Offline, this is only the annotation; in the cluster, rotation of environment variables needs
  * Reloader installed (docs: README "Secrets", prerequisites). Secret files need nothing: they are
- * mounted by directory and updated in place by the kubelet (src/compiler/config.ts).
+ * mounted by directory and updated in place by the kubelet (src/compiler/workload/config.ts).
  */
 export function envSecretNames(state: Pick<DerivationState, 'pod'>): string[] {
   const names = new Set<string>();
@@ -106,27 +109,37 @@ export function envSecretNames(state: Pick<DerivationState, 'pod'>): string[] {
   return [...names].sort();
 }
 
-/** Rolling update settings (README, "Rollouts"): never below the desired count. */
-export const ROLLING = { maxUnavailable: 0, maxSurge: '25%' } as const;
-/** Canary: one extra pod at a time, each ready for minReadySeconds before the next. */
-export const CANARY = { maxUnavailable: 0, maxSurge: 1, minReadySeconds: 30 } as const;
-
-/** Derives the ServiceAccount and the Deployment; reads the pod wiring built by the config stage. */
-export function deriveWorkload(state: DerivationState): void {
-  const { service } = state;
-  const name = service.metadata.name;
-  state.objects.push({
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: derivedMeta(state, name),
-    automountServiceAccountToken: false,
-  });
-  state.objects.push(deployment(state) as unknown as KubeObject);
+/**
+ * The ServiceAccount pods of `name` run as: one per workload (the identity mesh policies and cloud
+ * roles name), with the API token never mounted.
+ */
+export function serviceAccount(state: DerivationState, name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: derivedMeta(state, name), automountServiceAccountToken: false };
 }
 
-function deployment(state: DerivationState): Deployment {
+/** How a kind shapes the shared pod template. */
+export interface PodTemplateOptions {
+  /**
+   * Label keys whose values, taken from the incoming pod, narrow the topology spread to pods of one
+   * revision (Kubernetes `topologySpreadConstraints[].matchLabelKeys`): `pod-template-hash` for a
+   * Deployment's ReplicaSets. Default: none.
+   */
+  spreadMatchLabelKeys?: string[];
+  /** Pod `restartPolicy`; unset keeps the Kubernetes default (`Always`), which Deployments require. */
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  /** Extra pod labels (e.g. a task's role); never overrides the standard and selector labels. */
+  labels?: Record<string, string>;
+}
+
+/**
+ * The pod template of workload `name` (the state's service, or a task/role of another kind built as
+ * one): standard labels, the `lattice.dev/config-hash` annotation, the pod security context, one
+ * container per `spec.workload.containers` entry (the first one carrying `spec.workload.service.ports`),
+ * volumes and pull secrets wired by the config stage, and a spread over nodes and zones.
+ * Reads `state.pod` as filled by {@link import('./config.ts').deriveConfig}.
+ */
+export function podTemplate(state: DerivationState, name: string, options: PodTemplateOptions = {}): PodTemplateSpec {
   const { service, pod } = state;
-  const name = service.metadata.name;
   const spec = service.spec;
   const ports = Object.entries(spec.workload.service?.ports ?? {});
   const containers: KContainer[] = Object.entries(spec.workload.containers).map(([cname, c], index) =>
@@ -141,44 +154,20 @@ function deployment(state: DerivationState): Deployment {
     topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
       maxSkew: 1,
       topologyKey,
-      whenUnsatisfiable: 'ScheduleAnyway',
+      whenUnsatisfiable: 'ScheduleAnyway' as const,
       labelSelector: { matchLabels: selectorLabels(name) },
-      matchLabelKeys: ['pod-template-hash'],
+      ...(options.spreadMatchLabelKeys ? { matchLabelKeys: options.spreadMatchLabelKeys } : {}),
     })),
   };
+  if (options.restartPolicy) podSpec.restartPolicy = options.restartPolicy;
   if (spec.workload.hostNetwork) {
     podSpec.hostNetwork = true;
     podSpec.dnsPolicy = 'ClusterFirstWithHostNet';
   }
   if (pod.volumes.length > 0) podSpec.volumes = pod.volumes;
   if (pod.imagePullSecrets.length > 0) podSpec.imagePullSecrets = pod.imagePullSecrets;
-
-  const canary = spec.deploy?.strategy === 'canary';
-  const strategy: DeploymentStrategy = {
-    type: 'RollingUpdate',
-    rollingUpdate: canary ? { maxUnavailable: CANARY.maxUnavailable, maxSurge: CANARY.maxSurge } : { ...ROLLING },
-  };
-  const minReadySeconds = spec.deploy?.minReadySeconds ?? (canary ? CANARY.minReadySeconds : undefined);
-  const namespace = namespaceOf(state);
-  const deploymentSpec: NonNullable<Deployment['spec']> = {
-    // With autoscaling, the ScaledObject's HPA owns the replica count: leaving the field out keeps
-    // the controller's server-side apply from resetting it (see autoscaling.ts).
-    ...(spec.autoscaling === undefined ? { replicas: spec.replicas } : {}),
-    selector: { matchLabels: selectorLabels(name) },
-    strategy,
-    template: {
-      metadata: {
-        labels: standardLabels(name, state.ctx.settings.partOf ?? namespace),
-        annotations: { [ANNOTATIONS.configHash]: configHash(state) },
-      },
-      spec: podSpec,
-    },
-  };
-  if (minReadySeconds !== undefined) deploymentSpec.minReadySeconds = minReadySeconds;
-  const metadata = derivedMeta(state, name);
-  const envSecrets = envSecretNames(state);
-  if (envSecrets.length > 0) metadata.annotations = { [RELOADER_SECRET_ANNOTATION]: envSecrets.join(',') };
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata, spec: deploymentSpec };
+  const labels = { ...options.labels, ...standardLabels(name, state.ctx.settings.partOf ?? namespaceOf(state)) };
+  return { metadata: { labels, annotations: { [ANNOTATIONS.configHash]: configHash(state) } }, spec: podSpec };
 }
 
 function container(

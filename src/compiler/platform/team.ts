@@ -30,18 +30,18 @@
  * readable (to debug), Secrets and `pods/exec` are not (they would reveal secret values).
  *
  * Default deny needs nothing per namespace: the cluster-wide `lattice-default-deny`
- * (src/compiler/baseline.ts) selects every pod outside the excluded platform namespaces, which a team
+ * (src/compiler/platform/baseline.ts) selects every pod outside the excluded platform namespaces, which a team
  * therefore cannot claim. DNS egress is allowed per service by its CiliumNetworkPolicy
- * (src/compiler/mesh.ts), so a pod Lattice did not derive resolves and reaches nothing.
+ * (src/compiler/mesh/mesh.ts), so a pod Lattice did not derive resolves and reaches nothing.
  */
-import { PLATFORM_NAMESPACE } from '../api/common.ts';
-import { KIND as TEAM_KIND, latticeTeamSchema, type LatticeTeam, type TeamQuota } from '../api/latticeteam/v1alpha1.ts';
-import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
-import type { NamespaceMetadata } from '../policy/index.ts';
+import { PLATFORM_NAMESPACE } from '../../api/common.ts';
+import { KIND as TEAM_KIND, latticeTeamSchema, type LatticeTeam, type TeamQuota } from '../../api/latticeteam/v1alpha1.ts';
+import type { PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
+import type { NamespaceMetadata } from '../../policy/index.ts';
 import { excludedNamespaces } from './baseline.ts';
-import { LABELS, MANAGED_BY } from './naming.ts';
-import { issuesToDiagnostics } from './validate.ts';
-import type { Diagnostic, KubeObject, ServiceInput } from './types.ts';
+import { LABELS, MANAGED_BY } from '../naming.ts';
+import { issuesToDiagnostics } from '../service/validate.ts';
+import type { Diagnostic, KubeObject, ServiceInput } from '../types.ts';
 
 /** Labels the namespace factory sets on each namespace. */
 export const TEAM_LABELS = {

@@ -11,13 +11,13 @@
  * - the secret store boundary (platform level, {@link secretStoreBoundary}): a ValidatingAdmissionPolicy
  *   that lets only Lattice create ExternalSecrets and PushSecrets against those stores.
  */
-import type { SecretProvider } from '../api/secretprovider/v1alpha1.ts';
+import type { SecretProvider } from '../../api/secretprovider/v1alpha1.ts';
 import { ClusterSecretStore } from '@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore';
-import type { SecretParams } from '../api/latticeservice/v1alpha1.ts';
-import { childName } from './naming.ts';
-import { derivedMeta } from './meta.ts';
-import type { Diagnostic, DerivationState, KubeObject } from './types.ts';
-import { fieldPath } from './validate.ts';
+import type { SecretParams } from '../../api/latticeservice/v1alpha1.ts';
+import { childName } from '../naming.ts';
+import { derivedMeta } from '../meta.ts';
+import type { Diagnostic, DerivationState, KubeObject } from '../types.ts';
+import { fieldPath } from '../service/validate.ts';
 
 /** The ESO API version Lattice emits. */
 export const ESO_API_VERSION = 'external-secrets.io/v1';

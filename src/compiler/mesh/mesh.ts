@@ -1,6 +1,6 @@
 /**
  * The mesh stage: per-service network policies derived from the *agreed* edges of the service graph
- * (src/compiler/graph.ts), enforced at two independent layers, plus the status that tells both owners
+ * (src/compiler/mesh/graph.ts), enforced at two independent layers, plus the status that tells both owners
  * of a one-sided declaration what to add (docs/mesh.md).
  *
  * The mesh is Istio in **ambient** mode: the service's pods are enrolled with the pod label
@@ -23,7 +23,7 @@
  *   denies everything). Only L4 attributes (principals, ports) are used, which ztunnel enforces
  *   without a waypoint (istio.io, "ztunnel: Layer 4 authorization policy");
  * - both policies also let in the platform gateways' proxies that the service's routes attach to
- *   (`spec.ingress`), on the ports those routes use only ({@link ingressPeers}, src/compiler/ingress.ts),
+ *   (`spec.ingress`), on the ports those routes use only ({@link ingressPeers}, src/compiler/mesh/ingress.ts),
  *   and the metrics scraper on the metrics port only;
  * - one Istio `ServiceEntry` (networking.istio.io/v1) per external service host, visible to the
  *   service's namespace only (`exportTo: ["."]`).
@@ -33,15 +33,15 @@
  * namespace unless they name `k8s:io.kubernetes.pod.namespace`, which Lattice always does for peers;
  * `k8s:io.cilium.k8s.policy.serviceaccount` is the pod's ServiceAccount.
  */
-import type { ExternalServiceParams, LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import { scraperIdentity, type MeshSettings } from '../api/latticeplatform/v1alpha1.ts';
+import type { ExternalServiceParams, LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { scraperIdentity, type MeshSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
-import { cloudEgress } from './cloud.ts';
+import { cloudEgress } from '../workload/cloud.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
-import { LABELS, childName } from './naming.ts';
-import { metricsPort } from './observability.ts';
-import { derivedMeta, namespaceOf } from './meta.ts';
-import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from './types.ts';
+import { LABELS, childName } from '../naming.ts';
+import { metricsPort } from '../service/observability.ts';
+import { derivedMeta, namespaceOf } from '../meta.ts';
+import type { DerivationContext, DerivationState, Diagnostic, IndexedService, KubeObject } from '../types.ts';
 
 /** The condition one-sided and unknown dependencies are reported on. */
 export const DEPENDENCIES_AGREED = 'DependenciesAgreed';
