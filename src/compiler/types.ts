@@ -194,6 +194,8 @@ export interface DerivationState {
 
 /** The outcome for one service: its derived objects (none when it failed) and its status. */
 export interface ServiceResult {
+  /** `kind` of the workload (src/compiler/kinds.ts); absent means LatticeService. */
+  kind?: string;
   key: string;
   namespace: string;
   name: string;

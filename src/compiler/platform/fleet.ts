@@ -1,5 +1,7 @@
 /**
- * The fleet: every service of a platform with its derivation, kept up to date one change at a time.
+ * The fleet: every workload of a platform (LatticeServices and the other workload kinds registered in
+ * src/compiler/kinds.ts; "service" below means any of them) with its derivation, kept up to date one
+ * change at a time.
  *
  * `lattice render` loads a fleet in bulk ({@link Fleet.load}, through `derivePlatform`); the
  * controller keeps one alive and feeds it watch events ({@link Fleet.upsert}, {@link Fleet.remove}).
@@ -22,8 +24,9 @@
  * Settings, SecretProviders, ImageProviders, quotas or namespace labels changing affect every
  * service: build a new Fleet then.
  */
-import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
-import { deriveService, nameCollision, withErrors } from '../service/pipeline.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { nameCollision, withErrors } from '../service/pipeline.ts';
+import { SERVICE_WORKLOAD, workloadKindOf, type WorkloadKind } from '../kinds.ts';
 import { ClaimIndex, claimsOf as objectClaimsOf } from './collisions.ts';
 import { deriveBaseline } from './baseline.ts';
 import { clusterSecretStoreFor, secretStoreBoundary } from '../workload/secrets.ts';
@@ -31,6 +34,11 @@ import { addClaims, claimsOf as hostClaimsOf, deriveGateways, removeClaims, type
 import { ServiceGraph } from '../mesh/graph.ts';
 import { computeQuotaUsage, QUOTA_RESOURCES, type NamespaceLabels, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
+
+/** The workload kind of a document; LatticeService for anything unregistered (its validation then says what is wrong). */
+function kindOf(object: unknown): WorkloadKind {
+  return workloadKindOf(object) ?? (SERVICE_WORKLOAD as WorkloadKind);
+}
 
 /** The claim-index key of the platform-level objects (a service key always has a "/"). */
 const PLATFORM_CLAIMS = '@platform';
@@ -81,6 +89,8 @@ export class Fleet {
   readonly graph: ServiceGraph;
   private readonly index = new Map<string, IndexedService>();
   private readonly inputs = new Map<string, ServiceInput>();
+  /** The validated document of each valid workload (its kind's `parse`), by key. */
+  private readonly values = new Map<string, unknown>();
   private readonly derived = new Map<string, ServiceResult>();
   private readonly namespaceLabels: NamespaceLabels;
   /** Which service (or the platform) claims which object identity: collisions across the fleet. */
@@ -156,6 +166,7 @@ export class Fleet {
     for (const k of this.claimantsOf(key)) affected.add(k);
     this.unclaim(key);
     this.inputs.delete(key);
+    this.values.delete(key);
     this.index.delete(key);
     this.derived.delete(key);
     this.graph.delete(key);
@@ -191,7 +202,7 @@ export class Fleet {
       who = "the platform's own objects (the mesh baseline, ClusterSecretStores, the secret store boundary)";
     } else {
       const at = this.inputs.get(other)?.locate?.(['metadata', 'name']);
-      who = `LatticeService ${other}${at ? ` (${at.file}:${at.line}:${at.column})` : ''}`;
+      who = `${kindOf(this.inputs.get(other)?.object).kind} ${other}${at ? ` (${at.file}:${at.line}:${at.column})` : ''}`;
     }
     return nameCollision(
       `${shared.join(' and ')} ${shared.length === 1 ? 'is' : 'are'} also derived by ${who}. ` +
@@ -254,20 +265,21 @@ export class Fleet {
    */
   private index_(key: string, input: ServiceInput, trustValidated = false): void {
     const { validated: given, ...rest } = input;
-    let service = trustValidated ? given : undefined;
-    if (service === undefined) {
-      const parsed = latticeServiceSchema.safeParse(input.object);
-      if (parsed.success) service = parsed.data;
-    }
-    this.inputs.set(key, service !== undefined ? { ...rest, validated: service } : rest);
+    const kind = kindOf(input.object);
+    let value: unknown = trustValidated && kind === SERVICE_WORKLOAD ? given : undefined;
+    if (value === undefined) value = kind.parse(input.object);
+    this.inputs.set(key, value !== undefined && kind === SERVICE_WORKLOAD ? { ...rest, validated: value as LatticeService } : rest);
     this.unclaim(key);
-    if (service !== undefined) {
+    if (value !== undefined) {
+      const service = kind.view(value);
+      this.values.set(key, value);
       const claims = hostClaimsOf(key, service, input.locate);
       addClaims(this.hostClaims, claims);
       if (claims.length > 0) this.claimedHosts.set(key, claims.map(([host]) => host));
       this.index.set(key, { key, service });
       this.graph.set(key, service);
     } else {
+      this.values.delete(key);
       this.index.delete(key);
       this.graph.set(key, null);
     }
@@ -299,7 +311,8 @@ export class Fleet {
 
   /** Derives `key`; adds to `collided` the services whose collisions with it changed. */
   private derive(key: string, collided: Set<string>): void {
-    const result = deriveService(this.inputs.get(key)!, this.ctx);
+    const input = this.inputs.get(key)!;
+    const result = kindOf(input.object).derive(input, this.values.get(key), this.ctx);
     this.derived.set(key, result);
     for (const k of this.nameClaims.set(key, objectClaimsOf(result.objects))) collided.add(k);
   }

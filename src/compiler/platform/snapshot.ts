@@ -7,7 +7,7 @@
  */
 import { API_VERSION } from '../../api/common.ts';
 import { kindProblem } from '../../api/kinds.ts';
-import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../../api/secretprovider/v1alpha1.ts';
 import { KIND as QUOTA_KIND } from '../../api/latticequota/v1alpha1.ts';
@@ -21,6 +21,7 @@ import { authorizationInput, policyEngineFor } from '../workload/authorization.t
 import type { ImageVerification } from '../../supplychain/verify.ts';
 import { issuesToDiagnostics } from '../service/validate.ts';
 import { Fleet, documentKey } from './fleet.ts';
+import { SERVICE_WORKLOAD, WORKLOAD_KINDS, workloadKindOf } from '../kinds.ts';
 import { providerSchemaProblems } from '../workload/secrets.ts';
 import { computeQuotaUsage, isQuotaDocument, readQuotas, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, InvalidPolicy, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
@@ -87,6 +88,7 @@ function kindOf(object: unknown): { apiVersion: string; kind: string; name: stri
 
 /** The documents of a platform, sorted by kind. */
 export interface ClassifiedDocuments {
+  /** Workloads: LatticeServices and every other workload kind of src/compiler/kinds.ts. */
   services: PlatformDocument[];
   platforms: PlatformDocument[];
   providers: PlatformDocument[];
@@ -117,7 +119,7 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
   for (const doc of documents) {
     const { apiVersion, kind, name } = kindOf(doc.object);
     let rejection: ReturnType<typeof kindProblem>;
-    if (apiVersion === API_VERSION && kind === SERVICE_KIND) out.services.push(doc);
+    if (apiVersion === API_VERSION && WORKLOAD_KINDS.has(kind)) out.services.push(doc);
     else if (apiVersion === API_VERSION && kind === PLATFORM_KIND) out.platforms.push(doc);
     else if (apiVersion === API_VERSION && kind === PROVIDER_KIND) out.providers.push(doc);
     else if (apiVersion === API_VERSION && kind === IMAGE_PROVIDER_KIND) out.imageProviders.push(doc);
@@ -151,6 +153,7 @@ export function snapshotPlatform(documents: readonly PlatformDocument[]): Platfo
   const classified = classify([...documents]);
   classified.services = classified.services.map((doc) => {
     const { validated: _given, ...rest } = doc;
+    if (workloadKindOf(doc.object) !== SERVICE_WORKLOAD) return rest;
     const parsed = latticeServiceSchema.safeParse(doc.object);
     return parsed.success ? { ...rest, validated: parsed.data } : rest;
   });
@@ -161,11 +164,15 @@ function snapshotOf(input: readonly PlatformDocument[] | PlatformSnapshot): Plat
   return Array.isArray(input) ? snapshotPlatform(input) : (input as PlatformSnapshot);
 }
 
-/** The validated service of a snapshot's document, or of any document (validated now). */
+/**
+ * The validated service of a snapshot's document, or of any document (validated now); for another
+ * workload kind, its view (src/compiler/kinds.ts: what graph, quotas and image verification read).
+ */
 function validatedService(doc: PlatformDocument): LatticeService | undefined {
   if (doc.validated) return doc.validated;
-  const parsed = latticeServiceSchema.safeParse(doc.object);
-  return parsed.success ? parsed.data : undefined;
+  const kind = workloadKindOf(doc.object) ?? SERVICE_WORKLOAD;
+  const value = kind.parse(doc.object);
+  return value !== undefined ? kind.view(value) : undefined;
 }
 
 function problem(kind: string, name: string, diagnostics: Diagnostic[]): PlatformProblem {
@@ -390,8 +397,13 @@ export function openFleet(classified: ClassifiedDocuments, options: PlatformOpti
   const fleet = new Fleet(ctx, { namespaceLabels: namespaceLabels(ctx.namespaces) });
   for (const doc of fleet.load(classified.services).duplicates) {
     const key = documentKey(doc.object);
-    problems.push(problem(SERVICE_KIND, key, [platformError('DuplicateName',
-      `LatticeService ${key} is declared more than once; only the first is derived. Remove or rename the duplicate.`, doc.locate?.(['metadata', 'name']), 'metadata.name')]));
+    const kind = kindOf(doc.object).kind;
+    const first = classified.services.find((d) => documentKey(d.object) === key);
+    const firstKind = first ? kindOf(first.object).kind : kind;
+    const what = firstKind === kind
+      ? `${kind} ${key} is declared more than once; only the first is derived. Remove or rename the duplicate.`
+      : `${kind} ${key} has the namespace and name of ${firstKind} ${key}, declared first: workloads of every kind share one name space per namespace (callers name their peers by it), so only the first is derived. Rename one of them.`;
+    problems.push(problem(kind, key, [platformError('DuplicateName', what, doc.locate?.(['metadata', 'name']), 'metadata.name')]));
   }
   return fleet;
 }
