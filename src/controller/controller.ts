@@ -1,5 +1,6 @@
 /**
- * The Lattice operator: continuous reconciliation of LatticeServices against the Kubernetes API.
+ * The Lattice operator: continuous reconciliation of Lattice workloads (LatticeServices and every other
+ * workload kind the compiler derives, src/compiler/kinds.ts) against the Kubernetes API.
  *
  * Wiring: informers (src/controller/informers.ts) cache every Lattice kind and Namespaces; a change
  * enqueues the keys whose derivation it may change (below); workers take keys from the rate-limited
@@ -38,7 +39,7 @@ import { WorkQueue, DEFAULT_RATE_LIMITS } from './queue.ts';
 import { DEFAULT_TIMINGS, type ControllerTimings } from './timings.ts';
 import { NotLeaderError, PLATFORM_KEY, Reconciler, WriteError } from './reconcile.ts';
 import { stableJson } from './stable.ts';
-import { READ_KINDS, SERVICE_RESOURCE, latticeResourceTypes, type ResourceType } from './resources.ts';
+import { READ_KINDS, SERVICE_RESOURCE, latticeResourceTypes, workloadResourceTypes, type ResourceType } from './resources.ts';
 
 export { DEFAULT_TIMINGS, type ControllerTimings } from './timings.ts';
 
@@ -97,6 +98,8 @@ export class Controller {
   private rebuildPending = false;
   private readonly signatures = new Map<string, string>();
   private readonly latticeTypes: ResourceType[];
+  /** The workload kinds (LatticeService, and every other kind the compiler derives): keys of the work queue. */
+  private readonly workloadTypes: ResourceType[];
   private readonly workers: Promise<void>[] = [];
   private endpoints: HttpEndpoints | undefined;
   private resyncTimer: unknown;
@@ -115,6 +118,7 @@ export class Controller {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.api = LatticeObjectApi.make(options.kubeConfig);
     this.latticeTypes = latticeResourceTypes();
+    this.workloadTypes = workloadResourceTypes();
     const watched = [...this.latticeTypes, ...READ_KINDS];
     this.informers = new InformerSet(options.kubeConfig, this.api, watched, (type, verb, object) => this.onChange(type, verb, object), this.clock, this.timings.watchRetryMs, this.logger);
     this.view = new PlatformView(this.informers, watched, this.logger, options.imageVerifier ?? {});
@@ -147,7 +151,7 @@ export class Controller {
     this.reconciler = new Reconciler({
       api: this.api,
       view: this.view,
-      service: (namespace, name) => this.informers.get(SERVICE_RESOURCE, name, namespace),
+      service: (namespace, name) => this.workload(namespace, name),
       events: options.events ?? new KubeEventRecorder(options.kubeConfig, this.identity, this.logger, () => this.clock.now()),
       clock: this.clock,
       logger: this.logger,
@@ -230,8 +234,18 @@ export class Controller {
     for (const key of keys) this.queue.add(key);
   }
 
+  /** Every cached workload's key (workloads of all kinds share one `namespace/name` space). */
   private allServiceKeys(): string[] {
-    return this.informers.list(SERVICE_RESOURCE).map(serviceKey);
+    return this.workloadTypes.flatMap((t) => this.informers.list(t).map(serviceKey));
+  }
+
+  /** The cached workload `namespace/name`, of whichever workload kind holds it (LatticeService first). */
+  private workload(namespace: string, name: string): Unstructured | undefined {
+    for (const t of this.workloadTypes) {
+      const o = this.informers.get(t, name, namespace);
+      if (o) return o;
+    }
+    return undefined;
   }
 
   private enqueueAll(): void {
@@ -252,7 +266,7 @@ export class Controller {
     if (verb === 'delete' && type.kind === SERVICE_RESOURCE.kind && meta.uid) this.adoption.forget(meta.uid);
     else this.signatures.set(id, signature);
     if (!this.active) return;
-    if (type.kind === SERVICE_RESOURCE.kind && type.apiVersion === SERVICE_RESOURCE.apiVersion) {
+    if (this.workloadTypes.some((t) => t.kind === type.kind && t.apiVersion === type.apiVersion)) {
       const now = rfc3339(this.clock.now());
       try {
         // The Gateways are platform objects with a listener per route host: a service change can change them.

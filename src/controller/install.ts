@@ -17,7 +17,7 @@
  */
 import { PLATFORM_NAMESPACE } from '../api/common.ts';
 import { allCrds } from '../api/crd.ts';
-import { DERIVED_KINDS, READ_KINDS, groupOf, latticeResourceTypes, type ResourceType } from './resources.ts';
+import { DERIVED_KINDS, READ_KINDS, groupOf, latticeResourceTypes, workloadResourceTypes, type ResourceType } from './resources.ts';
 import { KINDS } from '../api/kinds.ts';
 
 /** Name of the ServiceAccount, roles, bindings, Deployment and Lease. */
@@ -79,7 +79,7 @@ function rulesFor(types: readonly ResourceType[], verbs: string[]): PolicyRule[]
  */
 export function clusterRoleRules(): PolicyRule[] {
   const lattice = latticeResourceTypes();
-  const statusKinds = KINDS.filter((k) => k.kind === 'LatticeService').map((k) => k.plural);
+  const statusKinds = workloadResourceTypes(KINDS).map((k) => k.plural);
   return [
     ...rulesFor([...lattice, ...READ_KINDS], ['list', 'watch']),
     { apiGroups: [groupOf(lattice[0]!.apiVersion)], resources: statusKinds.map((p) => `${p}/status`), verbs: ['patch'] },

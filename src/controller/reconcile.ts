@@ -272,7 +272,7 @@ export class Reconciler {
     let status: LatticeServiceStatus = result.status;
     try {
       if (derived) {
-        const owner = ownerReferenceFor({ metadata: { name, uid: meta.uid } });
+        const owner = ownerReferenceFor({ apiVersion: live.apiVersion ?? SERVICE_RESOURCE.apiVersion, kind: live.kind ?? SERVICE_RESOURCE.kind, metadata: { name, uid: meta.uid } });
         const objects = result.objects.map((o) => withOwner(o, owner, namespace));
         // Never adopt: every object whose name is taken by an object Lattice does not own stops the
         // whole apply (all-or-nothing), and the status names each one and its manager.
@@ -317,14 +317,16 @@ export class Reconciler {
   private async writeStatus(live: Unstructured, status: LatticeServiceStatus, log: Logger): Promise<void> {
     const previous = (live as { status?: Record<string, unknown> }).status;
     if (stableJson(previous ?? null) === stableJson(status)) return;
-    await this.write(() => this.deps.api.patchStatus({ apiVersion: SERVICE_RESOURCE.apiVersion, kind: SERVICE_RESOURCE.kind, metadata: live.metadata as { name: string; namespace: string; resourceVersion?: string } }, status as unknown as Record<string, unknown>, previous));
+    const apiVersion = live.apiVersion ?? SERVICE_RESOURCE.apiVersion;
+    const kind = live.kind ?? SERVICE_RESOURCE.kind;
+    await this.write(() => this.deps.api.patchStatus({ apiVersion, kind, metadata: live.metadata as { name: string; namespace: string; resourceVersion?: string } }, status as unknown as Record<string, unknown>, previous));
     log.debug({ phase: status.phase, observedGeneration: status.observedGeneration }, 'status written');
     const before = readyOf(previous as LatticeServiceStatus | undefined);
     const after = readyOf(status);
     if (!after) return;
     const newGeneration = (previous as { observedGeneration?: unknown } | undefined)?.observedGeneration !== status.observedGeneration;
     if (before?.status === after.status && before?.reason === after.reason && !(after.status === 'True' && newGeneration)) return;
-    const subject = { apiVersion: SERVICE_RESOURCE.apiVersion, kind: SERVICE_RESOURCE.kind, metadata: live.metadata as { name: string; namespace: string; uid?: string; resourceVersion?: string } };
+    const subject = { apiVersion, kind, metadata: live.metadata as { name: string; namespace: string; uid?: string; resourceVersion?: string } };
     if (after.status === 'True') {
       await this.deps.events.record(subject, { type: 'Normal', reason: 'Derived', action: 'Reconcile', note: `${status.message ?? after.message} Applied for generation ${status.observedGeneration ?? '?'}.` });
     } else {

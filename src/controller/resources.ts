@@ -8,6 +8,7 @@
 import { API_VERSION, GROUP } from '../api/common.ts';
 import { KINDS, type KindDefinition } from '../api/kinds.ts';
 import { KIND as SERVICE_KIND, PLURAL as SERVICE_PLURAL } from '../api/latticeservice/v1alpha1.ts';
+import { WORKLOAD_KINDS } from '../compiler/kinds.ts';
 import { LABELS, MANAGED_BY } from '../compiler/naming.ts';
 
 /** The server-side apply field manager of every write the controller makes. */
@@ -88,6 +89,14 @@ export function latticeResourceTypes(kinds: readonly KindDefinition[] = KINDS): 
   return kinds.map((k) => ({ apiVersion: `${k.group}/${k.version}`, kind: k.kind, plural: k.plural, namespaced: k.scope === 'Namespaced' }));
 }
 
+/**
+ * The workload kinds as resource types (LatticeService and every kind the compiler derives, see
+ * src/compiler/kinds.ts): the objects the controller derives, owns children for and writes status on.
+ */
+export function workloadResourceTypes(kinds: readonly KindDefinition[] = KINDS): ResourceType[] {
+  return latticeResourceTypes(kinds).filter((t) => WORKLOAD_KINDS.has(t.kind));
+}
+
 /** The LatticeService resource type. */
 export const SERVICE_RESOURCE: ResourceType = { apiVersion: API_VERSION, kind: SERVICE_KIND, plural: SERVICE_PLURAL, namespaced: true };
 
@@ -122,13 +131,14 @@ export interface OwnerReference {
 }
 
 /**
- * The owner reference every namespaced object derived for a service carries. `controller: true`
+ * The owner reference every namespaced object derived for a workload (a service, a job...) carries:
+ * the workload's own apiVersion and kind (LatticeService when not given). `controller: true`
  * marks Lattice as its managing controller; `blockOwnerDeletion: true` makes a foreground deletion
  * of the service wait for it (and needs `update` on `latticeservices/finalizers` where the
  * OwnerReferencesPermissionEnforcement admission plugin is on).
  */
-export function ownerReferenceFor(service: { metadata: { name: string; uid: string } }): OwnerReference {
-  return { apiVersion: API_VERSION, kind: SERVICE_KIND, name: service.metadata.name, uid: service.metadata.uid, controller: true, blockOwnerDeletion: true };
+export function ownerReferenceFor(owner: { apiVersion?: string; kind?: string; metadata: { name: string; uid: string } }): OwnerReference {
+  return { apiVersion: owner.apiVersion ?? API_VERSION, kind: owner.kind ?? SERVICE_KIND, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
 /** True when `object` has an owner reference to the object with `uid`. */
