@@ -390,3 +390,28 @@ describe('health, readiness and metrics endpoints', () => {
     for (const l of about) assert.equal(l.service, 'commerce/payments', JSON.stringify(l));
   });
 });
+
+describe('the platform view the controller keeps', () => {
+  it('reports namespaces with the LatticeTeams laid over the Namespace objects (what adoption metrics count teams by)', async () => {
+    const { PlatformView } = await import('../src/controller/derive.ts');
+    const objects: Record<string, unknown[]> = {
+      Namespace: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'lattice.dev/team': 'someone-else', tier: 'web' } } }],
+      LatticeTeam: [{ apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeTeam', metadata: { name: 'commerce', namespace: 'lattice-system' }, spec: { owner: 'commerce (#commerce)', group: 'commerce-devs', namespaces: { shop: { environment: 'production' } }, quota: { cpu: 4, memory: '8Gi', pods: 20 } } }],
+    };
+    const types = [...latticeResourceTypes(), ...READ_KINDS];
+    const view = new PlatformView({ list: (t) => (objects[t.kind] ?? []) as never }, types, pino({ level: 'silent' }));
+    assert.deepEqual(view.namespaces(), {});
+    view.rebuild('2026-01-01T00:00:00Z');
+    assert.deepEqual(view.problems, []);
+    const shop = view.namespaces()['shop']!;
+    // The team's own label wins over what the Namespace object claims; the Namespace's other labels stay.
+    assert.equal(shop.labels?.['lattice.dev/team'], 'commerce');
+    assert.equal(shop.labels?.['tier'], 'web');
+  });
+
+  it('owner references name the workload\'s own kind, LatticeService by default', async () => {
+    const { ownerReferenceFor } = await import('../src/controller/resources.ts');
+    assert.deepEqual(ownerReferenceFor({ metadata: { name: 'a', uid: 'u1' } }), { apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeService', name: 'a', uid: 'u1', controller: true, blockOwnerDeletion: true });
+    assert.deepEqual(ownerReferenceFor({ apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeJob', metadata: { name: 'b', uid: 'u2' } }).kind, 'LatticeJob');
+  });
+});

@@ -125,7 +125,9 @@ export class Controller {
     this.metrics = createMetrics(() => this.informers.list(SERVICE_RESOURCE).map((s) => String((s as { status?: { phase?: unknown } }).status?.phase ?? 'Pending')), { defaultMetrics: options.defaultMetrics !== false });
     this.adoption = new AdoptionMetrics(this.metrics.registry, () => ({
       services: this.informers.list(SERVICE_RESOURCE),
-      namespaces: namespaceMetadata(this.informers.list(READ_KINDS[0]!).map((object) => ({ object }))),
+      // The teams as the compiler sees them (a LatticeTeam's metadata over the Namespace's own labels);
+      // before the first build, the Namespace objects alone.
+      namespaces: this.view.built ? this.view.namespaces() : namespaceMetadata(this.informers.list(READ_KINDS[0]!).map((object) => ({ object }))),
     }), () => this.clock.now());
     this.queue = new WorkQueue(
       this.clock,

@@ -20,6 +20,7 @@ import type { Fleet } from '../compiler/platform/fleet.ts';
 import type { KubeObject, ServiceResult } from '../compiler/types.ts';
 import { ImageVerifier, type ImageVerification, type ImageVerifierOptions } from '../supplychain/verify.ts';
 import type { Unstructured } from './kube.ts';
+import type { NamespaceMetadata } from '../policy/index.ts';
 import type { ResourceType } from './resources.ts';
 import { stableJson } from './stable.ts';
 
@@ -130,6 +131,15 @@ export class PlatformView {
   /** The derived Gateways (they depend on the services' routes; see Fleet.gatewayObjects). */
   gatewayObjects(): KubeObject[] {
     return this.requireFleet().gatewayObjects();
+  }
+
+  /**
+   * Namespaces by name with their labels and annotations as the compiler sees them: the Namespace
+   * objects with the LatticeTeams' metadata laid on top (src/compiler/platform/team.ts). Empty
+   * before the first build.
+   */
+  namespaces(): Readonly<Record<string, NamespaceMetadata>> {
+    return this.fleet?.ctx.namespaces ?? {};
   }
 
   /** Problems of platform resources (invalid settings, providers, policies, quotas) found at the last build. */
