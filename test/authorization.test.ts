@@ -131,5 +131,5 @@ test('lattice authz check explains a decision for an example service; validate p
   assert.match(v, /^6 of 6 CedarPolicies valid \(\d+ policies\)\.$/m);
   let missing = '';
   assert.equal(await run(['authz', 'check', examples, '--service', 'commerce/nope'], { stdout: () => undefined, stderr: (t) => void (missing += t) }), 2);
-  assert.match(missing, /no LatticeService commerce\/nope .* Services found: /);
+  assert.match(missing, /no workload commerce\/nope .* Workloads found: /);
 });
