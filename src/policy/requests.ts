@@ -5,7 +5,7 @@
  * Pure data: the entity shapes follow `lattice.cedarschema`, and Cedar checks them against it on
  * every call.
  */
-import { RUNTIME_DEFAULT_CAPABILITIES, hostNetworkOf, podContainers, type LatticeService, type PodContainer } from '../api/latticeservice/v1alpha1.ts';
+import { RUNTIME_DEFAULT_CAPABILITIES, addedCapabilities, hostNetworkOf, podContainers, type LatticeService, type PodContainer } from '../api/latticeservice/v1alpha1.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
 import { secretPathProblem } from '../api/secretpath.ts';
 import { CEDAR_NAMESPACE, type CedarValueJson, type EntityJson } from './cedar.ts';
@@ -53,7 +53,7 @@ export interface ImageVerification {
  * escalation. Each field here that departs from that is one OverrideSecurity request.
  */
 export interface ContainerSecurity {
-  capabilities?: { add?: string[] };
+  capabilities?: string[] | { add?: string[] };
   dropCapabilities?: string[];
   privileged?: boolean;
   runAsUser?: number;
@@ -383,10 +383,10 @@ export function securityOverrides(security: ContainerSecurity | undefined): Secu
     if (!out.some((x) => x.id === o.id)) out.push(o);
   };
   const capName = (c: string): string => c.toUpperCase().replace(/^CAP_/, '');
-  (security.capabilities?.add ?? []).forEach((cap, i) => {
-    const name = capName(cap);
-    add({ id: `capability:${name}`, category: 'capability', field: `security.capabilities.${i}`, attrs: { capability: name } });
-  });
+  for (const cap of addedCapabilities(security)) {
+    const name = capName(cap.name);
+    add({ id: `capability:${name}`, category: 'capability', field: `security.${cap.field}`, attrs: { capability: name } });
+  }
   const drops = security.dropCapabilities;
   if (drops !== undefined && security.privileged !== true && !drops.some((d) => d.toUpperCase() === 'ALL')) {
     const dropped = new Set(drops.map(capName));

@@ -193,7 +193,6 @@ export const containerSecuritySchema = z
         }),
       ])
       .optional()
-      .transform((c) => (c === undefined ? undefined : Array.isArray(c) ? { add: c } : c))
       .describe('Linux capabilities to add, as a list ([NET_ADMIN], the reference form) or as {add: [NET_ADMIN]}. All others stay dropped. Each needs a Cedar permit for OverrideSecurity on SecurityOverride "capability:NAME".'),
     dropCapabilities: z
       .array(z.union([z.literal('ALL'), capabilityName]))
@@ -831,8 +830,19 @@ export type Container = z.output<typeof containerSchema>;
 export type Sidecar = z.output<typeof sidecarSchema>;
 /** Parsed params of a gpu resource. */
 export type GpuParams = z.output<typeof gpuParamsSchema>;
-/** Container security settings as validated (capabilities normalized to `{add}`). */
+/** Container security settings as validated. */
 export type ContainerSecuritySpec = z.output<typeof containerSecuritySchema>;
+
+/**
+ * The capabilities a container adds, from either form (`[NET_ADMIN]` or `{add: [NET_ADMIN]}`), each
+ * with its field path relative to `security` (`capabilities.0` or `capabilities.add.0`).
+ */
+export function addedCapabilities(security: { capabilities?: string[] | { add?: string[] | undefined } | undefined } | undefined): Array<{ name: string; field: string }> {
+  const caps = security?.capabilities;
+  if (caps === undefined) return [];
+  if (Array.isArray(caps)) return caps.map((name, i) => ({ name, field: `capabilities.${i}` }));
+  return (caps.add ?? []).map((name, i) => ({ name, field: `capabilities.add.${i}` }));
+}
 
 /** Where a container of the pod is declared. */
 export type PodContainerRole = 'container' | 'sidecar' | 'init';
