@@ -71,7 +71,7 @@ export function resolveResources(container: Pick<Container, 'resources'>, settin
   // Memory-only limits (the reference's `limits: {memory}`): no CPU amount at all. Without a request
   // the scheduler would reserve nothing and a CPU quota would count nothing, so the container
   // requests the small profile's CPU (no CPU limit: it may burst).
-  if (requests.cpu === undefined) requests.cpu = profileDefinition(DEFAULT_CPU_REQUEST_PROFILE, settings).requests.cpu;
+  if (requests.cpu === undefined) return { requests: { cpu: profileDefinition(DEFAULT_CPU_REQUEST_PROFILE, settings).requests.cpu, ...requests }, limits };
   return { requests, limits };
 }
 
