@@ -7,7 +7,7 @@
  * waits for a whole gang: a service's replicas are independent.
  */
 import { derivedMeta } from '../meta.ts';
-import type { DerivationState, KubeObject } from '../types.ts';
+import type { DerivationState } from '../types.ts';
 
 /** The Volcano scheduler's name (pod `schedulerName`). */
 export const VOLCANO_SCHEDULER = 'volcano';
