@@ -4,8 +4,10 @@
  * which SIGKILLs any process of that container executing a file not on it.
  *
  * How it works, from Tetragon's documentation:
- * - hook: a kprobe on the LSM function `security_bprm_check`, which the kernel calls for every exec
- *   once the file to run is opened (Tetragon "Hook points"), with argument 0 read as `linux_binprm`,
+ * - hook: a kprobe (Tetragon attaches kprobes to kernel functions, "Hook points" in its tracing
+ *   policy docs) on `security_bprm_check`, the LSM check the kernel runs in every exec once the file
+ *   to run is opened (linux `fs/exec.c`, `bprm_check_security` in `include/linux/lsm_hook_defs.h`),
+ *   with argument 0 (`struct linux_binprm *`) read as `linux_binprm`,
  *   which yields the full path of `linux_binprm::file`, the file being executed
  *   (tetragon.io/docs/concepts/tracing-policy/argument_types/#linux_binprm). A script passes the
  *   check twice (the script, then its interpreter), so both must be listed;
