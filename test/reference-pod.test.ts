@@ -203,6 +203,16 @@ describe('GPUs (trainer, inference)', () => {
     assert.deepEqual(pod.spec.nodeSelector, { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' });
     assert.deepEqual(pod.spec.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
     assert.equal(pod.spec.schedulerName, undefined);
+    // Shared memory for NCCL / data loaders: a memory-backed /dev/shm, size-limited by the platform default.
+    assert.deepEqual(containerOf(pod, 'main').volumeMounts, [{ name: 'dshm', mountPath: '/dev/shm' }]);
+    assert.deepEqual(pod.spec.volumes, [{ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } }]);
+  });
+
+  test('a GPU container that mounts its own /dev/shm keeps it, and gets no second one', () => {
+    const r = resultOf(deriveObjects([service('gpu', { workload: { containers: { main: { image: IMAGE, resources: { limits: { memory: '8Gi' } }, volumes: { '/dev/shm': { sizeLimit: '4Gi' } } } }, resources: { g: { type: 'gpu', params: { count: 1 } } } } })]), 'shop/gpu');
+    const pod = podOf(r);
+    assert.deepEqual(containerOf(pod, 'main').volumeMounts, [{ name: 'main-scratch-0', mountPath: '/dev/shm' }]);
+    assert.deepEqual(pod.spec.volumes, [{ name: 'main-scratch-0', emptyDir: { sizeLimit: '4Gi' } }]);
   });
 
   test('fractional GPUs: Volcano vGPU resources (memory in MiB, cores in percent), the Volcano scheduler, no toleration when turned off', () => {

@@ -13,7 +13,11 @@
  * - `model`: a node selector on the `nvidia.com/gpu.product` label that NVIDIA GPU Feature Discovery
  *   puts on GPU nodes, with the reference's short names mapped to label values;
  * - `tolerations` (default true): tolerate the `nvidia.com/gpu` NoSchedule taint GPU node pools
- *   usually carry.
+ *   usually carry;
+ * - a memory-backed `/dev/shm` on the first container (unless it mounts one itself): GPU frameworks
+ *   (NCCL, PyTorch data loaders) exchange data through shared memory, and the runtime's default
+ *   64 MiB is too small. Its size limit is the platform's `defaultVolumeSizeLimit`; tmpfs pages count
+ *   against the container's memory limit (kubernetes.io/docs/concepts/storage/volumes/#emptydir).
  */
 import type { Toleration } from 'kubernetes-types/core/v1.d.ts';
 import { gpuParamsSchema, type GpuParams, type LatticeServiceSpec } from '../../api/latticeservice/v1alpha1.ts';
@@ -78,3 +82,8 @@ export function gpuScheduling(gpu: GpuParams): { nodeSelector?: Record<string, s
   if (isFractional(gpu)) out.schedulerName = 'volcano';
   return out;
 }
+
+/** Name of the shared-memory volume of GPU pods. */
+export const GPU_SHM_VOLUME = 'dshm';
+/** Where GPU pods get their shared memory. */
+export const SHM_PATH = '/dev/shm';

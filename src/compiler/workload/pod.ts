@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Container as KContainer, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
 import { addedCapabilities, hostNetworkOf, podContainers, type Container, type Probe } from '../../api/latticeservice/v1alpha1.ts';
-import { gpuLimits, gpuOf, gpuScheduling } from './gpu.ts';
+import { GPU_SHM_VOLUME, SHM_PATH, gpuLimits, gpuOf, gpuScheduling } from './gpu.ts';
 import { TOPOLOGY_GROUP_ANNOTATION, VOLCANO_SCHEDULER } from './topology.ts';
 import { ANNOTATIONS, selectorLabels, standardLabels } from '../naming.ts';
 import { derivedMeta, namespaceOf } from '../meta.ts';
@@ -173,9 +173,16 @@ export function podTemplate(state: DerivationState, name: string, options: PodTe
     .filter((c) => c.role === 'container')
     .map((c, index) => {
       const out = container(state, c.name, c.container, index === 0 ? ports : [], c.path);
-      if (index === 0 && gpu) out.resources = { ...out.resources, limits: { ...out.resources?.limits, ...gpuLimits(gpu) } };
+      if (index === 0 && gpu) {
+        out.resources = { ...out.resources, limits: { ...out.resources?.limits, ...gpuLimits(gpu) } };
+        if (!(out.volumeMounts ?? []).some((m) => m.mountPath === SHM_PATH)) out.volumeMounts = [...(out.volumeMounts ?? []), { name: GPU_SHM_VOLUME, mountPath: SHM_PATH }];
+      }
       return out;
     });
+  const volumes = [...pod.volumes];
+  if (containers[0]?.volumeMounts?.some((m) => m.name === GPU_SHM_VOLUME) && !volumes.some((v) => v.name === GPU_SHM_VOLUME)) {
+    volumes.push({ name: GPU_SHM_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: state.ctx.settings.defaultVolumeSizeLimit } });
+  }
   // Init sidecars run to completion before anything else; native sidecars start next, before the containers.
   const initContainers: KContainer[] = [
     ...all.filter((c) => c.role === 'init').map((c) => container(state, c.name, c.container, [], c.path)),
@@ -213,7 +220,7 @@ export function podTemplate(state: DerivationState, name: string, options: PodTe
     podSpec.schedulerName = VOLCANO_SCHEDULER;
     annotations[TOPOLOGY_GROUP_ANNOTATION] = name;
   }
-  if (pod.volumes.length > 0) podSpec.volumes = pod.volumes;
+  if (volumes.length > 0) podSpec.volumes = volumes;
   if (pod.imagePullSecrets.length > 0) podSpec.imagePullSecrets = pod.imagePullSecrets;
   const labels = { ...options.labels, ...standardLabels(name, state.ctx.settings.partOf ?? namespaceOf(state)) };
   return { metadata: { labels, annotations }, spec: podSpec };
