@@ -8,7 +8,8 @@
  *   policy docs) on `security_bprm_check`, the LSM check the kernel runs in every exec once the file
  *   to run is opened (linux `fs/exec.c`, `bprm_check_security` in `include/linux/lsm_hook_defs.h`),
  *   with argument 0 (`struct linux_binprm *`) read as `linux_binprm`,
- *   which yields the full path of `linux_binprm::file`, the file being executed
+ *   which yields the full path of `linux_binprm::file`, the file being executed (the opened file,
+ *   so symbolic links are resolved: the list must name real paths)
  *   (tetragon.io/docs/concepts/tracing-policy/argument_types/#linux_binprm). A script passes the
  *   check twice (the script, then its interpreter), so both must be listed;
  * - filter: `matchArgs` with operator `NotEqual` and the allowed paths: the selector matches when the
