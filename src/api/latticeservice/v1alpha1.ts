@@ -231,7 +231,7 @@ export const containerSecuritySchema = z
       .array(allowedBinary)
       .min(1)
       .optional()
-      .describe('Executables this container may run (absolute paths), enforced in the kernel by a Tetragon TracingPolicyNamespaced that kills any other exec in this container; command[0] and exec-probe commands are added automatically; without command, list the image's entrypoint. Paths are matched after symbolic links are resolved (list /usr/bin/dash, not /bin/sh, when /bin/sh links to it), and a script needs its interpreter listed too. ["*"] turns the allow-list off. Each entry needs a Cedar permit for SecurityOverride "allowedBinary:<path>" ("allowedBinary:*" for the wildcard).'),
+      .describe('Executables this container may run (absolute paths), enforced in the kernel by a Tetragon TracingPolicyNamespaced that kills any other exec in this container; command[0] and exec-probe commands are added automatically; without command, list the image\'s entrypoint. Paths are matched after symbolic links are resolved (list /usr/bin/dash, not /bin/sh, when /bin/sh links to it), and a script needs its interpreter listed too. ["*"] turns the allow-list off. Each entry needs a Cedar permit for SecurityOverride "allowedBinary:<path>" ("allowedBinary:*" for the wildcard).'),
   })
   .superRefine((s, ctx) => {
     for (const kind of ['seccomp', 'apparmor'] as const) {
