@@ -363,6 +363,15 @@ describe('validation of the new fields', () => {
     assert.ok(errs.some((e) => e.startsWith('spec.sidecars.main: sidecar "main" has the name of a container in workload.containers')), errs.join('\n'));
   });
 
+  test('a sidecar\'s placeholders are checked like a container\'s, at the sidecar\'s own fields', () => {
+    const r = resultOf(deriveObjects([service('web', { sidecars: { helper: { image: SIDECAR_IMAGE, resources: { limits: { memory: '64Mi' } }, variables: { X: '${resources.nope.key}' }, files: { '/etc/h/a.conf': { content: 'k=${resources.nope.key}' } } } } })]), 'shop/web');
+    assert.equal(r.status.phase, 'Failed');
+    assert.deepEqual(r.diagnostics.map((d) => [d.path, d.reason]), [
+      ['spec.sidecars.helper.variables.X', 'UnknownResource'],
+      ['spec.sidecars.helper.files["/etc/h/a.conf"].content', 'UnknownResource'],
+    ]);
+  });
+
   test('a sidecar takes no envFrom (the reference\'s SidecarSpec has none): an unknown field', () => {
     assert.match(errors({ sidecars: { helper: { image: SIDECAR_IMAGE, resources: { limits: { memory: '64Mi' } }, envFrom: ['x'] } } }).join('\n'), /spec\.sidecars\.helper/);
   });
