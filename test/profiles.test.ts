@@ -91,12 +91,10 @@ test('profile plus explicit values is an error naming what to drop', () => {
   }
 });
 
-test('neither profile nor limits: both messages point at the profile as an alternative', () => {
+test('neither profile nor limits: the memory-limit message points at the profile as an alternative', () => {
   const r = resultOf(deriveObjects([PERMIT_ALL, withResources({})]), 'shop/web');
   const byPath = Object.fromEntries(r.diagnostics.map((d) => [d.path, d.message]));
   assert.deepEqual(byPath, {
-    'spec.workload.containers.main.resources.requests.cpu':
-      'a CPU amount is required so the scheduler can place the pod: set requests.cpu (e.g. 250m), or limits.cpu, or use a size profile (`resources: {profile: small}`)',
     'spec.workload.containers.main.resources.limits.memory':
       'memory limit is required: add e.g. `memory: 512Mi` under limits, or use a size profile (`resources: {profile: small}`)',
   });

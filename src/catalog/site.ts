@@ -14,7 +14,7 @@
  * Self-contained: no script, no external style, font or image; each page carries a
  * Content-Security-Policy `default-src 'none'` so a browser fetches nothing when viewing it.
  */
-import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { latticeServiceSchema, podContainers, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import type { PlatformResult } from '../compiler/platform/snapshot.ts';
 import type { FleetScore, Scorecard } from '../compiler/score/index.ts';
 import type { NamespaceMetadata } from '../policy/index.ts';
@@ -73,7 +73,7 @@ export function consumedSecrets(service: LatticeService, defaultProvider?: strin
     const params = (r.params ?? {}) as { provider?: string; keys?: string[] };
     const usedBy: string[] = [];
     const ref = new RegExp(`\\$\\{resources\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[.}]`);
-    for (const [cname, c] of Object.entries(service.spec.workload.containers)) {
+    for (const { name: cname, container: c } of podContainers(service.spec)) {
       for (const [v, value] of Object.entries(c.variables ?? {})) if (ref.test(value)) usedBy.push(`${cname} variable ${v}`);
       for (const [p, f] of Object.entries(c.files ?? {})) if (f.content !== undefined && ref.test(f.content)) usedBy.push(`${cname} file ${p}`);
       if (c.envFrom?.includes(name)) usedBy.push(`${cname} envFrom`);
@@ -182,7 +182,7 @@ export function dependencySvg(key: string, graph: CatalogInput['graph']): string
 }
 
 function images(service: LatticeService | undefined, object: unknown): string[] {
-  if (service) return Object.values(service.spec.workload.containers).map((c) => c.image);
+  if (service) return podContainers(service.spec).map((c) => c.container.image);
   const containers = (object as { spec?: { workload?: { containers?: Record<string, { image?: unknown }> } } } | null)?.spec?.workload?.containers;
   return Object.values(containers ?? {}).flatMap((c) => (typeof c?.image === 'string' ? [c.image] : []));
 }

@@ -62,6 +62,8 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'authorization.azure.com/v1api20220401', kind: 'RoleAssignment', plural: 'roleassignments', namespaced: true, levels: SERVICE, providedBy: 'Azure Service Operator v2 (authorization.azure.com CRDs)' },
   { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', plural: 'externalsecrets', namespaced: true, levels: SERVICE, providedBy: 'External Secrets Operator (v0.17 or later serves external-secrets.io/v1)', secretBearing: true },
+  { apiVersion: 'scheduling.volcano.sh/v1beta1', kind: 'PodGroup', plural: 'podgroups', namespaced: true, levels: SERVICE, providedBy: 'Volcano' },
+  { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicyNamespaced', plural: 'tracingpoliciesnamespaced', namespaced: true, levels: SERVICE, providedBy: 'Tetragon' },
   { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },

@@ -5,7 +5,7 @@
  * Pure data: the entity shapes follow `lattice.cedarschema`, and Cedar checks them against it on
  * every call.
  */
-import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { RUNTIME_DEFAULT_CAPABILITIES, addedCapabilities, hostNetworkOf, podContainers, type LatticeService, type PodContainer } from '../api/latticeservice/v1alpha1.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
 import { secretPathProblem } from '../api/secretpath.ts';
 import { CEDAR_NAMESPACE, type CedarValueJson, type EntityJson } from './cedar.ts';
@@ -53,12 +53,37 @@ export interface ImageVerification {
  * escalation. Each field here that departs from that is one OverrideSecurity request.
  */
 export interface ContainerSecurity {
-  capabilities?: { add?: string[] };
+  capabilities?: string[] | { add?: string[] };
+  dropCapabilities?: string[];
   privileged?: boolean;
   runAsUser?: number;
+  runAsGroup?: number;
   runAsNonRoot?: boolean;
   readOnlyRootFilesystem?: boolean;
   allowPrivilegeEscalation?: boolean;
+  seccompProfile?: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  seccompLocalhostProfile?: string;
+  apparmorProfile?: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  apparmorLocalhostProfile?: string;
+  allowedBinaries?: string[];
+}
+
+/**
+ * The reference implementation's override categories (`category` of a SecurityOverride): `capability`
+ * (capabilities added or kept), `container` (privileged, root, filesystem, escalation), `pod`
+ * (pod-level settings), `profile` (seccomp and AppArmor), `binary` (the executable allow-list).
+ */
+export type SecurityOverrideCategory = 'capability' | 'container' | 'pod' | 'profile' | 'binary';
+
+/** One relaxation of the restricted security context, as asked of Cedar. */
+export interface SecurityOverrideInput {
+  /** The override id, e.g. `capability:NET_ADMIN`, `unconfined:seccomp`, `allowedBinary:/usr/bin/curl`. */
+  id: string;
+  category: SecurityOverrideCategory;
+  /** The field behind it, relative to the container (`security.privileged`) or the spec for pod overrides. */
+  field: string;
+  /** Extra entity attributes: `capability`, `binary`, `sysctl`, `profile`. */
+  attrs?: Record<string, string>;
 }
 
 /** Everything authorization needs to know about one service, given by the pipeline. */
@@ -177,7 +202,7 @@ function serviceContext(input: ServiceAuthorizationInput): ServiceContext {
   const attrs: Record<string, CedarValueJson> = {
     namespace,
     name,
-    images: sortedContainers(service).map(([, c]) => c.image),
+    images: sortedContainers(service).map((c) => c.container.image),
   };
   // Team and owner decide permissions (the same-team rule) and whom a denial names: they come from
   // the Namespace, which the platform manages, never from the service, which its tenant writes.
@@ -204,8 +229,9 @@ export function serviceTags(serviceLabels: Readonly<Record<string, string>>, nam
   return tags;
 }
 
-function sortedContainers(service: LatticeService): Array<[string, LatticeService['spec']['workload']['containers'][string]]> {
-  return Object.entries(service.spec.workload.containers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** Every container of the pod (main containers and sidecars), in name order. */
+function sortedContainers(service: LatticeService): PodContainer[] {
+  return podContainers(service.spec).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function sortedResources(service: LatticeService): Array<[string, NonNullable<LatticeService['spec']['workload']['resources']>[string]]> {
@@ -280,15 +306,15 @@ function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
 }
 
 function imageRequests(ctx: ServiceContext): AuthorizationRequest[] {
-  return sortedContainers(ctx.input.service).map(([name, container]) => {
+  return sortedContainers(ctx.input.service).map(({ name, container, path, role }) => {
     const entity = imageEntity(container.image, ctx.input.imageVerifications);
     return request(ctx, {
       action: 'DeployImage',
       resource: entity.uid as EntityRef,
       context: { container: name },
-      resourceDescription: `image ${container.image} (container ${name})`,
+      resourceDescription: `image ${container.image} (${role === 'container' ? 'container' : 'sidecar'} ${name})`,
       requestPhrase: `deploy Image ${container.image}`,
-      path: `spec.workload.containers.${name}.image`,
+      path: `${path.join('.')}.image`,
       extra: [entity],
     });
   });
@@ -335,49 +361,106 @@ function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
   return out;
 }
 
-/** The security overrides of one container, as `[id, field]` pairs (field relative to the container). */
-export function securityOverrides(security: ContainerSecurity | undefined): Array<{ id: string; field: string }> {
+/**
+ * The security overrides of one container (fields relative to the container), with the reference
+ * implementation's ids and categories (its `authorization/security.rs` collector):
+ * - `capability:NAME` (capability) for each added capability, and, when `dropCapabilities` does not
+ *   drop ALL, for each runtime default capability it keeps (not for a privileged container, which
+ *   `privileged` already covers);
+ * - `privileged`, `runAsRoot` (runAsUser 0 or runAsNonRoot false), `runAsRootGroup` (runAsGroup 0),
+ *   `readOnlyRootFilesystem` (false), `allowPrivilegeEscalation` (true) (container);
+ * - `unconfined:seccomp`, `localhost:seccomp`, `unconfined:apparmor`, `localhost:apparmor` (profile;
+ *   a Localhost profile is asked too, with its name as `profile`, since a node-local profile can
+ *   allow anything; the reference asks only for Unconfined);
+ * - `allowedBinary:<path>` for each allow-list entry, `allowedBinary:*` for the wildcard (binary).
+ *   A container without an allow-list is not asked about: here the allow-list is opt-in (the
+ *   reference asks `allowedBinary:*` for a container with neither command nor allow-list).
+ */
+export function securityOverrides(security: ContainerSecurity | undefined): SecurityOverrideInput[] {
   if (!security) return [];
-  const out: Array<{ id: string; field: string }> = [];
-  (security.capabilities?.add ?? []).forEach((cap, i) => {
-    const name = cap.toUpperCase().replace(/^CAP_/, '');
-    if (!out.some((o) => o.id === `capability:${name}`)) out.push({ id: `capability:${name}`, field: `security.capabilities.add.${i}` });
-  });
-  if (security.privileged === true) out.push({ id: 'privileged', field: 'security.privileged' });
-  if (security.runAsUser === 0) out.push({ id: 'runAsRoot', field: 'security.runAsUser' });
-  else if (security.runAsNonRoot === false) out.push({ id: 'runAsRoot', field: 'security.runAsNonRoot' });
-  if (security.readOnlyRootFilesystem === false) out.push({ id: 'readOnlyRootFilesystem', field: 'security.readOnlyRootFilesystem' });
-  if (security.allowPrivilegeEscalation === true) out.push({ id: 'allowPrivilegeEscalation', field: 'security.allowPrivilegeEscalation' });
+  const out: SecurityOverrideInput[] = [];
+  const add = (o: SecurityOverrideInput): void => {
+    if (!out.some((x) => x.id === o.id)) out.push(o);
+  };
+  const capName = (c: string): string => c.toUpperCase().replace(/^CAP_/, '');
+  for (const cap of addedCapabilities(security)) {
+    const name = capName(cap.name);
+    add({ id: `capability:${name}`, category: 'capability', field: `security.${cap.field}`, attrs: { capability: name } });
+  }
+  const drops = security.dropCapabilities;
+  if (drops !== undefined && security.privileged !== true && !drops.some((d) => d.toUpperCase() === 'ALL')) {
+    const dropped = new Set(drops.map(capName));
+    for (const name of RUNTIME_DEFAULT_CAPABILITIES) {
+      if (!dropped.has(name)) add({ id: `capability:${name}`, category: 'capability', field: 'security.dropCapabilities', attrs: { capability: name } });
+    }
+  }
+  if (security.privileged === true) add({ id: 'privileged', category: 'container', field: 'security.privileged' });
+  if (security.runAsUser === 0) add({ id: 'runAsRoot', category: 'container', field: 'security.runAsUser' });
+  else if (security.runAsNonRoot === false) add({ id: 'runAsRoot', category: 'container', field: 'security.runAsNonRoot' });
+  if (security.runAsGroup === 0) add({ id: 'runAsRootGroup', category: 'container', field: 'security.runAsGroup' });
+  if (security.readOnlyRootFilesystem === false) add({ id: 'readOnlyRootFilesystem', category: 'container', field: 'security.readOnlyRootFilesystem' });
+  if (security.allowPrivilegeEscalation === true) add({ id: 'allowPrivilegeEscalation', category: 'container', field: 'security.allowPrivilegeEscalation' });
+  for (const kind of ['seccomp', 'apparmor'] as const) {
+    const type = security[`${kind}Profile`];
+    if (type === 'Unconfined') add({ id: `unconfined:${kind}`, category: 'profile', field: `security.${kind}Profile` });
+    if (type === 'Localhost') {
+      const profile = security[`${kind}LocalhostProfile`];
+      add({ id: `localhost:${kind}`, category: 'profile', field: `security.${kind}Profile`, ...(profile !== undefined ? { attrs: { profile } } : {}) });
+    }
+  }
+  (security.allowedBinaries ?? []).forEach((binary, i) => add({ id: `allowedBinary:${binary}`, category: 'binary', field: `security.allowedBinaries.${i}`, attrs: { binary } }));
   return out;
 }
 
-function overrideEntity(id: string): EntityJson {
-  const colon = id.indexOf(':');
-  const attrs: Record<string, CedarValueJson> = colon === -1 ? { kind: id } : { kind: id.slice(0, colon), capability: id.slice(colon + 1) };
-  return { uid: { type: T.SecurityOverride, id }, attrs, parents: [] };
+/**
+ * The pod-level overrides of a service (fields relative to the spec): `hostNetwork`,
+ * `shareProcessNamespace`, `automountServiceAccountToken` (reference ids, category pod), and
+ * `sysctl:<name>` for each sysctl (ours: the reference sets sysctls without asking; here every
+ * relaxation is asked, and a platform may permit the safe set by `resource.sysctl`).
+ */
+export function podSecurityOverrides(service: LatticeService): SecurityOverrideInput[] {
+  const spec = service.spec;
+  const out: SecurityOverrideInput[] = [];
+  const host = hostNetworkOf(spec);
+  if (host.value) out.push({ id: 'hostNetwork', category: 'pod', field: host.path });
+  if (spec.shareProcessNamespace === true) out.push({ id: 'shareProcessNamespace', category: 'pod', field: 'spec.shareProcessNamespace' });
+  if (spec.automountServiceAccountToken === true) out.push({ id: 'automountServiceAccountToken', category: 'pod', field: 'spec.automountServiceAccountToken' });
+  for (const name of Object.keys(spec.sysctls ?? {}).sort()) out.push({ id: `sysctl:${name}`, category: 'pod', field: `spec.sysctls.${name}`, attrs: { sysctl: name } });
+  return out;
+}
+
+/**
+ * The SecurityOverride entity: `kind` (the id up to its parameter: `capability`, `allowedBinary`,
+ * `sysctl`, else the whole id), `category` and `override_id` (the reference's attribute names), and
+ * the parameter as `capability`, `binary`, `sysctl` or `profile`.
+ */
+function overrideEntity(o: Pick<SecurityOverrideInput, 'id' | 'category' | 'attrs'>): EntityJson {
+  const colon = o.id.indexOf(':');
+  const prefix = colon === -1 ? o.id : o.id.slice(0, colon);
+  const kind = ['capability', 'allowedBinary', 'sysctl'].includes(prefix) ? prefix : o.id;
+  const attrs: Record<string, CedarValueJson> = { kind, category: o.category, override_id: o.id, ...(o.attrs ?? {}) };
+  return { uid: { type: T.SecurityOverride, id: o.id }, attrs, parents: [] };
 }
 
 function securityRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
-  const overrideRequest = (id: string, path: string, container?: string): AuthorizationRequest => {
-    const entity = overrideEntity(id);
+  const overrideRequest = (o: SecurityOverrideInput, path: string, container?: string): AuthorizationRequest => {
+    const entity = overrideEntity(o);
     return request(ctx, {
       action: 'OverrideSecurity',
       resource: entity.uid as EntityRef,
       context: container === undefined ? {} : { container },
-      resourceDescription: container === undefined ? `security override ${id} (pod)` : `security override ${id} (container ${container})`,
-      requestPhrase: `use SecurityOverride ${id}`,
+      resourceDescription: container === undefined ? `security override ${o.id} (pod)` : `security override ${o.id} (container ${container})`,
+      requestPhrase: `use SecurityOverride ${o.id}`,
       path,
       extra: [entity],
     });
   };
-  for (const [name, container] of sortedContainers(ctx.input.service)) {
-    const security = (container as { security?: ContainerSecurity }).security;
-    for (const o of securityOverrides(security)) out.push(overrideRequest(o.id, `spec.workload.containers.${name}.${o.field}`, name));
+  for (const c of sortedContainers(ctx.input.service)) {
+    const security = (c.container as { security?: ContainerSecurity }).security;
+    for (const o of securityOverrides(security)) out.push(overrideRequest(o, `${c.path.join('.')}.${o.field}`, c.name));
   }
-  if ((ctx.input.service.spec.workload as { hostNetwork?: boolean }).hostNetwork === true) {
-    out.push(overrideRequest('hostNetwork', 'spec.workload.hostNetwork'));
-  }
+  for (const o of podSecurityOverrides(ctx.input.service)) out.push(overrideRequest(o, o.field));
   return out;
 }
 
@@ -402,9 +485,8 @@ function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
 /**
  * Every authorization request a service needs, in gate order: AccessSecret (each secret resource),
  * DeployImage (each container), AccessExternalEndpoint (each endpoint), OverrideSecurity (each
- * relaxed field: `capability:NAME` per capabilities.add entry, `privileged`, `runAsRoot` for
- * runAsUser 0 or runAsNonRoot false, `readOnlyRootFilesystem` for false, `allowPrivilegeEscalation`
- * for true, `hostNetwork` for spec.workload.hostNetwork), AllowWildcard (each inbound `id: "*"`),
+ * relaxed field of each container and sidecar, see {@link securityOverrides}, then the pod-level
+ * ones, see {@link podSecurityOverrides}), AllowWildcard (each inbound `id: "*"`),
  * ExposeRoute (each host of each route of spec.ingress, internal or public), AccessCloud (each
  * action on each resource of spec.cloudAccess). Containers, resources and routes
  * are taken in name order, so the list is the same however the input was read.
@@ -481,13 +563,13 @@ function cloudRequests(ctx: ServiceContext): AuthorizationRequest[] {
 export function skipImageVerificationRequest(input: ServiceAuthorizationInput, image: string): AuthorizationRequest {
   const ctx = serviceContext(input);
   const entity = imageEntity(image, input.imageVerifications);
-  const container = sortedContainers(input.service).find(([, c]) => c.image === image)?.[0];
+  const container = sortedContainers(input.service).find((c) => c.container.image === image);
   return request(ctx, {
     action: 'SkipImageVerification',
     resource: entity.uid as EntityRef,
-    resourceDescription: container === undefined ? `image ${image}` : `image ${image} (container ${container})`,
+    resourceDescription: container === undefined ? `image ${image}` : `image ${image} (container ${container.name})`,
     requestPhrase: `skip signature verification of Image ${image}`,
-    path: container === undefined ? 'spec.workload.containers' : `spec.workload.containers.${container}.image`,
+    path: container === undefined ? 'spec.workload.containers' : `${container.path.join('.')}.image`,
     extra: [entity],
   });
 }

@@ -52,7 +52,7 @@ const containerResources = z
     limits: resourceAmounts
       .optional()
       .describe(
-        'The most the container may use. Required unless a profile is given: memory must be set; cpu may be omitted to allow bursting.',
+        'The most the container may use. Required unless a profile is given: memory must be set; cpu may be omitted to allow bursting. With no CPU amount at all (memory-only limits, as the reference accepts), the container requests the small profile\'s CPU (250m unless the platform redefines it) so the scheduler reserves CPU and quotas count it.',
       ),
   })
   .superRefine((r, ctx) => {
@@ -66,9 +66,6 @@ const containerResources = z
         });
       }
       return;
-    }
-    if (r.limits?.cpu === undefined && r.requests?.cpu === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['requests', 'cpu'], message: 'a CPU amount is required so the scheduler can place the pod: set requests.cpu (e.g. 250m), or limits.cpu, or use a size profile (`resources: {profile: small}`)' });
     }
     if (r.limits?.memory === undefined) {
       ctx.addIssue({ code: 'custom', path: ['limits', 'memory'], message: 'memory limit is required: add e.g. `memory: 512Mi` under limits, or use a size profile (`resources: {profile: small}`)' });
@@ -166,26 +163,93 @@ const capabilityName = z
   .string()
   .regex(/^(CAP_)?[A-Z][A-Z0-9_]*$/, 'is not a Linux capability name: write it in upper case, e.g. NET_ADMIN or NET_BIND_SERVICE');
 
-/** Departures from the restricted security context; each one needs a Cedar permit (action OverrideSecurity). */
-export const containerSecuritySchema = z.strictObject({
-  capabilities: z
-    .strictObject({
-      add: z
-        .array(capabilityName)
-        .optional()
-        .describe('Linux capabilities to add, e.g. [NET_BIND_SERVICE]. All others stay dropped. Each needs a Cedar permit for OverrideSecurity on SecurityOverride "capability:NAME".'),
-    })
-    .optional()
-    .describe('Linux capabilities beyond the default (all dropped).'),
-  privileged: z.boolean().optional().describe('Run privileged (default false). true needs a Cedar permit for SecurityOverride "privileged".'),
-  runAsUser: z.number().int().min(0).optional().describe('User id to run as (default: the image user, which must not be root). 0 needs a Cedar permit for SecurityOverride "runAsRoot".'),
-  runAsNonRoot: z.boolean().optional().describe('Refuse to start as root (default true). false needs a Cedar permit for SecurityOverride "runAsRoot".'),
-  readOnlyRootFilesystem: z.boolean().optional().describe('Mount the root filesystem read-only (default true). false needs a Cedar permit for SecurityOverride "readOnlyRootFilesystem".'),
-  allowPrivilegeEscalation: z.boolean().optional().describe('Allow gaining privileges, e.g. through setuid (default false). true needs a Cedar permit for SecurityOverride "allowPrivilegeEscalation".'),
-});
+/**
+ * Capabilities a container runtime grants when nothing is dropped (containerd and Docker's default
+ * set, docs.docker.com/engine/containers/run/#runtime-privilege-and-linux-capabilities). A
+ * `dropCapabilities` list without `ALL` keeps those it does not name, and each kept one is a
+ * relaxation asked of Cedar as `capability:NAME` (the reference implementation's rule).
+ */
+export const RUNTIME_DEFAULT_CAPABILITIES = [
+  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+] as const;
 
-/** A container of the workload. */
-export const containerSchema = z.strictObject({
+/** Profile types of seccomp and AppArmor (Kubernetes `seccompProfile.type`, `appArmorProfile.type`). */
+export const PROFILE_TYPES = ['RuntimeDefault', 'Unconfined', 'Localhost'] as const;
+
+/** An entry of `allowedBinaries`: an absolute executable path, or `*` (no allow-list). */
+const allowedBinary = z
+  .string()
+  .max(255)
+  .refine((b) => b === '*' || (b.startsWith('/') && !b.includes('\0') && !b.split('/').includes('..')), 'must be an absolute executable path such as /usr/bin/curl (no ".." segments), or "*"');
+
+/** Departures from the restricted security context; each one needs a Cedar permit (action OverrideSecurity). */
+export const containerSecuritySchema = z
+  .strictObject({
+    capabilities: z
+      .union([
+        z.array(capabilityName),
+        z.strictObject({
+          add: z.array(capabilityName).optional().describe('Linux capabilities to add.'),
+        }),
+      ])
+      .optional()
+      .describe('Linux capabilities to add, as a list ([NET_ADMIN], the reference form) or as {add: [NET_ADMIN]}. All others stay dropped. Each needs a Cedar permit for OverrideSecurity on SecurityOverride "capability:NAME".'),
+    dropCapabilities: z
+      .array(z.union([z.literal('ALL'), capabilityName]))
+      .min(1)
+      .optional()
+      .describe('Capabilities to drop (default [ALL]). A list without ALL keeps the runtime\'s default capabilities it does not name (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, NET_RAW, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT), and each kept one needs a Cedar permit for SecurityOverride "capability:NAME".'),
+    privileged: z.boolean().optional().describe('Run privileged (default false). true needs a Cedar permit for SecurityOverride "privileged".'),
+    runAsUser: z.number().int().min(0).optional().describe('User id to run as (default: the image user, which must not be root). 0 needs a Cedar permit for SecurityOverride "runAsRoot".'),
+    runAsGroup: z.number().int().min(0).optional().describe('Primary group id of the container\'s processes (default: the platform\'s pod group, 65532). 0 needs a Cedar permit for SecurityOverride "runAsRootGroup".'),
+    runAsNonRoot: z.boolean().optional().describe('Refuse to start as root (default true). false needs a Cedar permit for SecurityOverride "runAsRoot".'),
+    readOnlyRootFilesystem: z.boolean().optional().describe('Mount the root filesystem read-only (default true). false needs a Cedar permit for SecurityOverride "readOnlyRootFilesystem".'),
+    allowPrivilegeEscalation: z.boolean().optional().describe('Allow gaining privileges, e.g. through setuid (default false). true needs a Cedar permit for SecurityOverride "allowPrivilegeEscalation".'),
+    seccompProfile: z
+      .enum(PROFILE_TYPES)
+      .optional()
+      .describe('Seccomp profile (default RuntimeDefault). Unconfined needs a Cedar permit for SecurityOverride "unconfined:seccomp"; Localhost (with seccompLocalhostProfile) one for "localhost:seccomp".'),
+    seccompLocalhostProfile: z
+      .string()
+      .min(1)
+      .max(4096)
+      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a path relative to the kubelet\'s seccomp directory (no leading "/", no ".." segments), e.g. profiles/audit.json')
+      .optional()
+      .describe('With seccompProfile Localhost: the profile file, relative to the kubelet\'s seccomp directory (e.g. profiles/audit.json).'),
+    apparmorProfile: z
+      .enum(PROFILE_TYPES)
+      .optional()
+      .describe('AppArmor profile (default: the runtime\'s default profile on nodes with AppArmor). Unconfined needs a Cedar permit for SecurityOverride "unconfined:apparmor"; Localhost (with apparmorLocalhostProfile) one for "localhost:apparmor".'),
+    apparmorLocalhostProfile: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*$/, 'must be the name of an AppArmor profile loaded on the node, e.g. k8s-apparmor-example-deny-write')
+      .optional()
+      .describe('With apparmorProfile Localhost: the name of a profile loaded on the node.'),
+    allowedBinaries: z
+      .array(allowedBinary)
+      .min(1)
+      .optional()
+      .describe('Executables this container may run (absolute paths), enforced in the kernel by a Tetragon TracingPolicyNamespaced that kills any other exec in this container; command[0] and exec-probe commands are added automatically; without command, list the image\'s entrypoint. Paths are matched after symbolic links are resolved (list /usr/bin/dash, not /bin/sh, when /bin/sh links to it), and a script needs its interpreter listed too. ["*"] turns the allow-list off. Each entry needs a Cedar permit for SecurityOverride "allowedBinary:<path>" ("allowedBinary:*" for the wildcard).'),
+  })
+  .superRefine((s, ctx) => {
+    for (const kind of ['seccomp', 'apparmor'] as const) {
+      const type = s[`${kind}Profile`];
+      const local = s[`${kind}LocalhostProfile`];
+      if (type === 'Localhost' && local === undefined) {
+        ctx.addIssue({ code: 'custom', path: [`${kind}LocalhostProfile`], message: `${kind}Profile Localhost needs ${kind}LocalhostProfile: name the profile on the node` });
+      } else if (type !== 'Localhost' && local !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [`${kind}LocalhostProfile`], message: `${kind}LocalhostProfile only applies with ${kind}Profile: Localhost; set that, or remove ${kind}LocalhostProfile` });
+      }
+    }
+    if (s.allowedBinaries !== undefined && s.allowedBinaries.includes('*') && s.allowedBinaries.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['allowedBinaries'], message: '"*" turns the allow-list off, so it cannot be combined with paths: keep either ["*"] or the list of paths' });
+    }
+  });
+
+/** The fields of a container (main container or sidecar). */
+const containerFields = z.strictObject({
   image: z
     .string()
     .superRefine((v, ctx) => {
@@ -223,6 +287,52 @@ export const containerSchema = z.strictObject({
     .optional()
     .describe('Writable scratch volumes (emptyDir), mount path to volume. The root filesystem is read-only, so this is where a container writes.'),
 });
+
+/**
+ * Rules across a container's fields: with an executable allow-list, the entrypoint and exec probes
+ * must be absolute paths, since Tetragon compares the full path of the executed file
+ * (tetragon.io/docs/concepts/tracing-policy/argument_types/#linux_binprm).
+ */
+function checkContainer(c: z.output<typeof containerFields>, ctx: z.RefinementCtx): void {
+  const allowed = c.security?.allowedBinaries;
+  if (allowed === undefined || allowed.includes('*')) return;
+  const head = c.command?.[0];
+  if (head !== undefined && !head.startsWith('/')) {
+    ctx.addIssue({ code: 'custom', path: ['command', 0], message: `command[0] "${head}" must be an absolute path when security.allowedBinaries is set: the allow-list matches the full path of each executed file (write e.g. /usr/bin/${head})` });
+  }
+  for (const kind of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+    const exec = c[kind]?.exec?.command[0];
+    if (exec !== undefined && !exec.startsWith('/')) {
+      ctx.addIssue({ code: 'custom', path: [kind, 'exec', 'command', 0], message: `exec probe command "${exec}" must be an absolute path when security.allowedBinaries is set (write e.g. /bin/${exec})` });
+    }
+  }
+}
+
+/** A container of the workload. */
+export const containerSchema = containerFields.superRefine(checkContainer);
+
+/**
+ * A sidecar (`spec.sidecars.<name>`): the container fields except `envFrom`, plus `init`. A sidecar
+ * goes through every gate a container does (digest pinning, signatures, DeployImage, secrets,
+ * security overrides, the allow-list).
+ */
+export const sidecarSchema = containerFields
+  .omit({ envFrom: true })
+  .extend({
+    init: z
+      .boolean()
+      .optional()
+      .describe('true: run once to completion before the other containers start (a Kubernetes init container; needs command, takes no probes). false or omitted: run beside the containers for the pod\'s whole life, started before them (a native sidecar: an init container with restartPolicy Always).'),
+  })
+  .superRefine((c, ctx) => {
+    checkContainer(c as z.output<typeof containerFields>, ctx);
+    if (c.init === true) {
+      if (c.command === undefined) ctx.addIssue({ code: 'custom', path: ['command'], message: 'an init sidecar (init: true) needs command: it runs once to completion, so its entrypoint must be known' });
+      for (const kind of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+        if (c[kind] !== undefined) ctx.addIssue({ code: 'custom', path: [kind], message: `an init sidecar (init: true) runs to completion and cannot have a ${kind} (Kubernetes refuses probes on init containers): remove it, or drop init to run the sidecar beside the containers` });
+      }
+    }
+  });
 
 /** A port of the workload's Service. */
 export const servicePortSchema = z.strictObject({
@@ -268,8 +378,19 @@ export const volumeParamsSchema = z.strictObject({
 
 /** `params` of a resource of type gpu. */
 export const gpuParamsSchema = z.strictObject({
-  count: z.number().int().min(1).describe('Number of GPUs per pod.'),
-  model: z.string().optional().describe('GPU model the pod needs, matched against a node label.'),
+  count: z.number().int().min(1).max(64).describe('Number of GPUs per pod (on the first container): the nvidia.com/gpu limit, or volcano.sh/vgpu-number when memory or compute is set.'),
+  memory: quantity
+    .refine((q) => /^[0-9]+(Mi|Gi)?$/.test(q), 'must be a whole number of Mi or Gi, e.g. 20Gi or 512Mi (Volcano vGPU counts device memory in MiB)')
+    .optional()
+    .describe('GPU memory per GPU (e.g. 20Gi): fractional sharing through Volcano vGPU (volcano.sh/vgpu-memory, in MiB). Needs the Volcano scheduler and its vGPU device plugin.'),
+  compute: z.number().int().min(1).max(100).optional().describe('Percent of each GPU\'s cores (1-100): fractional sharing through Volcano vGPU (volcano.sh/vgpu-cores).'),
+  model: z
+    .string()
+    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a GPU model such as H100 or L4, or a node label value such as NVIDIA-L4')
+    .max(63)
+    .optional()
+    .describe('GPU model the pod needs: a short name (H100, H100PCIE, A100, A100-40G, A10G, L40S, L40, L4, T4, V100) mapped to the nvidia.com/gpu.product node label value, or that label value itself; becomes a node selector.'),
+  tolerations: z.boolean().optional().describe('Tolerate the nvidia.com/gpu taint GPU nodes usually carry (default true).'),
 });
 
 const SCHEMES_WITH_DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
@@ -318,7 +439,7 @@ export const resourceSchema = z
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints}; volume: {sizeLimit, medium}; gpu: {count, model}.'),
+      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints}; volume: {sizeLimit, medium}; gpu: {count, memory, compute, model, tolerations}.'),
   })
   .superRefine((r, ctx) => {
     const paramsSchema = RESOURCE_PARAMS[r.type];
@@ -484,6 +605,39 @@ export const latticeServiceSpecSchema = z
           .describe('What the workload depends on, name to resource: services it calls or is called by, secrets, external services, volumes, GPUs.'),
       })
       .describe('What runs: containers, the ports it serves and the resources it uses.'),
+    sidecars: z
+      .record(dnsLabel, sidecarSchema)
+      .optional()
+      .describe('Helper containers beside the workload\'s containers, name to sidecar (names must differ from the containers\'). A sidecar runs for the pod\'s whole life as a native sidecar (started before the containers); with init: true it runs once to completion first. Every sidecar goes through the same gates as a container.'),
+    sysctls: z
+      .record(
+        z.string().max(253).regex(/^[a-z0-9]([-_a-z0-9]*[a-z0-9])?([./][a-z0-9]([-_a-z0-9]*[a-z0-9])?)*$/, 'is not a sysctl name such as net.ipv4.ip_unprivileged_port_start'),
+        z.string().max(4096),
+      )
+      .optional()
+      .describe('Kernel parameters of the pod\'s namespaces, name to value (pod securityContext.sysctls). Each needs a Cedar permit for SecurityOverride "sysctl:<name>"; the kubelet also refuses unsafe sysctls unless it allows them.'),
+    hostNetwork: z
+      .boolean()
+      .optional()
+      .describe('Use the node\'s network namespace (default false); the reference\'s place for workload.hostNetwork, either may be used. true needs a Cedar permit for SecurityOverride "hostNetwork".'),
+    shareProcessNamespace: z
+      .boolean()
+      .optional()
+      .describe('One process namespace for all containers of the pod (default false). true needs a Cedar permit for SecurityOverride "shareProcessNamespace".'),
+    automountServiceAccountToken: z
+      .boolean()
+      .optional()
+      .describe('Mount the ServiceAccount\'s Kubernetes API token into the pods (default false). true needs a Cedar permit for SecurityOverride "automountServiceAccountToken".'),
+    topology: z
+      .strictObject({
+        mode: z.enum(['Hard', 'Soft']).describe('Hard: every pod must be placed within maxTier (pods stay pending otherwise). Soft: placement within maxTier is preferred.'),
+        maxTier: z.number().int().min(1).max(16).optional().describe('Highest Volcano HyperNode tier the pods may spread over (1: one switch). Required with Hard.'),
+      })
+      .superRefine((t, ctx) => {
+        if (t.mode === 'Hard' && t.maxTier === undefined) ctx.addIssue({ code: 'custom', path: ['maxTier'], message: 'topology mode Hard needs maxTier, the highest HyperNode tier the pods may spread over (e.g. 1 for one switch)' });
+      })
+      .optional()
+      .describe('Network-topology-aware placement by the Volcano scheduler: the pods run under schedulerName volcano in a PodGroup whose networkTopology keeps them within maxTier.'),
     imagePullSecrets: z
       .array(dnsLabel)
       .optional()
@@ -608,6 +762,25 @@ export const latticeServiceSpecSchema = z
         }
       }
     }
+    for (const [sname, sc] of Object.entries(spec.sidecars ?? {})) {
+      if (ownValue(spec.workload.containers, sname) !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['sidecars', sname], message: `sidecar "${sname}" has the name of a container in workload.containers: containers and sidecars share one pod, so give the sidecar another name` });
+      }
+      for (const [mount, v] of Object.entries(sc.volumes ?? {})) {
+        if (v.source === undefined) continue;
+        const name = v.source.replace(/^\$\{resources\.([^}.]+)\}$/, '$1');
+        if (ownValue(resources, name)?.type !== 'volume') {
+          ctx.addIssue({ code: 'custom', path: ['sidecars', sname, 'volumes', mount, 'source'], message: `volume source "${v.source}" is not a declared resource of type volume: add \`${name}: {type: volume}\` to workload.resources` });
+        }
+      }
+    }
+    if (spec.hostNetwork !== undefined && spec.workload.hostNetwork !== undefined && spec.hostNetwork !== spec.workload.hostNetwork) {
+      ctx.addIssue({ code: 'custom', path: ['hostNetwork'], message: `hostNetwork (${spec.hostNetwork}) and workload.hostNetwork (${spec.workload.hostNetwork}) disagree: they are one setting in two places, keep one of them` });
+    }
+    const gpus = Object.entries(resources).filter(([, r]) => r.type === 'gpu');
+    if (gpus.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['workload', 'resources', gpus[1]![0]], message: `a pod takes one gpu resource; ${gpus.map(([n]) => n).join(' and ')} are both of type gpu: merge them into one (count is the number of GPUs)` });
+    }
     const seenTargetPorts = new Map<string, string>();
     for (const [name, p] of Object.entries(ports)) {
       const key = `${p.targetPort ?? p.port}/${p.protocol}`;
@@ -653,6 +826,55 @@ export type LatticeService = z.output<typeof latticeServiceSchema>;
 export type LatticeServiceSpec = z.output<typeof latticeServiceSpecSchema>;
 /** A container with defaults applied. */
 export type Container = z.output<typeof containerSchema>;
+/** A sidecar with defaults applied. */
+export type Sidecar = z.output<typeof sidecarSchema>;
+/** Parsed params of a gpu resource. */
+export type GpuParams = z.output<typeof gpuParamsSchema>;
+/** Container security settings as validated. */
+export type ContainerSecuritySpec = z.output<typeof containerSecuritySchema>;
+
+/**
+ * The capabilities a container adds, from either form (`[NET_ADMIN]` or `{add: [NET_ADMIN]}`), each
+ * with its field path relative to `security` (`capabilities.0` or `capabilities.add.0`).
+ */
+export function addedCapabilities(security: { capabilities?: string[] | { add?: string[] | undefined } | undefined } | undefined): Array<{ name: string; field: string }> {
+  const caps = security?.capabilities;
+  if (caps === undefined) return [];
+  if (Array.isArray(caps)) return caps.map((name, i) => ({ name, field: `capabilities.${i}` }));
+  return (caps.add ?? []).map((name, i) => ({ name, field: `capabilities.add.${i}` }));
+}
+
+/** Where a container of the pod is declared. */
+export type PodContainerRole = 'container' | 'sidecar' | 'init';
+
+/** One container of the pod: a main container, a native sidecar or an init sidecar. */
+export interface PodContainer {
+  name: string;
+  /** The container as declared (a sidecar has no envFrom). */
+  container: Container;
+  role: PodContainerRole;
+  /** Field path of its declaration, e.g. `['spec', 'sidecars', 'vpn']`. */
+  path: string[];
+}
+
+/**
+ * Every container of a service's pod, in pod order: the `workload.containers` (declaration order),
+ * then the `sidecars`. Every gate and deriver that reads containers reads this list, so a sidecar is
+ * pinned, verified, authorized (DeployImage, OverrideSecurity) and wired like a container.
+ */
+export function podContainers(spec: Pick<LatticeServiceSpec, 'workload' | 'sidecars'>): PodContainer[] {
+  const out: PodContainer[] = Object.entries(spec.workload.containers).map(([name, container]) => ({ name, container, role: 'container', path: ['spec', 'workload', 'containers', name] }));
+  for (const [name, sidecar] of Object.entries(spec.sidecars ?? {})) {
+    out.push({ name, container: sidecar as Container, role: sidecar.init === true ? 'init' : 'sidecar', path: ['spec', 'sidecars', name] });
+  }
+  return out;
+}
+
+/** The pod's hostNetwork setting from either place (`spec.hostNetwork` or `spec.workload.hostNetwork`). */
+export function hostNetworkOf(spec: Pick<LatticeServiceSpec, 'workload' | 'hostNetwork'>): { value: boolean; path: string } {
+  if (spec.hostNetwork !== undefined) return { value: spec.hostNetwork, path: 'spec.hostNetwork' };
+  return { value: spec.workload.hostNetwork === true, path: 'spec.workload.hostNetwork' };
+}
 /** A resource entry with defaults applied. */
 export type WorkloadResource = z.output<typeof resourceSchema>;
 /** A probe. */

@@ -17,7 +17,7 @@
  */
 import { API_VERSION } from '../../api/common.ts';
 import { latticeQuotaSchema, KIND as QUOTA_KIND, type LatticeQuota, type QuotaHard } from '../../api/latticequota/v1alpha1.ts';
-import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import type { PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { parseQuantity } from '../../api/quantity.ts';
 import { podRequests } from '../workload/profiles.ts';
@@ -96,7 +96,7 @@ export function serviceDemand(service: LatticeService, settings: Pick<PlatformSe
   const name = service.metadata.name;
   const autoscaled = service.spec.autoscaling !== undefined;
   const replicas = service.spec.autoscaling?.max ?? service.spec.replicas;
-  const pod = podRequests(service.spec.workload.containers, settings);
+  const pod = podRequests(Object.fromEntries(podContainers(service.spec).map((c) => [c.name, c.container])), settings);
   const perPod: Demand = { cpu: pod.milliCpu, memory: pod.memory, gpu: gpusPerPod(service), pods: 1 };
   const total = zero();
   for (const r of QUOTA_RESOURCES) total[r] = perPod[r] * replicas;

@@ -7,7 +7,7 @@
  */
 import { API_VERSION } from '../../api/common.ts';
 import { kindProblem } from '../../api/kinds.ts';
-import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { latticeServiceSchema, podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../../api/secretprovider/v1alpha1.ts';
 import { KIND as QUOTA_KIND } from '../../api/latticequota/v1alpha1.ts';
@@ -379,7 +379,7 @@ export function imagesToVerify(input: readonly PlatformDocument[] | PlatformSnap
   for (const doc of classified.services) {
     const service = validatedService(doc);
     if (!service) continue;
-    for (const c of Object.values(service.spec.workload.containers)) images.add(c.image);
+    for (const c of podContainers(service.spec)) images.add(c.container.image);
   }
   return { images: [...images].sort(), providers, settings };
 }

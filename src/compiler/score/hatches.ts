@@ -4,7 +4,7 @@
  * any service (`id: "*"`), routes on the public gateway. Read by the catalog (shown per service) and
  * the controller's adoption metrics (counted by kind). Pure.
  */
-import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { addedCapabilities, hostNetworkOf, podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 
 /** Kinds of escape hatch. */
 export const ESCAPE_HATCH_KINDS = ['security-override', 'host-network', 'wildcard-caller', 'public-route'] as const;
@@ -20,17 +20,18 @@ export interface EscapeHatch {
 /** The escape hatches of `service`: security overrides, host network, wildcard callers, public routes. */
 export function escapeHatches(service: LatticeService): EscapeHatch[] {
   const out: EscapeHatch[] = [];
-  for (const [cname, c] of Object.entries(service.spec.workload.containers)) {
+  for (const { name: cname, container: c, path } of podContainers(service.spec)) {
     const s = c.security;
     if (!s) continue;
-    const base = `spec.workload.containers.${cname}.security`;
-    for (const cap of s.capabilities?.add ?? []) out.push({ kind: 'security-override', path: `${base}.capabilities.add`, detail: `container ${cname} adds capability ${cap}` });
+    const base = `${path.join('.')}.security`;
+    for (const cap of addedCapabilities(s)) out.push({ kind: 'security-override', path: `${base}.${cap.field.replace(/\.[0-9]+$/, '')}`, detail: `container ${cname} adds capability ${cap.name}` });
     if (s.privileged === true) out.push({ kind: 'security-override', path: `${base}.privileged`, detail: `container ${cname} runs privileged` });
     if (s.runAsUser === 0 || s.runAsNonRoot === false) out.push({ kind: 'security-override', path: `${base}.${s.runAsUser === 0 ? 'runAsUser' : 'runAsNonRoot'}`, detail: `container ${cname} may run as root` });
     if (s.readOnlyRootFilesystem === false) out.push({ kind: 'security-override', path: `${base}.readOnlyRootFilesystem`, detail: `container ${cname} has a writable root filesystem` });
     if (s.allowPrivilegeEscalation === true) out.push({ kind: 'security-override', path: `${base}.allowPrivilegeEscalation`, detail: `container ${cname} may escalate privileges` });
   }
-  if (service.spec.workload.hostNetwork === true) out.push({ kind: 'host-network', path: 'spec.workload.hostNetwork', detail: 'pods use the node\'s network namespace' });
+  const host = hostNetworkOf(service.spec);
+  if (host.value) out.push({ kind: 'host-network', path: host.path, detail: 'pods use the node\'s network namespace' });
   for (const [name, r] of Object.entries(service.spec.workload.resources ?? {})) {
     if (r.type === 'service' && r.id === '*') out.push({ kind: 'wildcard-caller', path: `spec.workload.resources.${name}`, detail: 'accepts calls from any service' });
   }

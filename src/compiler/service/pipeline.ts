@@ -45,6 +45,8 @@ export const KIND_ORDER = [
   'ConfigMap',
   'ExternalSecret',
   'Secret',
+  'PodGroup',
+  'TracingPolicyNamespaced',
   'Deployment',
   'Service',
   'PodDisruptionBudget',

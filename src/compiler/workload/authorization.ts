@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PolicyEngine, type PolicySource, type ServiceAuthorizationInput } from '../../policy/index.ts';
-import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import type { DerivationContext, DerivationState, Diagnostic } from '../types.ts';
 
 /** Condition type written by this gate. */
@@ -51,7 +51,7 @@ export function authorizationInput(service: LatticeService, ctx: DerivationConte
   const input: ServiceAuthorizationInput = { service, namespaces: ctx.namespaces };
   if (ctx.defaultSecretProvider !== undefined) input.defaultSecretProvider = ctx.defaultSecretProvider;
   if (ctx.images) {
-    input.imageVerifications = Object.values(service.spec.workload.containers).flatMap((c) => {
+    input.imageVerifications = podContainers(service.spec).map((p) => p.container).flatMap((c) => {
       const v = ctx.images?.get(c.image);
       return v ? [{ image: c.image, signed: v.signed, verifiedBy: v.verifiedBy }] : [];
     });

@@ -15,7 +15,7 @@
  * object feeds the pod's config hash. Secrets read as environment variables (routes 1, 2 and 4) are
  * listed for Stakater Reloader on the Deployment (`envSecretNames` in src/compiler/workload/pod.ts).
  */
-import type { Container, ExternalServiceParams, VolumeParams } from '../../api/latticeservice/v1alpha1.ts';
+import { podContainers, type Container, type ExternalServiceParams, type VolumeParams } from '../../api/latticeservice/v1alpha1.ts';
 import { ownValue } from '../../api/common.ts';
 import { VALIDATED, fieldPath } from '../service/validate.ts';
 import { childName } from '../naming.ts';
@@ -47,10 +47,9 @@ export function deriveConfig(state: DerivationState): void {
   const bindings = bindSecrets(state);
   for (const binding of bindings.values()) emit(state, externalSecretFor(state, binding));
 
-  for (const [cname, container] of Object.entries(service.spec.workload.containers)) {
+  for (const { name: cname, container, path: base } of podContainers(service.spec)) {
     const wiring: ContainerWiring = { env: [], envFrom: [], volumeMounts: [] };
     state.pod.containers[cname] = wiring;
-    const base = ['spec', 'workload', 'containers', cname];
 
     // Route 4: whole secrets as environment variables. Listed first so declared variables win.
     for (const name of container.envFrom ?? []) {
@@ -86,7 +85,7 @@ export function deriveConfig(state: DerivationState): void {
       wiring.envFrom.push({ configMapRef: { name } });
     }
 
-    deriveFiles(state, cname, container, bindings, wiring);
+    deriveFiles(state, cname, container, bindings, wiring, base);
     deriveVolumes(state, cname, container, wiring);
   }
 
@@ -97,14 +96,18 @@ export function deriveConfig(state: DerivationState): void {
   }
 }
 
-/** Resolves the command, args and working directory of a container (non-secret placeholders only). */
-export function resolveCommandLine(state: DerivationState, cname: string, container: Container): { command?: string[]; args?: string[] } {
+/**
+ * Resolves the command, args and working directory of a container (non-secret placeholders only).
+ * `base` is the container's field path (default `spec.workload.containers.<cname>`; a sidecar's is
+ * `spec.sidecars.<name>`).
+ */
+export function resolveCommandLine(state: DerivationState, cname: string, container: Container, base: string[] = ['spec', 'workload', 'containers', cname]): { command?: string[]; args?: string[] } {
   const out: { command?: string[]; args?: string[] } = {};
   for (const field of ['command', 'args'] as const) {
     const list = container[field];
     if (list === undefined) continue;
     out[field] = list.map((item, i) => {
-      const res = resolve(state, item, ['spec', 'workload', 'containers', cname, field, i], new Map(), false);
+      const res = resolve(state, item, [...base, field, i], new Map(), false);
       return res ? textOf(res.pieces) : item;
     });
   }
@@ -160,6 +163,7 @@ function deriveFiles(
   container: Container,
   bindings: Map<string, SecretBinding>,
   wiring: ContainerWiring,
+  base: string[],
 ): void {
   const svc = state.service.metadata.name;
   const plainData: Record<string, string> = {};
@@ -170,7 +174,7 @@ function deriveFiles(
   const fieldOf: Record<string, (string | number)[]> = {};
   for (const path of paths) {
     const file = container.files![path]!;
-    const fieldBase = ['spec', 'workload', 'containers', cname, 'files', path];
+    const fieldBase = [...base, 'files', path];
     let content = file.content;
     if (content === undefined && file.source !== undefined) {
       content = ownValue(state.input.fileSources, file.source);

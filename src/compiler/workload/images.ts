@@ -10,6 +10,7 @@
  */
 import { findProvider, isBlocking, type ImageVerification } from '../../supplychain/verify.ts';
 import { isDigestPinned, parseImageReference } from '../../supplychain/reference.ts';
+import { podContainers } from '../../api/latticeservice/v1alpha1.ts';
 import type { DerivationState, Diagnostic } from '../types.ts';
 
 /** Condition type written by this gate. */
@@ -54,7 +55,7 @@ export function imageGate(state: DerivationState): void {
   const verified: string[] = [];
   const skipped: string[] = [];
   const unsigned: string[] = [];
-  for (const [cname, container] of Object.entries(state.service.spec.workload.containers)) {
+  for (const { name: cname, container, path: base } of podContainers(state.service.spec)) {
     const v = verificationFor(state, container.image);
     if (v.pinnedImage && v.pinnedImage !== container.image) state.pod.images[cname] = v.pinnedImage;
     if (isBlocking(v)) {
@@ -63,7 +64,7 @@ export function imageGate(state: DerivationState): void {
         skipped.push(`${container.image} (${v.outcome}; skipped by policy ${skip.policies.join(', ')})`);
         continue;
       }
-      const path = ['spec', 'workload', 'containers', cname, 'image'];
+      const path = [...base, 'image'];
       const d: Diagnostic = { severity: 'error', condition: IMAGE_VERIFIED, reason: v.outcome, path: path.join('.'), message: v.message };
       if (state.input.locate) d.location = state.input.locate(path);
       state.diagnostics.push(d);

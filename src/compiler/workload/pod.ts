@@ -12,7 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Container as KContainer, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as KProbe, SecurityContext } from 'kubernetes-types/core/v1.d.ts';
-import type { Container, Probe } from '../../api/latticeservice/v1alpha1.ts';
+import { addedCapabilities, hostNetworkOf, podContainers, type Container, type Probe } from '../../api/latticeservice/v1alpha1.ts';
+import { GPU_SHM_VOLUME, SHM_PATH, gpuLimits, gpuOf, gpuScheduling } from './gpu.ts';
+import { TOPOLOGY_GROUP_ANNOTATION, VOLCANO_SCHEDULER } from './topology.ts';
 import { ANNOTATIONS, selectorLabels, standardLabels } from '../naming.ts';
 import { derivedMeta, namespaceOf } from '../meta.ts';
 import { resolveCommandLine } from './config.ts';
@@ -32,26 +34,40 @@ export function restrictedSecurityContext(): SecurityContext {
 
 /**
  * The security context of a container: the restricted defaults, with the relaxations the container
- * declares in `security` (each one was authorized by a Cedar OverrideSecurity permit before derivation).
+ * declares in `security` (each one was authorized by a Cedar OverrideSecurity permit before derivation):
+ * capabilities added (`add`) and dropped (`drop`, default ALL), privileged, root, group, root
+ * filesystem, escalation, and the seccomp and AppArmor profiles (Kubernetes `seccompProfile` and
+ * `appArmorProfile`, kubernetes.io/docs/tutorials/security/apparmor/; AppArmor is only set when
+ * declared: nodes apply the runtime's default profile otherwise).
  */
 export function containerSecurityContext(c: Container): SecurityContext {
   const ctx = restrictedSecurityContext();
   const sec = c.security;
   if (!sec) return ctx;
-  if (sec.capabilities?.add?.length) ctx.capabilities = { drop: ['ALL'], add: sec.capabilities.add.map((a) => a.replace(/^CAP_/, '')) };
+  const add = addedCapabilities(sec).map((a) => a.name.replace(/^CAP_/, ''));
+  const drop = (sec.dropCapabilities ?? ['ALL']).map((d) => d.replace(/^CAP_/, ''));
+  ctx.capabilities = add.length > 0 ? { drop, add } : { drop };
   if (sec.privileged !== undefined) ctx.privileged = sec.privileged;
   if (sec.privileged) ctx.allowPrivilegeEscalation = true; // Kubernetes rejects privileged without privilege escalation
   if (sec.allowPrivilegeEscalation !== undefined && !sec.privileged) ctx.allowPrivilegeEscalation = sec.allowPrivilegeEscalation;
   if (sec.readOnlyRootFilesystem !== undefined) ctx.readOnlyRootFilesystem = sec.readOnlyRootFilesystem;
   if (sec.runAsUser !== undefined) ctx.runAsUser = sec.runAsUser;
+  if (sec.runAsGroup !== undefined) ctx.runAsGroup = sec.runAsGroup;
   if (sec.runAsNonRoot === false || sec.runAsUser === 0) ctx.runAsNonRoot = false;
+  if (sec.seccompProfile !== undefined) {
+    ctx.seccompProfile = sec.seccompProfile === 'Localhost' ? { type: 'Localhost', localhostProfile: sec.seccompLocalhostProfile! } : { type: sec.seccompProfile };
+  }
+  if (sec.apparmorProfile !== undefined) {
+    ctx.appArmorProfile = sec.apparmorProfile === 'Localhost' ? { type: 'Localhost', localhostProfile: sec.apparmorLocalhostProfile! } : { type: sec.apparmorProfile };
+  }
   return ctx;
 }
 
 /**
  * The pod security context: numeric `runAsUser`, `runAsGroup` and `fsGroup` (LatticePlatform
  * `spec.podSecurityContext`, default 65532, the `nonroot` user of distroless images), RuntimeDefault
- * seccomp, and `runAsNonRoot` unless a container was permitted to run as root.
+ * seccomp, `runAsNonRoot` unless a container or sidecar was permitted to run as root, and the
+ * `spec.sysctls` (kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/).
  *
  * Why numeric ids (kubernetes.io/docs/tasks/configure-pod-container/security-context/):
  * - with `runAsNonRoot: true` and no `runAsUser`, the kubelet must read the image's USER; a named
@@ -65,14 +81,18 @@ export function containerSecurityContext(c: Container): SecurityContext {
  */
 export function podSecurityContext(state: DerivationState): PodSecurityContext {
   const ids = state.ctx.settings.podSecurityContext;
-  const root = Object.values(state.service.spec.workload.containers).some((c) => c.security?.runAsNonRoot === false || c.security?.runAsUser === 0);
-  return {
+  const root = podContainers(state.service.spec).some(({ container: c }) => c.security?.runAsNonRoot === false || c.security?.runAsUser === 0);
+  const out: PodSecurityContext = {
     runAsNonRoot: !root,
     runAsUser: ids.runAsUser,
     runAsGroup: ids.runAsGroup,
     fsGroup: ids.fsGroup,
     seccompProfile: { type: 'RuntimeDefault' },
   };
+  // spec.sysctls, each permitted by Cedar (SecurityOverride "sysctl:<name>"); sorted for a stable output.
+  const sysctls = Object.entries(state.service.spec.sysctls ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (sysctls.length > 0) out.sysctls = sysctls.map(([name, value]) => ({ name, value }));
+  return out;
 }
 
 /**
@@ -134,22 +154,46 @@ export interface PodTemplateOptions {
 /**
  * The pod template of workload `name` (the state's service, or a task/role of another kind built as
  * one): standard labels, the `lattice.dev/config-hash` annotation, the pod security context, one
- * container per `spec.workload.containers` entry (the first one carrying `spec.workload.service.ports`),
- * volumes and pull secrets wired by the config stage, and a spread over nodes and zones.
+ * container per `spec.workload.containers` entry (the first one carrying `spec.workload.service.ports`
+ * and the GPU limits), the `spec.sidecars` as init containers (`init: true`: run to completion first;
+ * otherwise native sidecars, `restartPolicy: Always`, kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/),
+ * volumes and pull secrets wired by the config stage, the pod-level settings (`hostNetwork`,
+ * `shareProcessNamespace`, `automountServiceAccountToken`, each permitted by Cedar), GPU placement
+ * (src/compiler/workload/gpu.ts), Volcano topology placement (src/compiler/workload/topology.ts),
+ * and a spread over nodes and zones.
  * Reads `state.pod` as filled by {@link import('./config.ts').deriveConfig}.
  */
 export function podTemplate(state: DerivationState, name: string, options: PodTemplateOptions = {}): PodTemplateSpec {
   const { service, pod } = state;
   const spec = service.spec;
   const ports = Object.entries(spec.workload.service?.ports ?? {});
-  const containers: KContainer[] = Object.entries(spec.workload.containers).map(([cname, c], index) =>
-    container(state, cname, c, index === 0 ? ports : []),
-  );
+  const all = podContainers(spec);
+  const gpu = gpuOf(spec);
+  const containers: KContainer[] = all
+    .filter((c) => c.role === 'container')
+    .map((c, index) => {
+      const out = container(state, c.name, c.container, index === 0 ? ports : [], c.path);
+      if (index === 0 && gpu) {
+        out.resources = { ...out.resources, limits: { ...out.resources?.limits, ...gpuLimits(gpu) } };
+        if (!(out.volumeMounts ?? []).some((m) => m.mountPath === SHM_PATH)) out.volumeMounts = [...(out.volumeMounts ?? []), { name: GPU_SHM_VOLUME, mountPath: SHM_PATH }];
+      }
+      return out;
+    });
+  const volumes = [...pod.volumes];
+  if (containers[0]?.volumeMounts?.some((m) => m.name === GPU_SHM_VOLUME) && !volumes.some((v) => v.name === GPU_SHM_VOLUME)) {
+    volumes.push({ name: GPU_SHM_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: state.ctx.settings.defaultVolumeSizeLimit } });
+  }
+  // Init sidecars run to completion before anything else; native sidecars start next, before the containers.
+  const initContainers: KContainer[] = [
+    ...all.filter((c) => c.role === 'init').map((c) => container(state, c.name, c.container, [], c.path)),
+    ...all.filter((c) => c.role === 'sidecar').map((c) => ({ ...container(state, c.name, c.container, [], c.path), restartPolicy: 'Always' })),
+  ];
   const podSpec: PodSpec = {
     serviceAccountName: name,
-    automountServiceAccountToken: false,
+    automountServiceAccountToken: spec.automountServiceAccountToken === true,
     enableServiceLinks: false,
     securityContext: podSecurityContext(state),
+    ...(initContainers.length > 0 ? { initContainers } : {}),
     containers,
     topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
       maxSkew: 1,
@@ -160,14 +204,26 @@ export function podTemplate(state: DerivationState, name: string, options: PodTe
     })),
   };
   if (options.restartPolicy) podSpec.restartPolicy = options.restartPolicy;
-  if (spec.workload.hostNetwork) {
+  if (hostNetworkOf(spec).value) {
     podSpec.hostNetwork = true;
     podSpec.dnsPolicy = 'ClusterFirstWithHostNet';
   }
-  if (pod.volumes.length > 0) podSpec.volumes = pod.volumes;
+  if (spec.shareProcessNamespace === true) podSpec.shareProcessNamespace = true;
+  if (gpu) {
+    const placement = gpuScheduling(gpu);
+    if (placement.nodeSelector) podSpec.nodeSelector = placement.nodeSelector;
+    if (placement.tolerations.length > 0) podSpec.tolerations = placement.tolerations;
+    if (placement.schedulerName) podSpec.schedulerName = placement.schedulerName;
+  }
+  const annotations: Record<string, string> = { [ANNOTATIONS.configHash]: configHash(state) };
+  if (spec.topology !== undefined) {
+    podSpec.schedulerName = VOLCANO_SCHEDULER;
+    annotations[TOPOLOGY_GROUP_ANNOTATION] = name;
+  }
+  if (volumes.length > 0) podSpec.volumes = volumes;
   if (pod.imagePullSecrets.length > 0) podSpec.imagePullSecrets = pod.imagePullSecrets;
   const labels = { ...options.labels, ...standardLabels(name, state.ctx.settings.partOf ?? namespaceOf(state)) };
-  return { metadata: { labels, annotations: { [ANNOTATIONS.configHash]: configHash(state) } }, spec: podSpec };
+  return { metadata: { labels, annotations }, spec: podSpec };
 }
 
 function container(
@@ -175,10 +231,11 @@ function container(
   cname: string,
   c: Container,
   ports: [string, { port: number; targetPort?: number | undefined; protocol: 'TCP' | 'UDP' | 'SCTP' }][],
+  path: string[],
 ): KContainer {
   const wiring = state.pod.containers[cname] ?? { env: [], envFrom: [], volumeMounts: [] };
   const out: KContainer = { name: cname, image: state.pod.images[cname] ?? c.image };
-  Object.assign(out, resolveCommandLine(state, cname, c));
+  Object.assign(out, resolveCommandLine(state, cname, c, path));
   if (c.workingDir) out.workingDir = c.workingDir;
   if (ports.length > 0) {
     out.ports = ports.map(([pname, p]) => ({ name: pname, containerPort: p.targetPort ?? p.port, protocol: p.protocol }));

@@ -13,6 +13,9 @@ import type { PlatformSettings, SizeProfileSetting } from '../../api/latticeplat
 import type { Container, SizeProfile } from '../../api/latticeservice/v1alpha1.ts';
 import { parseQuantity } from '../../api/quantity.ts';
 
+/** The profile whose CPU request a container with memory-only limits gets. */
+export const DEFAULT_CPU_REQUEST_PROFILE: SizeProfile = 'small';
+
 /** CPU (cores) and memory amounts as Kubernetes quantities; absent when not set. */
 export interface ResourceAmounts {
   cpu?: string;
@@ -46,7 +49,8 @@ export function profileDefinition(profile: SizeProfile, settings: Pick<PlatformS
 /**
  * The requests and limits of a container: from its profile, or its explicit values with each missing
  * request defaulting to the limit (as the API server does for a request left out next to a limit).
- * The LatticeService schema guarantees a CPU amount and a memory limit either way.
+ * The LatticeService schema guarantees a memory limit; a container with no CPU amount (memory-only
+ * limits) requests the small profile's CPU ({@link DEFAULT_CPU_REQUEST_PROFILE}).
  */
 export function resolveResources(container: Pick<Container, 'resources'>, settings: Pick<PlatformSettings, 'sizeProfiles'>): ResolvedResources {
   const r = container.resources;
@@ -64,6 +68,10 @@ export function resolveResources(container: Pick<Container, 'resources'>, settin
     const lim = r.limits?.[res];
     if (lim !== undefined) limits[res] = lim;
   }
+  // Memory-only limits (the reference's `limits: {memory}`): no CPU amount at all. Without a request
+  // the scheduler would reserve nothing and a CPU quota would count nothing, so the container
+  // requests the small profile's CPU (no CPU limit: it may burst).
+  if (requests.cpu === undefined) return { requests: { cpu: profileDefinition(DEFAULT_CPU_REQUEST_PROFILE, settings).requests.cpu, ...requests }, limits };
   return { requests, limits };
 }
 

@@ -10,6 +10,8 @@ import { protectedNamespaceGate } from './protected.ts';
 import { imageGate } from './images.ts';
 import { authorizationGate } from './authorization.ts';
 import { deriveConfig } from './config.ts';
+import { deriveExecAllowLists } from './tetragon.ts';
+import { deriveTopology } from './topology.ts';
 
 /** A step of a derivation. Stages read the state and append objects, diagnostics and conditions. */
 export type Stage = (state: DerivationState) => void;
@@ -23,9 +25,11 @@ export const WORKLOAD_GATES: readonly Stage[] = [protectedNamespaceGate, imageGa
 
 /**
  * Derivers every workload runs first: configuration and secret wiring (ConfigMaps, ExternalSecrets,
- * the env, files and volumes of each container, into `state.pod`). The pod template reads the result.
+ * the env, files and volumes of each container and sidecar, into `state.pod`; the pod template reads
+ * the result), the Tetragon executable allow-lists (tetragon.ts) and the Volcano PodGroup of
+ * `spec.topology` (topology.ts).
  */
-export const WORKLOAD_DERIVERS: readonly Stage[] = [deriveConfig];
+export const WORKLOAD_DERIVERS: readonly Stage[] = [deriveConfig, deriveExecAllowLists, deriveTopology];
 
 /** True when the state holds an error diagnostic (the derivation is refused as a whole). */
 export function hasErrors(state: Pick<DerivationState, 'diagnostics'>): boolean {
