@@ -46,6 +46,8 @@ export const KIND_ORDER = [
   'ExternalSecret',
   'Secret',
   'Deployment',
+  'Job',
+  'CronJob',
   'Service',
   'PodDisruptionBudget',
   'VMServiceScrape',
