@@ -73,3 +73,14 @@ export function workloadKindOf(object: unknown): WorkloadKind | undefined {
   const kind = (object as { kind?: unknown } | null)?.kind;
   return typeof kind === 'string' ? WORKLOAD_KINDS.get(kind) : undefined;
 }
+
+/**
+ * The platform's view of a raw workload document of any registered kind (its `view` when the document
+ * is valid), or undefined when it is not valid. A document of no registered kind is read as a
+ * LatticeService. What `lattice graph` and `lattice authz check` read.
+ */
+export function workloadView(object: unknown): LatticeService | undefined {
+  const kind = workloadKindOf(object) ?? (SERVICE_WORKLOAD as WorkloadKind);
+  const value = kind.parse(object);
+  return value === undefined ? undefined : kind.view(value);
+}
