@@ -257,6 +257,7 @@ describe('LatticeJob: every shared guarantee holds for a job', () => {
     const r = resultOf(deriveObjects([quota, job('big', { tasks: { main: task({ replicas: 5 }) } })]), 'ml/big');
     assert.equal(r.status.phase, 'Failed');
     assert.equal(conditionOf(r, 'QuotaSatisfied').status, 'False');
+    assert.deepEqual(errorPaths(r), ['spec.tasks.main.replicas'], 'the refusal names the task\'s replicas');
     const small = resultOf(deriveObjects([quota, job('small', { tasks: { main: task({ replicas: 2 }) } })]), 'ml/small');
     assert.equal(small.status.phase, 'Ready');
     assert.equal(conditionOf(small, 'QuotaSatisfied').status, 'True');

@@ -71,7 +71,7 @@ export function jobView(job: LatticeJob): JobView {
  * Maps a field path of the view (as the shared gates report it) to the job's own field:
  * `spec.workload.containers.<task>-<c>...` to `spec.tasks.<task>.workload.containers.<c>...`,
  * `spec.workload.resources.<r>...` to the first task declaring `r`, `spec.imagePullSecrets[i]` to
- * the task listing that secret, `spec.workload.*` else to the first task. Other paths are unchanged.
+ * the task listing that secret, `spec.replicas` to the largest task's, `spec.workload.*` else to the first task. Other paths are unchanged.
  */
 export function viewPathToJob(view: JobView, job: LatticeJob, path: readonly (string | number)[]): (string | number)[] {
   if (path[0] !== 'spec') return [...path];
@@ -90,6 +90,11 @@ export function viewPathToJob(view: JobView, job: LatticeJob, path: readonly (st
       return ['spec', 'tasks', task, ...path.slice(1)];
     }
     return ['spec', 'tasks', firstTask, ...path.slice(1)];
+  }
+  if (path[1] === 'replicas') {
+    // The view's replicas are the largest task's (what the quota gate names).
+    const largest = Object.entries(job.spec.tasks).reduce((a, b) => (b[1].replicas > a[1].replicas ? b : a));
+    return ['spec', 'tasks', largest[0], 'replicas', ...path.slice(2)];
   }
   if (path[1] === 'imagePullSecrets') {
     const secret = typeof path[2] === 'number' ? view.service.spec.imagePullSecrets?.[path[2]] : undefined;
