@@ -407,3 +407,15 @@ describe('jobRunStatus: a Volcano Job status as LatticeJob run conditions', () =
     assert.deepEqual(s.conditions.map((c) => [c.status, c.reason]), [['Unknown', 'UnknownVolcanoPhase'], ['Unknown', 'UnknownVolcanoPhase'], ['Unknown', 'UnknownVolcanoPhase']]);
   });
 });
+
+test('scorecards: a job gets the derived check; the service checks say they do not apply', async () => {
+  const { scorePlatform } = await import('../src/compiler/score/index.ts');
+  const j = job('etl');
+  const p = deriveObjects([j]);
+  const card = scorePlatform(p, [{ object: j }]).services.find((s) => s.key === 'ml/etl')!;
+  assert.equal(card.checks[0]!.status, 'pass');
+  for (const c of card.checks.slice(1)) {
+    assert.equal(c.status, 'skip');
+    assert.match(c.message, /not applied to a LatticeJob/);
+  }
+});
