@@ -419,3 +419,24 @@ test('scorecards: a job gets the derived check; the service checks say they do n
     assert.match(c.message, /not applied to a LatticeJob/);
   }
 });
+
+test('task-level gang size and retries, policy timeouts and defaults reach the Volcano Job as declared', () => {
+  const r = resultOf(deriveObjects([job('etl', {
+    schedulerName: 'volcano',
+    tasks: {
+      ps: task({ replicas: 2, minAvailable: 1, maxRetry: 5, policies: [{ event: 'TaskCompleted', action: 'CompleteJob' }] }),
+      worker: task({ replicas: 4, policies: [{ events: ['PodEvicted'], action: 'RestartTask', timeout: '10m' }] }),
+    },
+  })]), 'ml/etl');
+  assert.equal(r.status.phase, 'Ready', JSON.stringify(r.diagnostics));
+  const spec = volcanoSpec(r);
+  assert.equal(spec.minAvailable, 6, 'default gang: every pod of every task');
+  assert.equal(spec.queue, undefined, 'no queue: Volcano\'s default queue');
+  assert.equal(spec.plugins, undefined, 'no ports, no training: no plugins');
+  assert.deepEqual(spec.tasks.map(({ template: _t, ...rest }) => rest), [
+    { name: 'ps', replicas: 2, minAvailable: 1, maxRetry: 5, policies: [{ event: 'TaskCompleted', action: 'CompleteJob' }] },
+    { name: 'worker', replicas: 4, policies: [{ events: ['PodEvicted'], action: 'RestartTask', timeout: '10m' }] },
+  ]);
+  for (const t of spec.tasks) assert.equal(t.template.spec.restartPolicy, 'Never', 'the default restartPolicy');
+  assertValid(objectOf(r, 'Job') as never);
+});
