@@ -25,9 +25,11 @@ function yamlFiles(dir: string): string[] {
 const images = new Set<string>();
 for (const file of yamlFiles(root)) {
   for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-    const o = doc.toJS() as { kind?: string; spec?: { workload?: { containers?: Record<string, { image?: string }> } } } | null;
-    if (o?.kind !== 'LatticeService') continue;
-    for (const c of Object.values(o.spec?.workload?.containers ?? {})) {
+    type Workload = { containers?: Record<string, { image?: string }> };
+    const o = doc.toJS() as { kind?: string; spec?: { workload?: Workload; tasks?: Record<string, { workload?: Workload }> } } | null;
+    // A LatticeService's containers, and every task's of a LatticeJob.
+    const workloads = o?.kind === 'LatticeService' ? [o.spec?.workload] : o?.kind === 'LatticeJob' ? Object.values(o.spec?.tasks ?? {}).map((t) => t.workload) : [];
+    for (const c of workloads.flatMap((w) => Object.values(w?.containers ?? {}))) {
       const parsed = typeof c.image === 'string' ? parseImageReference(c.image) : undefined;
       if (parsed?.ok && parsed.ref.registry === REGISTRY && parsed.ref.digest) images.add(c.image!);
     }

@@ -397,3 +397,81 @@ test('every derived kind the cluster model reads validates against its upstream 
   }
   assert.equal(resultOf(derived, 'shop/web').objects.find((o) => o.kind === 'Deployment') !== undefined, true);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: a PyTorch training job (tasks master and worker) that calls a service, a second job in the
+// same namespace, a scheduled job calling an external host. Expected flows written by hand.
+
+const jobTask = (extra: Record<string, unknown> = {}, workload: Record<string, unknown> = {}): Record<string, unknown> => ({ ...extra, workload: { containers: container(), ...workload } });
+const latticeJob = (name: string, spec: Record<string, unknown>, namespace = 'ml'): Record<string, unknown> => ({ apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeJob', metadata: { name, namespace }, spec });
+
+const JOB_FLEET = [
+  FLEET[0],
+  // ml/api: accepts ml/train (one identity for all its tasks).
+  service('api', { workload: { containers: container(), service: { ports: { http: http(80, 8080) } }, resources: { train: { type: 'service', direction: 'inbound' } } } }, 'ml'),
+  // ml/train: master (declares tensorboard 6006) and two workers on the pytorch port 23456; the workers call api.
+  latticeJob('train', {
+    training: { framework: 'pytorch' },
+    tasks: {
+      master: jobTask({}, { service: { ports: { board: http(6006) } } }),
+      worker: jobTask({ replicas: 2 }, { resources: { api: { type: 'service' } } }),
+    },
+  }),
+  // ml/other: another job of the namespace; declares api, which does not accept it.
+  latticeJob('other', { tasks: { main: jobTask({}, { resources: { api: { type: 'service' } } }) } }),
+  // ml/nightly: scheduled; calls https://warehouse.example.com.
+  latticeJob('nightly', { schedule: { cron: '@daily' }, tasks: { report: jobTask({}, { resources: { warehouse: { type: 'external-service', params: { endpoints: ['https://warehouse.example.com'] } } } }) } }),
+];
+
+describe('jobs in the modelled cluster', () => {
+  const d = deriveObjects(JOB_FLEET);
+  for (const key of ['ml/api', 'ml/train', 'ml/other', 'ml/nightly']) assert.equal(resultOf(d, key).status.phase, 'Ready', key);
+  const objs = [...d.platformObjects, ...d.services.flatMap((s) => s.objects)] as Obj[];
+  const m = cluster(objs);
+  const [master, w0, w1, other, api] = ['ml/train-master-0', 'ml/train-worker-0', 'ml/train-worker-1', 'ml/other-main-0', 'ml/api'].map((k) => m.pod(k)) as [Pod, Pod, Pod, Pod, Pod];
+  const nightly = m.pod('ml/nightly-29000000-report-0');
+
+  test('every task pod runs as the job identity, in the mesh', () => {
+    for (const p of [master, w0, w1]) {
+      assert.equal(p.serviceAccount, 'train');
+      assert.equal(m.inMesh(p), true);
+    }
+    assert.equal(m.inMesh(nightly), true);
+  });
+
+  test('the tasks reach each other on the rendezvous port and the declared port, in every direction', () => {
+    for (const [src, dst] of [[w0, master], [w1, master], [master, w0], [w0, w1], [w1, w0]] as const) {
+      assert.deepEqual(m.connect(src, dst, 23456), { allowed: true, stage: 'ok', detail: '' }, `${src.name} -> ${dst.name}:23456`);
+    }
+    assert.equal(m.connect(w0, master, 6006).allowed, true, 'the master\'s declared port');
+  });
+
+  test('nothing else: an undeclared port between tasks, another job, a service, a stranger', () => {
+    const v = m.connect(w0, master, 29500);
+    assert.equal(v.allowed, false);
+    assert.equal(v.stage, 'istio-authz', 'Cilium passes the tunnel; ztunnel refuses the undeclared port');
+    assert.equal(m.connect(other, master, 23456).allowed, false, 'another job of the namespace');
+    assert.equal(m.connect(api, master, 23456).allowed, false, 'a service the job calls does not call it back');
+    assert.equal(m.connect(STRANGER, master, 23456).allowed, false);
+    assert.equal(m.connect(SCRAPER, master, 6006).allowed, false, 'no scrape of a job');
+  });
+
+  test('the agreed call to a service works from the job identity; a one-sided one does not', () => {
+    assert.deepEqual(m.callService(w0, 'ml', 'api', 80, [DNS]), { allowed: true, stage: 'ok', detail: '' });
+    // One identity per job: the master may call api too (docs/jobs.md, "Mesh").
+    assert.equal(m.callService(master, 'ml', 'api', 80, [DNS]).allowed, true);
+    assert.equal(m.callService(other, 'ml', 'api', 80, [DNS]).allowed, false);
+  });
+
+  test('host names: a task resolves its job\'s pods, not another job\'s', () => {
+    assert.equal(m.resolves(w0, 'train-master-0.train.ml.svc.cluster.local', [DNS]).allowed, true);
+    assert.equal(m.resolves(w0, 'other-main-0.other.ml.svc.cluster.local', [DNS]).allowed, false);
+    assert.equal(m.resolves(other, 'train-master-0.train.ml.svc.cluster.local', [DNS]).allowed, false);
+  });
+
+  test('a scheduled job reaches its external host on 443 only', () => {
+    assert.equal(m.connectOutside(nightly, { fqdn: 'warehouse.example.com', ip: '198.51.100.7' }, 443, [DNS]).allowed, true);
+    assert.equal(m.connectOutside(nightly, { fqdn: 'warehouse.example.com', ip: '198.51.100.7' }, 80, [DNS]).allowed, false);
+    assert.equal(m.connectOutside(nightly, { fqdn: 'evil.example.net', ip: '203.0.113.9' }, 443, [DNS]).allowed, false);
+  });
+});

@@ -123,10 +123,17 @@ test('the examples render to the same bytes as the previous writer, YAML and JSO
   // The ACK IAM Role holds JSON documents in strings; those differ in quoting style only, a difference
   // src/cli/output.ts documents (`yaml` chose single quotes for a string with `"`, js-yaml double):
   // the Role is compared as data, every other object byte for byte.
+  // Likewise strings starting with "-" (Volcano plugin arguments such as `--port=23456`, container
+  // args `--since`): `yaml` wrote them plain, js-yaml quotes them. Jobs (the Volcano Job or CronJob
+  // and the LatticeJob echoed with its status) are compared as data too.
   const isIamRole = (o: unknown): boolean => (o as { apiVersion?: string }).apiVersion === 'iam.services.k8s.aws/v1alpha1';
-  const plain = renderedExamples.filter((o) => !isIamRole(o));
-  assert.equal(renderedExamples.length - plain.length, 1);
+  const isJob = (o: unknown): boolean => ['batch.volcano.sh/v1alpha1 Job', 'batch.volcano.sh/v1alpha1 CronJob', 'lattice.dev/v1alpha1 LatticeJob'].includes(`${(o as { apiVersion?: string }).apiVersion} ${(o as { kind?: string }).kind}`);
+  const plain = renderedExamples.filter((o) => !isIamRole(o) && !isJob(o));
+  assert.equal(renderedExamples.filter(isIamRole).length, 1);
   assert.equal(toYamlStream(plain), oldYamlStream(plain));
+  const jobs = renderedExamples.filter(isJob);
+  assert.equal(jobs.length, 4, 'two Volcano objects and two LatticeJobs');
+  assert.deepEqual(parseAllDocuments(toYamlStream(jobs)).map((d) => d.toJS()), JSON.parse(JSON.stringify(jobs)));
   const roles = renderedExamples.filter(isIamRole);
   assert.deepEqual(parseAllDocuments(toYamlStream(roles)).map((d) => d.toJS()), JSON.parse(JSON.stringify(roles)));
   assert.equal(toJsonList(renderedExamples), oldJsonList(renderedExamples));

@@ -362,7 +362,7 @@ describe('validateObject: dispatch', () => {
       'cilium.io/v2 CiliumNetworkPolicy', 'cilium.io/v2 CiliumClusterwideNetworkPolicy', 'operator.victoriametrics.com/v1beta1 VMServiceScrape',
       'security.istio.io/v1 AuthorizationPolicy', 'security.istio.io/v1 PeerAuthentication', 'networking.istio.io/v1 ServiceEntry',
       'external-secrets.io/v1 ExternalSecret', 'external-secrets.io/v1 ClusterSecretStore', 'keda.sh/v1alpha1 ScaledObject',
-      'gateway.networking.k8s.io/v1 HTTPRoute', 'cert-manager.io/v1 Certificate', 'batch.volcano.sh/v1alpha1 Job',
+      'gateway.networking.k8s.io/v1 HTTPRoute', 'cert-manager.io/v1 Certificate', 'batch.volcano.sh/v1alpha1 Job', 'batch.volcano.sh/v1alpha1 CronJob',
       'cilium.io/v1alpha1 TracingPolicy', 'workload.serving.volcano.sh/v1alpha1 ModelBooster',
     ]) {
       assert.ok(kinds.includes(k), `${k} is not registered`);

@@ -13,6 +13,7 @@ import * as imageProvider from './imageprovider/v1alpha1.ts';
 import * as cedarPolicy from './cedarpolicy/v1alpha1.ts';
 import * as latticeQuota from './latticequota/v1alpha1.ts';
 import * as latticeTeam from './latticeteam/v1alpha1.ts';
+import * as latticeJob from './latticejob/v1alpha1.ts';
 
 /** A printer column of `kubectl get` (apiextensions.k8s.io/v1 `additionalPrinterColumns`). */
 export interface PrinterColumn {
@@ -58,6 +59,25 @@ export const KINDS: KindDefinition[] = [
       { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed.' },
       { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired (minimum) number of pods.' },
       { name: 'Resources', type: 'integer', jsonPath: '.status.resourceCount', description: 'Number of derived resources.' },
+      AGE,
+    ],
+  },
+  {
+    kind: latticeJob.KIND,
+    plural: latticeJob.PLURAL,
+    singular: 'latticejob',
+    shortNames: latticeJob.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      "A batch or training job's intent: its tasks (each a set of identical pods with their containers, secrets and resources), gang scheduling, queue, priority, retry policies, distributed training and an optional schedule. The platform derives a Volcano Job (or a Volcano CronJob), its ServiceAccount, configuration and secrets, and its default-deny network policies.",
+    spec: latticeJob.latticeJobSpecSchema,
+    status: latticeJob.latticeJobStatusSchema,
+    printerColumns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed (the derivation).' },
+      { name: 'Run', type: 'string', jsonPath: '.status.jobPhase', description: 'Pending, Running, Succeeded or Failed (the Volcano Job).' },
+      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule.cron', description: 'Cron schedule, when scheduled.' },
       AGE,
     ],
   },
@@ -174,7 +194,7 @@ export function findKind(name: string): KindDefinition | undefined {
  * ignored, so that a platform never believes a job, model or team was set up when nothing was
  * derived. A kind leaves this list by being added to {@link KINDS}.
  */
-export const RESERVED_KINDS: readonly string[] = ['LatticeJob', 'LatticeModel', 'LatticeMeshMember', 'LatticePackage'];
+export const RESERVED_KINDS: readonly string[] = ['LatticeModel', 'LatticeMeshMember', 'LatticePackage'];
 
 /** Why a document that claims to be (or looks like) a Lattice object cannot be used: which field and what to do. */
 export interface KindProblem {

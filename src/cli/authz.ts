@@ -14,17 +14,18 @@ import type { Streams } from './render.ts';
 
 /** The modules the commands run on, loaded when a command runs (see main.ts), not at start. */
 async function implementation() {
-  const [platform, { authorizationInput }, { documentKey }, kinds, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
+  const [platform, { authorizationInput }, { documentKey }, { latticeServiceSchema }, policy, { loadForCommand }, { table }, { renderTime }, { workloadView }] = await Promise.all([
     import('../compiler/platform/snapshot.ts'),
     import('../compiler/workload/authorization.ts'),
     import('../compiler/platform/fleet.ts'),
-    import('../compiler/kinds.ts'),
+    import('../api/latticeservice/v1alpha1.ts'),
     import('../policy/index.ts'),
     import('./load.ts'),
     import('./output.ts'),
     import('./render.ts'),
+    import('../compiler/kinds.ts'),
   ]);
-  return { ...platform, authorizationInput, documentKey, ...kinds, ...policy, loadForCommand, table, renderTime };
+  return { ...platform, authorizationInput, documentKey, latticeServiceSchema, ...policy, loadForCommand, table, renderTime, workloadView };
 }
 
 
@@ -40,7 +41,7 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .requiredOption('--service <namespace/name>', 'the service to check, e.g. commerce/payments')
     .addHelpText('after', '\nExit status 0 when every request is allowed, 1 when any is denied or could not be decided, 2 when the service is not found.')
     .action(async (paths: string[], opts: { service: string }) => {
-      const { loadForCommand, snapshotPlatform, buildContext, renderTime, documentKey, authorizationInput, table, workloadKindOf, SERVICE_WORKLOAD } = await implementation();
+      const { loadForCommand, snapshotPlatform, buildContext, renderTime, documentKey, authorizationInput, table, workloadView } = await implementation();
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
       const snapshot = snapshotPlatform(loaded.documents);
@@ -54,16 +55,15 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
       const doc = classified.services.find((d) => documentKey(d.object) === opts.service);
       if (!doc) {
         const known = classified.services.map((d) => documentKey(d.object));
-        streams.stderr(`error: no workload ${opts.service} (a LatticeService or another workload kind) under ${paths.join(', ')}. Workloads found: ${known.join(', ') || 'none'}.\n`);
+        streams.stderr(`error: no LatticeService ${opts.service} under ${paths.join(', ')}. Services found: ${known.join(', ') || 'none'}.\n`);
         setExit(EXIT.usage);
         return;
       }
-      // Any workload kind is authorized through its view (src/compiler/kinds.ts): every container it runs.
-      const kind = workloadKindOf(doc.object) ?? SERVICE_WORKLOAD;
-      const value = doc.validated ?? kind.parse(doc.object);
-      const service = value !== undefined ? kind.view(value) : undefined;
+      // Any workload kind: a LatticeJob is authorized as its view (every container of every task, one principal).
+      const service = doc.validated ?? workloadView(doc.object);
+      const kind = String((doc.object as { kind?: unknown }).kind ?? 'LatticeService');
       if (!service) {
-        streams.stderr(`error: ${kind.kind} ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
+        streams.stderr(`error: ${kind} ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
         setExit(EXIT.failed);
         return;
       }

@@ -10,6 +10,9 @@
  */
 import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { deriveService } from './service/pipeline.ts';
+import { KIND as JOB_KIND, latticeJobSchema, type LatticeJob } from '../api/latticejob/v1alpha1.ts';
+import { deriveJob } from './job/pipeline.ts';
+import { jobView } from './job/view.ts';
 import type { DerivationContext, ServiceInput, ServiceResult } from './types.ts';
 
 /**
@@ -49,13 +52,35 @@ export const SERVICE_WORKLOAD: WorkloadKind<LatticeService> = {
   },
 };
 
+/** LatticeJob: a batch or training job on Volcano (src/compiler/job/). */
+export const JOB_WORKLOAD: WorkloadKind<LatticeJob> = {
+  kind: JOB_KIND,
+  parse(object) {
+    const parsed = latticeJobSchema.safeParse(object);
+    return parsed.success ? parsed.data : undefined;
+  },
+  view: (job) => jobView(job).service,
+  derive: (input, value, ctx) => deriveJob(input, value, ctx),
+};
+
 /** Every workload kind, by `kind`. */
 export const WORKLOAD_KINDS: ReadonlyMap<string, WorkloadKind> = new Map<string, WorkloadKind>(
-  ([SERVICE_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
+  ([SERVICE_WORKLOAD, JOB_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
 );
 
 /** The workload kind of a raw document (by its `kind`), or undefined. The API version is checked by the caller. */
 export function workloadKindOf(object: unknown): WorkloadKind | undefined {
   const kind = (object as { kind?: unknown } | null)?.kind;
   return typeof kind === 'string' ? WORKLOAD_KINDS.get(kind) : undefined;
+}
+
+/**
+ * The platform's view of a raw workload document of any registered kind (its `view` when the document
+ * is valid), or undefined when it is not valid. A document of no registered kind is read as a
+ * LatticeService. What `lattice graph` and `lattice authz check` read.
+ */
+export function workloadView(object: unknown): LatticeService | undefined {
+  const kind = workloadKindOf(object) ?? (SERVICE_WORKLOAD as WorkloadKind);
+  const value = kind.parse(object);
+  return value === undefined ? undefined : kind.view(value);
 }

@@ -65,6 +65,8 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'scheduling.volcano.sh/v1beta1', kind: 'PodGroup', plural: 'podgroups', namespaced: true, levels: SERVICE, providedBy: 'Volcano' },
   { apiVersion: 'cilium.io/v1alpha1', kind: 'TracingPolicyNamespaced', plural: 'tracingpoliciesnamespaced', namespaced: true, levels: SERVICE, providedBy: 'Tetragon' },
   { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
+  { apiVersion: 'batch.volcano.sh/v1alpha1', kind: 'Job', plural: 'jobs', namespaced: true, levels: SERVICE, providedBy: 'Volcano' },
+  { apiVersion: 'batch.volcano.sh/v1alpha1', kind: 'CronJob', plural: 'cronjobs', namespaced: true, levels: SERVICE, providedBy: 'Volcano (1.13 or later serves batch.volcano.sh/v1alpha1 CronJob)' },
   { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'operator.victoriametrics.com/v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', namespaced: true, levels: SERVICE, providedBy: 'the VictoriaMetrics operator' },

@@ -51,6 +51,11 @@
  * - **Gateway API + Istio gateways**: an external client reaches the gateway proxy pods on a listener
  *   port; an HTTPRoute attached to the Gateway (`parentRefs`) with a matching hostname sends to a
  *   Service port, which the proxy connects to on the Service's targetPort of a selected pod.
+ * - **Volcano** (volcano.sh, "VolcanoJob"; volcano-sh/volcano pkg/controllers/job): a Job runs
+ *   `replicas` pods per task, named `<job>-<task>-<index>`, with the task template's labels plus
+ *   `volcano.sh/job-name`, `volcano.sh/job-namespace` and `volcano.sh/task-spec`; the `pytorch`
+ *   plugin opens its `--port` on every container; a CronJob runs its `jobTemplate` (a run is named
+ *   `<cronjob>-<suffix>`, the pods as for a Job of that name).
  * - **VictoriaMetrics operator**: a VMServiceScrape selects Services of its namespace by labels and
  *   scrapes an endpoint port by name; the VMAgent's pods connect to each selected pod on its targetPort.
  */
@@ -195,7 +200,11 @@ export class ClusterModel {
     this.trustDomain = facts.trustDomain ?? 'cluster.local';
     this.rootNamespace = facts.rootNamespace ?? 'istio-system';
     this.clusterDomain = facts.clusterDomain ?? 'cluster.local';
-    this.pods = [...objects.filter((o) => o.apiVersion === 'apps/v1' && o.kind === 'Deployment').map((d) => podOfDeployment(d)), ...(facts.pods ?? [])];
+    this.pods = [
+      ...objects.filter((o) => o.apiVersion === 'apps/v1' && o.kind === 'Deployment').map((d) => podOfDeployment(d)),
+      ...objects.filter((o) => o.apiVersion === 'batch.volcano.sh/v1alpha1' && (o.kind === 'Job' || o.kind === 'CronJob')).flatMap((j) => podsOfVolcanoJob(j)),
+      ...(facts.pods ?? []),
+    ];
     this.cilium = objects
       .filter((o) => o.apiVersion === 'cilium.io/v2' && (o.kind === 'CiliumNetworkPolicy' || o.kind === 'CiliumClusterwideNetworkPolicy'))
       .map((o) => {
@@ -591,4 +600,35 @@ export function podOfDeployment(d: Obj): Pod {
     ports,
     probes,
   };
+}
+
+/**
+ * The pods a Volcano Job (or a run of a Volcano CronJob) runs, up to two per task (index 0 and 1 are
+ * enough to tell one task's pods from another's): see the module doc for names, labels and ports.
+ */
+export function podsOfVolcanoJob(o: Obj): Pod[] {
+  type C = { ports?: { name?: string; containerPort: number; protocol?: string }[] };
+  type Task = { name: string; replicas?: number; template: { metadata?: { labels?: Record<string, string> }; spec: { serviceAccountName?: string; containers: C[] } } };
+  type Spec = { plugins?: Record<string, string[]>; tasks: Task[] };
+  const isCron = o.kind === 'CronJob';
+  const spec = (isCron ? (o.spec as { jobTemplate: { spec: Spec } }).jobTemplate.spec : o.spec) as Spec;
+  const job = isCron ? `${o.metadata.name}-29000000` : o.metadata.name;
+  const namespace = o.metadata.namespace ?? 'default';
+  const torchPort = spec.plugins?.pytorch?.map((a) => /^--port=([0-9]+)$/.exec(a)?.[1]).find((x) => x !== undefined);
+  const out: Pod[] = [];
+  for (const task of spec.tasks) {
+    const ports = task.template.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => ({ name: p.name, port: p.containerPort, protocol: p.protocol ?? 'TCP' })));
+    if (torchPort !== undefined && !ports.some((p) => p.port === Number(torchPort))) ports.push({ name: 'pytorchjob-port', port: Number(torchPort), protocol: 'TCP' });
+    for (let i = 0; i < Math.min(task.replicas ?? 1, 2); i++) {
+      out.push({
+        name: `${job}-${task.name}-${i}`,
+        namespace,
+        labels: { ...(task.template.metadata?.labels ?? {}), 'volcano.sh/job-name': job, 'volcano.sh/job-namespace': namespace, 'volcano.sh/task-spec': task.name },
+        serviceAccount: task.template.spec.serviceAccountName ?? 'default',
+        ports,
+        probes: [],
+      });
+    }
+  }
+  return out;
 }

@@ -279,9 +279,12 @@ export function scoreService(result: ServiceResult, doc: ServiceInput | undefine
       : fail(`the platform did not derive the service (${result.status.phase}): ${firstError?.message ?? 'see its status conditions'}`, firstError?.path !== undefined ? [firstError.location ? { path: firstError.path, location: firstError.location } : { path: firstError.path }] : [])),
   });
   for (const check of CHECKS) {
-    const outcome = parsed.success
-      ? check.run({ result, service: parsed.data, ctx, at } as Subject & { service: LatticeService })
-      : skip('the spec is invalid (see the derived check)');
+    // The checks are written for long-running services; another kind (a LatticeJob) gets the derived check only.
+    const outcome = result.kind !== undefined && result.kind !== 'LatticeService'
+      ? skip(`a check for long-running services, not applied to a ${result.kind}`)
+      : parsed.success
+        ? check.run({ result, service: parsed.data, ctx, at } as Subject & { service: LatticeService })
+        : skip('the spec is invalid (see the derived check)');
     checks.push({ id: check.id, severity: check.severity, ...outcome });
   }
   return { key: result.key, namespace: result.namespace, name: result.name, phase: result.status.phase, score: scoreOf(checks), checks };

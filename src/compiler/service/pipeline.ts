@@ -48,6 +48,8 @@ export const KIND_ORDER = [
   'PodGroup',
   'TracingPolicyNamespaced',
   'Deployment',
+  'Job',
+  'CronJob',
   'Service',
   'PodDisruptionBudget',
   'VMServiceScrape',
