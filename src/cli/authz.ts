@@ -55,7 +55,7 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
       const doc = classified.services.find((d) => documentKey(d.object) === opts.service);
       if (!doc) {
         const known = classified.services.map((d) => documentKey(d.object));
-        streams.stderr(`error: no LatticeService ${opts.service} under ${paths.join(', ')}. Services found: ${known.join(', ') || 'none'}.\n`);
+        streams.stderr(`error: no workload ${opts.service} (a LatticeService or another workload kind) under ${paths.join(', ')}. Workloads found: ${known.join(', ') || 'none'}.\n`);
         setExit(EXIT.usage);
         return;
       }
