@@ -14,17 +14,17 @@ import type { Streams } from './render.ts';
 
 /** The modules the commands run on, loaded when a command runs (see main.ts), not at start. */
 async function implementation() {
-  const [platform, { authorizationInput }, { documentKey }, { latticeServiceSchema }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
+  const [platform, { authorizationInput }, { documentKey }, { workloadView }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
     import('../compiler/platform/snapshot.ts'),
     import('../compiler/workload/authorization.ts'),
     import('../compiler/platform/fleet.ts'),
-    import('../api/latticeservice/v1alpha1.ts'),
+    import('../compiler/kinds.ts'),
     import('../policy/index.ts'),
     import('./load.ts'),
     import('./output.ts'),
     import('./render.ts'),
   ]);
-  return { ...platform, authorizationInput, documentKey, latticeServiceSchema, ...policy, loadForCommand, table, renderTime };
+  return { ...platform, authorizationInput, documentKey, workloadView, ...policy, loadForCommand, table, renderTime };
 }
 
 
@@ -40,7 +40,7 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .requiredOption('--service <namespace/name>', 'the service to check, e.g. commerce/payments')
     .addHelpText('after', '\nExit status 0 when every request is allowed, 1 when any is denied or could not be decided, 2 when the service is not found.')
     .action(async (paths: string[], opts: { service: string }) => {
-      const { loadForCommand, snapshotPlatform, buildContext, renderTime, documentKey, authorizationInput, table } = await implementation();
+      const { loadForCommand, snapshotPlatform, buildContext, renderTime, documentKey, authorizationInput, table, workloadView } = await implementation();
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
       const snapshot = snapshotPlatform(loaded.documents);
@@ -58,7 +58,7 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
         setExit(EXIT.usage);
         return;
       }
-      const service = doc.validated;
+      const service = doc.validated ?? workloadView(doc.object);
       if (!service) {
         streams.stderr(`error: LatticeService ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
         setExit(EXIT.failed);

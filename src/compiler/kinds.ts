@@ -10,6 +10,10 @@
  */
 import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { deriveService } from './service/pipeline.ts';
+import { KIND as MODEL_KIND, type LatticeModel } from '../api/latticemodel/v1alpha1.ts';
+import { deriveModel } from './model/pipeline.ts';
+import { modelUnit, validateModel } from './model/unit.ts';
+import { rememberModel } from './model/kthena.ts';
 import type { DerivationContext, ServiceInput, ServiceResult } from './types.ts';
 
 /**
@@ -49,13 +53,46 @@ export const SERVICE_WORKLOAD: WorkloadKind<LatticeService> = {
   },
 };
 
+/**
+ * LatticeModel: a served model (src/compiler/model/). Valid only when its unit also passes the
+ * LatticeService rules; its view is that unit (the serving pods as a service).
+ */
+export const MODEL_WORKLOAD: WorkloadKind<LatticeModel> = {
+  kind: MODEL_KIND,
+  parse(object) {
+    const v = validateModel({ object });
+    return v.ok ? v.model : undefined;
+  },
+  view(model) {
+    const unit = modelUnit(model);
+    rememberModel(unit, model);
+    return unit;
+  },
+  derive(input, value, ctx) {
+    return deriveModel(input, ctx, value);
+  },
+};
+
 /** Every workload kind, by `kind`. */
 export const WORKLOAD_KINDS: ReadonlyMap<string, WorkloadKind> = new Map<string, WorkloadKind>(
-  ([SERVICE_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
+  ([SERVICE_WORKLOAD, MODEL_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
 );
 
 /** The workload kind of a raw document (by its `kind`), or undefined. The API version is checked by the caller. */
 export function workloadKindOf(object: unknown): WorkloadKind | undefined {
   const kind = (object as { kind?: unknown } | null)?.kind;
   return typeof kind === 'string' ? WORKLOAD_KINDS.get(kind) : undefined;
+}
+
+/**
+ * The platform's view (see {@link WorkloadKind}) of a raw workload document of any registered kind:
+ * the validated LatticeService itself, a model's unit..., or undefined when the document is not
+ * valid (or of no workload kind). Used by commands that read workloads outside a derivation
+ * (`lattice graph`, `lattice authz check`).
+ */
+export function workloadView(object: unknown): LatticeService | undefined {
+  const kind = workloadKindOf(object);
+  if (!kind) return undefined;
+  const value = kind.parse(object);
+  return value === undefined ? undefined : kind.view(value);
 }
