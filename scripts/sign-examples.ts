@@ -26,7 +26,7 @@ const images = new Set<string>();
 for (const file of yamlFiles(root)) {
   for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
     const o = doc.toJS() as { kind?: string; spec?: { workload?: { containers?: Record<string, { image?: string }> } } } | null;
-    if (o?.kind !== 'LatticeService') continue;
+    if (o?.kind !== 'LatticeService' && o?.kind !== 'LatticeModel') continue;
     for (const c of Object.values(o.spec?.workload?.containers ?? {})) {
       const parsed = typeof c.image === 'string' ? parseImageReference(c.image) : undefined;
       if (parsed?.ok && parsed.ref.registry === REGISTRY && parsed.ref.digest) images.add(c.image!);
