@@ -29,7 +29,7 @@ import { LABELS, childName, selectorLabels } from '../naming.ts';
 import { derivedMeta } from '../meta.ts';
 import { CILIUM_LABELS, HBONE_PORT, ciliumPodLabel, principalOf } from '../mesh/mesh.ts';
 import { huggingFaceId, routingPortName } from './unit.ts';
-import type { DerivationState, IndexedService, KubeObject } from '../types.ts';
+import type { DerivationState, IndexedService } from '../types.ts';
 
 /** Group and version of Kthena's router API. */
 export const KTHENA_NETWORKING = 'networking.serving.volcano.sh/v1alpha1';
