@@ -12,6 +12,7 @@ import { assertValid } from './support/schemas.ts';
 import { KINDS, RESERVED_KINDS, kindProblem } from '../src/api/kinds.ts';
 import { modelUriProblem } from '../src/api/latticemodel/v1alpha1.ts';
 import { workloadView } from '../src/compiler/kinds.ts';
+import { lattice } from './support/cli.ts';
 import { computeQuotaUsage } from '../src/compiler/platform/quota.ts';
 import { defaultPlatformSettings } from '../src/api/latticeplatform/v1alpha1.ts';
 import type { KubeObject, ServiceResult } from '../src/compiler/types.ts';
@@ -387,5 +388,29 @@ ${spec}`;
     assert.match(first(yaml(`  modelSource: {uri: "hf://a/b"}
   workload:
     containers: {engine: {image: ${ENGINE}, envFrom: [nope], resources: {limits: {cpu: 1, memory: 1Gi}}}}`)), /spec\.workload\.containers\.engine\.envFrom\[0\].*envFrom names "nope"/);
+  });
+});
+
+describe('the commands cover models', () => {
+  test('lattice graph draws the model and the agreed edge; lattice authz check explains a model\'s decisions', async () => {
+    const graph = await lattice('graph', 'examples/', '-o', 'json');
+    assert.equal(graph.code, 0, graph.stderr);
+    const view = JSON.parse(graph.stdout) as { nodes: { id: string; status: string }[]; edges: { from?: string; to?: string; caller?: string; callee?: string; state: string }[] };
+    assert.equal(view.nodes.find((n) => n.id === 'ml/chat')?.status, 'valid');
+    const edge = view.edges.find((e) => JSON.stringify(e).includes('ml/assistant') && JSON.stringify(e).includes('ml/chat'));
+    assert.equal(edge?.state, 'agreed');
+    const authz = await lattice('authz', 'check', 'examples/', '--service', 'ml/chat');
+    assert.equal(authz.code, 0, authz.stderr);
+    assert.match(authz.stdout, /AccessSecret +secret ml\/hf-token +ALLOW +team-secrets\/own-namespace/);
+    assert.match(authz.stdout, /AccessExternalEndpoint +endpoint https:\/\/huggingface\.co/);
+    assert.match(authz.stdout, /DeployImage +image registry\.example\.com\/vllm-openai@sha256:[0-9a-f]{64} \(container engine\) +ALLOW/);
+  });
+
+  test('lattice render: the models example is Ready, every object listed by name', async () => {
+    const r = await lattice('render', 'examples/models', 'examples/platform', 'examples/signatures', '-o', 'name');
+    assert.match(r.stderr, /ml\/chat +Ready +15/);
+    assert.match(r.stderr, /ml\/assistant +Ready +8/);
+    const names = r.stdout.split('\n');
+    for (const n of ['modelserver.networking.serving.volcano.sh/chat', 'modelroute.networking.serving.volcano.sh/chat-chat', 'latticemodel.lattice.dev/chat', 'deployment.apps/chat']) assert.ok(names.includes(n), n);
   });
 });
