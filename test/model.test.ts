@@ -414,3 +414,19 @@ describe('the commands cover models', () => {
     for (const n of ['modelserver.networking.serving.volcano.sh/chat', 'modelroute.networking.serving.volcano.sh/chat-chat', 'latticemodel.lattice.dev/chat', 'deployment.apps/chat']) assert.ok(names.includes(n), n);
   });
 });
+
+describe('the incremental Fleet derives models like services', () => {
+  test('upserting a model re-derives it and its callers, to the same result as a full derivation', () => {
+    const caller = service('assistant', { workload: { service: { ports: { http: { port: 8080 } } }, resources: { m: { type: 'service' } } } }, 'ai');
+    const closed = model('m');
+    const open = model('m', { workload: { containers: { engine: { image: ENGINE, resources: { limits: { cpu: '2', memory: '8Gi' } } } }, service: { ports: { http: { port: 8000 } } }, resources: { assistant: { type: 'service', direction: 'inbound' } } } });
+    const fleet = deriveObjects([caller, closed]).fleet!;
+    assert.equal(conditionOf(fleet.result('ai/assistant')!, 'DependenciesAgreed').reason, 'InboundNotDeclared');
+    const change = fleet.upsert({ object: open });
+    assert.deepEqual(change.rederived.map((r) => `${r.kind ?? 'LatticeService'} ${r.key}`), ['LatticeModel ai/m', 'LatticeService ai/assistant']);
+    assert.equal(conditionOf(fleet.result('ai/assistant')!, 'DependenciesAgreed').reason, 'AllAgreed');
+    const full = deriveObjects([caller, open]);
+    const strip = (r: ServiceResult): unknown => ({ kind: r.kind, key: r.key, objects: r.objects, conditions: r.status.conditions.map((c) => [c.type, c.status, c.reason, c.message]) });
+    assert.deepEqual(fleet.results().map(strip).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), full.services.map(strip).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+  });
+});
