@@ -27,8 +27,8 @@ for (const file of yamlFiles(root)) {
   for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
     type Workload = { containers?: Record<string, { image?: string }> };
     const o = doc.toJS() as { kind?: string; spec?: { workload?: Workload; tasks?: Record<string, { workload?: Workload }> } } | null;
-    // A LatticeService's containers, and every task's of a LatticeJob.
-    const workloads = o?.kind === 'LatticeService' ? [o.spec?.workload] : o?.kind === 'LatticeJob' ? Object.values(o.spec?.tasks ?? {}).map((t) => t.workload) : [];
+    // A LatticeService's or LatticeModel's containers, and every task's of a LatticeJob.
+    const workloads = o?.kind === 'LatticeService' || o?.kind === 'LatticeModel' ? [o.spec?.workload] : o?.kind === 'LatticeJob' ? Object.values(o.spec?.tasks ?? {}).map((t) => t.workload) : [];
     for (const c of workloads.flatMap((w) => Object.values(w?.containers ?? {}))) {
       const parsed = typeof c.image === 'string' ? parseImageReference(c.image) : undefined;
       if (parsed?.ok && parsed.ref.registry === REGISTRY && parsed.ref.digest) images.add(c.image!);

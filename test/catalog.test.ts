@@ -45,7 +45,7 @@ function allHtml(dir: string): string {
 test('the index lists every example service with owner, namespace, image, status and score', async () => {
   const index = readFileSync(join(await examples(), 'index.html'), 'utf8');
   const rows = [...index.matchAll(/<tr data-service="([^"]+)">(.*?)<\/tr>/g)];
-  assert.deepEqual(rows.map((r) => r[1]), ['analytics/nightly-report', 'analytics/train-ranker', 'commerce/catalog', 'commerce/checkout', 'commerce/ledger-export', 'commerce/notifications', 'commerce/orders', 'commerce/payments', 'commerce/search', 'commerce/search-ranker', 'commerce/storefront']);
+  assert.deepEqual(rows.map((r) => r[1]), ['analytics/nightly-report', 'analytics/train-ranker', 'commerce/catalog', 'commerce/checkout', 'commerce/ledger-export', 'commerce/notifications', 'commerce/orders', 'commerce/payments', 'commerce/search', 'commerce/search-ranker', 'commerce/storefront', 'ml/assistant', 'ml/chat']);
   const payments = rows.find((r) => r[1] === 'commerce/payments')![2]!;
   assert.match(payments, /<a href="services\/commerce\/payments.html">payments<\/a>/);
   assert.match(payments, /#commerce on Slack <span class="muted">\(commerce\)<\/span>/);

@@ -475,3 +475,103 @@ describe('jobs in the modelled cluster', () => {
     assert.equal(m.connectOutside(nightly, { fqdn: 'evil.example.net', ip: '203.0.113.9' }, 443, [DNS]).allowed, false);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Models (LatticeModel): callers agree to a model exactly as to a service, and the Kthena router
+// reaches a routed model's engine port, nothing else.
+
+describe('a LatticeModel in the modelled cluster', () => {
+  const ENGINE = `registry.example.com/vllm@sha256:${'b'.repeat(64)}`;
+  const lm = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeModel', metadata: { name, namespace: 'ai' }, spec });
+  const MODEL_FLEET = [
+    // ai/chat: a routed model accepting ai/assistant (which calls it: agreed) and ai/snoop (which does not call it: one-sided).
+    lm('chat', {
+      modelSource: { uri: 'hf://Qwen/Qwen2.5-0.5B-Instruct' },
+      gpu: { count: 1 },
+      workload: {
+        containers: { engine: { image: ENGINE, resources: { limits: { cpu: '2', memory: '8Gi' } }, readinessProbe: { httpGet: { path: '/health', port: 'http' } } } },
+        service: { ports: { http: http(8000) } },
+        resources: { assistant: { type: 'service', direction: 'inbound' }, snoop: { type: 'service', direction: 'inbound' } },
+      },
+      routing: { inferenceEngine: 'vLLM', routes: { chat: { modelName: 'qwen-chat' } } },
+    }),
+    // ai/embed: a model with no routes, accepting nobody.
+    lm('embed', {
+      modelSource: { uri: 's3://models/embed' },
+      workload: { containers: { engine: { image: ENGINE, resources: { limits: { cpu: '1', memory: '2Gi' } } } }, service: { ports: { http: http(8080) } } },
+    }),
+    service('assistant', { workload: { service: { ports: { http: http(8080) } }, resources: { chat: { type: 'service' } } } }, 'ai'),
+    // ai/snoop calls embed, which does not accept it, and does not declare chat.
+    service('snoop', { workload: { service: { ports: { http: http(8080) } }, resources: { embed: { type: 'service' } } } }, 'ai'),
+  ];
+  const derivedModels = deriveObjects(MODEL_FLEET);
+  const modelObjects = [...derivedModels.platformObjects, ...derivedModels.services.flatMap((s) => s.objects)] as Obj[];
+  /** The Kthena router as its Helm chart runs it, in the ambient mesh (namespace kthena-system enrolled). */
+  const ROUTER = platformPod('kthena-system', 'kthena-router', { 'app.kubernetes.io/component': 'kthena-router', 'istio.io/dataplane-mode': 'ambient' }, 'kthena-router', [8080]);
+  /** A pod copying the router's labels in another namespace, and one in its namespace under another ServiceAccount. */
+  const FAKE_ROUTERS: Pod[] = [{ ...ROUTER, name: 'fake-router', namespace: 'ai' }, { ...ROUTER, name: 'other', serviceAccount: 'default' }];
+  const m = cluster(modelObjects, { pods: [ROUTER] });
+  const aiPods = m.pods.filter((p) => p.namespace === 'ai');
+
+  test('every model and service is Ready, every derived object validates upstream, and the model pods are in the mesh', () => {
+    assert.deepEqual(derivedModels.problems, []);
+    for (const r of derivedModels.services) assert.equal(r.status.phase, 'Ready', `${r.key}: ${JSON.stringify(r.status.conditions)}`);
+    assert.deepEqual(derivedModels.services.map((r) => `${r.kind ?? 'LatticeService'} ${r.key}`).sort(), ['LatticeModel ai/chat', 'LatticeModel ai/embed', 'LatticeService ai/assistant', 'LatticeService ai/snoop']);
+    for (const o of modelObjects) assertValid(o);
+    assert.deepEqual(aiPods.map((p) => p.name).sort(), ['assistant', 'chat', 'embed', 'snoop']);
+    for (const p of aiPods) assert.equal(m.inMesh(p), true, p.name);
+  });
+
+  test('the agreed caller reaches the model through its Service; the router reaches it by model name', () => {
+    const v = m.callService(m.pod('ai/assistant'), 'ai', 'chat', 8000, [DNS]);
+    assert.ok(v.allowed, `${v.stage} ${v.detail}`);
+    const r = m.modelRequest(ROUTER, 'qwen-chat');
+    assert.ok(r.allowed, `${r.stage} ${r.detail}`);
+    assert.equal(r.backend, 'ai/chat:8000');
+    assert.equal(m.modelRequest(ROUTER, 'embed').stage, 'route', 'a model without routes is not reachable through the router');
+  });
+
+  test('nothing else gets through: every source to every port of every pod of namespace ai', () => {
+    const sources: Pod[] = [...m.pods, ...FAKE_ROUTERS];
+    const expected = new Set([
+      'ai/assistant>ai/chat:8000',
+      'kthena-system/kthena-router>ai/chat:8000',
+      'monitoring/vmagent-vmagent>ai/chat:8000',
+      'monitoring/vmagent-vmagent>ai/embed:8080',
+      'monitoring/vmagent-vmagent>ai/assistant:8080',
+      'monitoring/vmagent-vmagent>ai/snoop:8080',
+    ]);
+    const allowed = new Set<string>();
+    let tried = 0;
+    for (const src of sources) {
+      for (const dst of aiPods) {
+        for (const port of new Set([...dst.ports.map((p) => p.port), 22, 80, 8000, 8080, HBONE_PORT])) {
+          tried++;
+          if (m.connect(src, dst, port).allowed) allowed.add(`${src.namespace}/${src.name}>${dst.namespace}/${dst.name}:${port}`);
+        }
+      }
+    }
+    assert.ok(tried > 100, `tried ${tried} flows`);
+    assert.deepEqual([...allowed].sort(), [...expected].sort());
+    // The one-sided declarations stay closed: snoop is accepted by chat but does not call it; snoop calls embed, which does not accept it.
+    assert.equal(m.callService(m.pod('ai/snoop'), 'ai', 'chat', 8000, [DNS]).allowed, false);
+    assert.equal(m.callService(m.pod('ai/snoop'), 'ai', 'embed', 8080, [DNS]).allowed, false);
+  });
+
+  test('the router allowance is load-bearing: without it the Kthena router is refused', () => {
+    const stripRouter = modelObjects.map((o) => {
+      if (o.kind === 'CiliumNetworkPolicy' && o.metadata.name === 'chat') {
+        const spec = o.spec as { ingress: { fromEndpoints: { matchLabels: Record<string, string> }[] }[] };
+        return { ...o, spec: { ...spec, ingress: spec.ingress.filter((r) => !r.fromEndpoints.some((e) => e.matchLabels['k8s:io.kubernetes.pod.namespace'] === 'kthena-system')) } };
+      }
+      return o;
+    });
+    const v = cluster(stripRouter, { pods: [ROUTER] }).modelRequest(ROUTER, 'qwen-chat');
+    assert.deepEqual([v.allowed, v.stage], [false, 'cilium-ingress']);
+    const noRule = modelObjects.map((o) => (o.kind === 'AuthorizationPolicy' && o.metadata.name === 'chat'
+      ? { ...o, spec: { ...(o.spec as object), rules: (o.spec as { rules: { from: { source: { principals: string[] } }[] }[] }).rules.filter((r) => !r.from[0]!.source.principals[0]!.includes('kthena-router')) } }
+      : o));
+    const w = cluster(noRule, { pods: [ROUTER] }).modelRequest(ROUTER, 'qwen-chat');
+    assert.deepEqual([w.allowed, w.stage], [false, 'istio-authz']);
+  });
+});

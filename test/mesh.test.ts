@@ -354,7 +354,7 @@ test('the platform baseline: cluster-wide default deny outside the platform name
         endpointSelector: {
           matchExpressions: [
             { key: 'k8s:io.kubernetes.pod.namespace', operator: 'Exists' },
-            { key: 'k8s:io.kubernetes.pod.namespace', operator: 'NotIn', values: ['cert-manager', 'external-secrets', 'istio-system', 'keda', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system', 'monitoring'] },
+            { key: 'k8s:io.kubernetes.pod.namespace', operator: 'NotIn', values: ['cert-manager', 'external-secrets', 'istio-system', 'keda', 'kthena-system', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system', 'monitoring'] },
           ],
         },
         enableDefaultDeny: { ingress: true, egress: true },
@@ -413,7 +413,7 @@ test('mesh settings defaults and validation', () => {
   assert.deepEqual(d, {
     trustDomain: 'cluster.local',
     istioNamespace: 'istio-system',
-    systemNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager', 'keda'],
+    systemNamespaces: ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager', 'keda', 'kthena-system'],
     dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
     metricsScraper: { namespace: 'monitoring', vmAgent: 'vmagent' },
   });
@@ -421,7 +421,7 @@ test('mesh settings defaults and validation', () => {
   assert.deepEqual(scraperIdentity(d), { namespace: 'monitoring', serviceAccount: 'vmagent-vmagent', podLabels: { 'app.kubernetes.io/name': 'vmagent', 'app.kubernetes.io/instance': 'vmagent' } });
   assert.deepEqual(scraperIdentity({ ...d, metricsScraper: { namespace: 'obs', vmAgent: 'main' } }), { namespace: 'obs', serviceAccount: 'vmagent-main', podLabels: { 'app.kubernetes.io/name': 'vmagent', 'app.kubernetes.io/instance': 'main' } });
   assert.deepEqual(scraperIdentity({ ...d, metricsScraper: { namespace: 'obs', vmAgent: 'main', serviceAccount: 'scraper', podLabels: { app: 'scraper' } } }), { namespace: 'obs', serviceAccount: 'scraper', podLabels: { app: 'scraper' } });
-  assert.deepEqual(excludedNamespaces(defaultPlatformSettings()), ['cert-manager', 'external-secrets', 'istio-system', 'keda', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system', 'monitoring']);
+  assert.deepEqual(excludedNamespaces(defaultPlatformSettings()), ['cert-manager', 'external-secrets', 'istio-system', 'keda', 'kthena-system', 'kube-node-lease', 'kube-public', 'kube-system', 'lattice-system', 'monitoring']);
   // The namespace of the Prometheus-compatible address KEDA reads is excluded too.
   assert.ok(excludedNamespaces({ ...defaultPlatformSettings(), prometheusAddress: 'http://vmsingle.metrics.svc:8429' }).includes('metrics'));
   assert.equal(prometheusNamespace('http://vmsingle.metrics.svc.cluster.local:8429'), 'metrics');

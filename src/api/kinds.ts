@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { GROUP, VERSION } from './common.ts';
 import { editDistance, nearestName } from './names.ts';
 import * as latticeService from './latticeservice/v1alpha1.ts';
+import * as latticeModel from './latticemodel/v1alpha1.ts';
 import * as latticePlatform from './latticeplatform/v1alpha1.ts';
 import * as secretProvider from './secretprovider/v1alpha1.ts';
 import * as imageProvider from './imageprovider/v1alpha1.ts';
@@ -78,6 +79,25 @@ export const KINDS: KindDefinition[] = [
       { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed (the derivation).' },
       { name: 'Run', type: 'string', jsonPath: '.status.jobPhase', description: 'Pending, Running, Succeeded or Failed (the Volcano Job).' },
       { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule.cron', description: 'Cron schedule, when scheduled.' },
+      AGE,
+    ],
+  },
+  {
+    kind: latticeModel.KIND,
+    plural: latticeModel.PLURAL,
+    singular: 'latticemodel',
+    shortNames: latticeModel.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      "A served model: its serving containers, the weights' source (credentials by secret reference), replicas and autoscaling, GPUs, and its routes through the Kthena router. Callers agree to it like to a service. The platform derives its Deployment, Service, network policies, secrets wiring, Kthena ModelServer and ModelRoutes.",
+    spec: latticeModel.latticeModelSpecSchema,
+    status: latticeModel.latticeModelStatusSchema,
+    printerColumns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed.' },
+      { name: 'Source', type: 'string', jsonPath: '.spec.modelSource.uri', description: 'Where the weights come from.' },
+      { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired (minimum) number of pods.' },
       AGE,
     ],
   },
@@ -194,7 +214,7 @@ export function findKind(name: string): KindDefinition | undefined {
  * ignored, so that a platform never believes a job, model or team was set up when nothing was
  * derived. A kind leaves this list by being added to {@link KINDS}.
  */
-export const RESERVED_KINDS: readonly string[] = ['LatticeModel', 'LatticeMeshMember', 'LatticePackage'];
+export const RESERVED_KINDS: readonly string[] = ['LatticeMeshMember', 'LatticePackage'];
 
 /** Why a document that claims to be (or looks like) a Lattice object cannot be used: which field and what to do. */
 export interface KindProblem {

@@ -14,18 +14,17 @@ import type { Streams } from './render.ts';
 
 /** The modules the commands run on, loaded when a command runs (see main.ts), not at start. */
 async function implementation() {
-  const [platform, { authorizationInput }, { documentKey }, { latticeServiceSchema }, policy, { loadForCommand }, { table }, { renderTime }, { workloadView }] = await Promise.all([
+  const [platform, { authorizationInput }, { documentKey }, { workloadView }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
     import('../compiler/platform/snapshot.ts'),
     import('../compiler/workload/authorization.ts'),
     import('../compiler/platform/fleet.ts'),
-    import('../api/latticeservice/v1alpha1.ts'),
+    import('../compiler/kinds.ts'),
     import('../policy/index.ts'),
     import('./load.ts'),
     import('./output.ts'),
     import('./render.ts'),
-    import('../compiler/kinds.ts'),
   ]);
-  return { ...platform, authorizationInput, documentKey, latticeServiceSchema, ...policy, loadForCommand, table, renderTime, workloadView };
+  return { ...platform, authorizationInput, documentKey, workloadView, ...policy, loadForCommand, table, renderTime };
 }
 
 

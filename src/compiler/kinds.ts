@@ -13,6 +13,10 @@ import { deriveService } from './service/pipeline.ts';
 import { KIND as JOB_KIND, latticeJobSchema, type LatticeJob } from '../api/latticejob/v1alpha1.ts';
 import { deriveJob } from './job/pipeline.ts';
 import { jobView } from './job/view.ts';
+import { KIND as MODEL_KIND, type LatticeModel } from '../api/latticemodel/v1alpha1.ts';
+import { deriveModel } from './model/pipeline.ts';
+import { modelUnit, validateModel } from './model/unit.ts';
+import { rememberModel } from './model/kthena.ts';
 import type { DerivationContext, ServiceInput, ServiceResult } from './types.ts';
 
 /**
@@ -63,9 +67,29 @@ export const JOB_WORKLOAD: WorkloadKind<LatticeJob> = {
   derive: (input, value, ctx) => deriveJob(input, value, ctx),
 };
 
+/**
+ * LatticeModel: a served model (src/compiler/model/). Valid only when its unit also passes the
+ * LatticeService rules; its view is that unit (the serving pods as a service).
+ */
+export const MODEL_WORKLOAD: WorkloadKind<LatticeModel> = {
+  kind: MODEL_KIND,
+  parse(object) {
+    const v = validateModel({ object });
+    return v.ok ? v.model : undefined;
+  },
+  view(model) {
+    const unit = modelUnit(model);
+    rememberModel(unit, model);
+    return unit;
+  },
+  derive(input, value, ctx) {
+    return deriveModel(input, ctx, value);
+  },
+};
+
 /** Every workload kind, by `kind`. */
 export const WORKLOAD_KINDS: ReadonlyMap<string, WorkloadKind> = new Map<string, WorkloadKind>(
-  ([SERVICE_WORKLOAD, JOB_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
+  ([SERVICE_WORKLOAD, JOB_WORKLOAD, MODEL_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
 );
 
 /** The workload kind of a raw document (by its `kind`), or undefined. The API version is checked by the caller. */

@@ -78,6 +78,8 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', plural: 'gateways', namespaced: true, levels: PLATFORM, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', namespaced: true, levels: SERVICE, providedBy: 'cert-manager' },
+  { apiVersion: 'networking.serving.volcano.sh/v1alpha1', kind: 'ModelServer', plural: 'modelservers', namespaced: true, levels: SERVICE, providedBy: 'Kthena (its networking CRDs)' },
+  { apiVersion: 'networking.serving.volcano.sh/v1alpha1', kind: 'ModelRoute', plural: 'modelroutes', namespaced: true, levels: SERVICE, providedBy: 'Kthena (its networking CRDs)' },
   { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', plural: 'clustersecretstores', namespaced: false, levels: PLATFORM, providedBy: 'External Secrets Operator (v0.17 or later serves external-secrets.io/v1)' },
   { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', plural: 'validatingadmissionpolicies', namespaced: false, levels: PLATFORM, providedBy: 'Kubernetes (1.30 or later serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy)' },
   { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', plural: 'validatingadmissionpolicybindings', namespaced: false, levels: PLATFORM, providedBy: 'Kubernetes (1.30 or later serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy)' },

@@ -56,6 +56,8 @@
  *   `volcano.sh/job-name`, `volcano.sh/job-namespace` and `volcano.sh/task-spec`; the `pytorch`
  *   plugin opens its `--port` on every container; a CronJob runs its `jobTemplate` (a run is named
  *   `<cronjob>-<suffix>`, the pods as for a Job of that name).
+ * - **Kthena router** (kthena.volcano.sh, "Router Routing"): a request's model name picks a ModelRoute,
+ *   its rule a ModelServer, whose label selector and workload port name the pods the router connects to.
  * - **VictoriaMetrics operator**: a VMServiceScrape selects Services of its namespace by labels and
  *   scrapes an endpoint port by name; the VMAgent's pods connect to each selected pod on its targetPort.
  */
@@ -508,6 +510,39 @@ export class ClusterModel {
       if (!v.allowed) return v;
     }
     return OK;
+  }
+
+  /**
+   * An inference request through the Kthena router (kthena.volcano.sh, "Router Routing"; CRDs
+   * networking.serving.volcano.sh/v1alpha1): the router matches the request's `model` field against
+   * the `modelName` (or `loraAdapters`) of every ModelRoute, takes the first rule whose
+   * `modelMatch.headers` (exact) all match, sends to a target ModelServer of the route's namespace,
+   * and connects from its own pod to every pod the ModelServer's `workloadSelector.matchLabels`
+   * selects in that namespace, on `workloadPort.port` (no Service in between).
+   */
+  modelRequest(router: Pod, model: string, headers: Record<string, string> = {}): Verdict & { backend?: string } {
+    const routes = this.objects.filter((o) => o.apiVersion === 'networking.serving.volcano.sh/v1alpha1' && o.kind === 'ModelRoute');
+    type RouteSpec = { modelName?: string; loraAdapters?: string[]; rules: { modelMatch?: { headers?: Record<string, { exact?: string }> }; targetModels: { modelServerName?: string }[] }[] };
+    const route = routes.find((o) => {
+      const spec = o.spec as RouteSpec;
+      return spec.modelName === model || (spec.loraAdapters ?? []).includes(model);
+    });
+    if (!route) return deny('route', `no ModelRoute serves model ${model}`);
+    const namespace = route.metadata.namespace ?? 'default';
+    const rule = (route.spec as RouteSpec).rules.find((r) => Object.entries(r.modelMatch?.headers ?? {}).every(([h, m]) => m.exact === undefined || headers[h] === m.exact));
+    if (!rule) return deny('route', `no rule of ModelRoute ${namespace}/${route.metadata.name} matches the headers`);
+    const serverName = rule.targetModels[0]?.modelServerName;
+    const server = this.objects.find((o) => o.apiVersion === 'networking.serving.volcano.sh/v1alpha1' && o.kind === 'ModelServer' && (o.metadata.namespace ?? 'default') === namespace && o.metadata.name === serverName);
+    if (!server) return deny('route', `ModelServer ${namespace}/${String(serverName)} not found`);
+    const spec = server.spec as { workloadSelector: { matchLabels?: Record<string, string> }; workloadPort: { port: number } };
+    const selector = spec.workloadSelector.matchLabels ?? {};
+    const pods = this.pods.filter((p) => p.namespace === namespace && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => p.labels[k] === v));
+    if (pods.length === 0) return deny('route', `ModelServer ${namespace}/${server.metadata.name} selects no pod`);
+    for (const pod of pods) {
+      const v = this.connect(router, pod, spec.workloadPort.port);
+      if (!v.allowed) return v;
+    }
+    return { ...OK, backend: pods.map((p) => `${p.namespace}/${p.name}:${spec.workloadPort.port}`).join(',') };
   }
 
   /**

@@ -60,7 +60,7 @@ export const gatewaySettingSchema = z.strictObject({
  * manage their own network policies. The DNS namespace and the Istio root namespace are always
  * excluded as well, whatever this list says (without them no pod resolves names or gets mesh config).
  */
-export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager', 'keda'];
+export const DEFAULT_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'lattice-system', 'external-secrets', 'cert-manager', 'keda', 'kthena-system'];
 
 /**
  * Namespaces where no LatticeService is derived (spec.protectedNamespaces): where the platform's own
@@ -86,7 +86,7 @@ export const meshSettingsSchema = z.strictObject({
   systemNamespaces: z
     .array(dnsLabel)
     .default(DEFAULT_SYSTEM_NAMESPACES)
-    .describe('Namespaces excluded from the cluster-wide default deny (platform components with their own policies; keda runs the KEDA operator and metrics API server). The DNS, Istio, metrics scraper and gateway namespaces, and the namespace of prometheusAddress, are always excluded.'),
+    .describe('Namespaces excluded from the cluster-wide default deny (platform components with their own policies; keda runs the KEDA operator and metrics API server, kthena-system the Kthena router, which connects to the pods of routed LatticeModels). The DNS, Istio, metrics scraper and gateway namespaces, and the namespace of prometheusAddress, are always excluded.'),
   dns: z
     .strictObject({
       namespace: dnsLabel.default('kube-system').describe('Namespace of the cluster DNS pods.'),

@@ -60,6 +60,8 @@ export const KIND_ORDER = [
   'HTTPRoute',
   'Certificate',
   'ReferenceGrant',
+  'ModelServer',
+  'ModelRoute',
 ];
 
 /** Sorts objects into apply order (stable within a kind). */
