@@ -29,7 +29,7 @@ async function examples(): Promise<string> {
   try {
     const r = await lattice('catalog', 'examples/', '--out', out);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Catalog of 11 services written to .*index\.html \(12 pages\)/);
+    assert.match(r.stderr, /Catalog of 13 services written to .*index\.html \(14 pages\)/);
   } finally {
     process.chdir(cwd);
   }
@@ -170,7 +170,7 @@ test('in headless Chromium: the example catalog renders, links work, nothing is 
     await page.goto(pathToFileURL(join(site, 'index.html')).href);
     assert.equal(await page.title(), 'Service catalog');
     const rows = await page.$$eval('#services tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())));
-    assert.equal(rows.length, 11);
+    assert.equal(rows.length, 13);
     const byName = new Map(rows.map((r) => [r[0], r]));
     assert.deepEqual(byName.get('payments')!.slice(0, 3), ['payments', 'commerce', '#commerce on Slack (commerce)']);
     assert.equal(byName.get('payments')![4], 'Ready');

@@ -390,8 +390,13 @@ export const gpuParamsSchema = z.strictObject({
     .max(63)
     .optional()
     .describe('GPU model the pod needs: a short name (H100, H100PCIE, A100, A100-40G, A10G, L40S, L40, L4, T4, V100) mapped to the nvidia.com/gpu.product node label value, or that label value itself; becomes a node selector.'),
-  tolerations: z.boolean().optional().describe('Tolerate the nvidia.com/gpu taint GPU nodes usually carry (default true).'),
-});
+  tolerations: z.boolean().optional().describe('Tolerate the taint GPU nodes usually carry, named like the device resource (default true).'),
+  resource: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be an extended resource name such as nvidia.com/gpu or amd.com/gpu')
+    .optional()
+    .describe('Device plugin resource of whole GPUs (default nvidia.com/gpu), e.g. amd.com/gpu; its name is also the tolerated taint. Not with memory or compute (Volcano vGPU shares NVIDIA GPUs only).'),
+}).refine((g) => g.resource === undefined || (g.memory === undefined && g.compute === undefined), { message: 'resource names a device of whole GPUs; memory and compute share NVIDIA GPUs through Volcano vGPU. Remove resource, or memory and compute.', path: ['resource'] });
 
 const SCHEMES_WITH_DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
 

@@ -66,7 +66,7 @@ export function modelUnit(model: LatticeModel): LatticeService {
     volumes: { ...first.volumes, [source.mountPath]: { sizeLimit: source.cacheSize } },
   };
   const resources = { ...spec.workload.resources };
-  if (spec.gpu) resources[GPU_RESOURCE] = { type: 'gpu', params: { count: spec.gpu.count, ...(spec.gpu.model ? { model: spec.gpu.model } : {}) } } as (typeof resources)[string];
+  if (spec.gpu) resources[GPU_RESOURCE] = { type: 'gpu', params: { count: spec.gpu.count, ...(spec.gpu.resource !== 'nvidia.com/gpu' ? { resource: spec.gpu.resource } : {}), ...(spec.gpu.model ? { model: spec.gpu.model } : {}) } } as (typeof resources)[string];
   const workload: LatticeService['spec']['workload'] = { ...spec.workload, containers };
   if (Object.keys(resources).length > 0) workload.resources = resources;
   const unitSpec: LatticeService['spec'] = { replicas: spec.replicas, workload };

@@ -64,7 +64,7 @@ export function gpuProduct(model: string): string {
 
 /** The extended-resource limits of the first container, as strings (Kubernetes quantities). */
 export function gpuLimits(gpu: GpuParams): Record<string, string> {
-  if (!isFractional(gpu)) return { 'nvidia.com/gpu': String(gpu.count) };
+  if (!isFractional(gpu)) return { [gpu.resource ?? GPU_TAINT_KEY]: String(gpu.count) };
   const out: Record<string, string> = { 'volcano.sh/vgpu-number': String(gpu.count) };
   if (gpu.memory !== undefined) {
     const bytes = /^[0-9]+$/.test(gpu.memory) ? Number(gpu.memory) * 1024 * 1024 : parseQuantity(gpu.memory); // a bare number is MiB, as in the reference
@@ -78,7 +78,7 @@ export function gpuLimits(gpu: GpuParams): Record<string, string> {
 export function gpuScheduling(gpu: GpuParams): { nodeSelector?: Record<string, string>; tolerations: Toleration[]; schedulerName?: string } {
   const out: { nodeSelector?: Record<string, string>; tolerations: Toleration[]; schedulerName?: string } = { tolerations: [] };
   if (gpu.model !== undefined) out.nodeSelector = { [GPU_PRODUCT_LABEL]: gpuProduct(gpu.model) };
-  if (gpu.tolerations !== false) out.tolerations.push({ key: GPU_TAINT_KEY, operator: 'Exists', effect: 'NoSchedule' });
+  if (gpu.tolerations !== false) out.tolerations.push({ key: gpu.resource ?? GPU_TAINT_KEY, operator: 'Exists', effect: 'NoSchedule' });
   if (isFractional(gpu)) out.schedulerName = 'volcano';
   return out;
 }
