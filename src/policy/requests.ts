@@ -8,6 +8,7 @@
 import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
 import { secretPathProblem } from '../api/secretpath.ts';
+import { parsedEndpoints } from '../api/latticeservice/endpoint.ts';
 import { CEDAR_NAMESPACE, type CedarValueJson, type EntityJson } from './cedar.ts';
 
 /** The Cedar actions of the Lattice schema. */
@@ -116,7 +117,6 @@ const T = {
 } as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
 
 /** Namespace facts read from labels and annotations (see {@link ServiceAuthorizationInput.namespaces}). */
 export interface NamespaceFacts {
@@ -294,31 +294,13 @@ function imageRequests(ctx: ServiceContext): AuthorizationRequest[] {
   });
 }
 
-/** Host, port and scheme of an endpoint URL, or undefined when it is not one (the LatticeService schema rejects those). */
-export function parseEndpoint(text: string): { id: string; host: string; port: number; scheme: string } | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  const scheme = url.protocol.replace(/:$/, '');
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port !== '' ? Number(url.port) : DEFAULT_PORTS[scheme];
-  if (host === '' || port === undefined) return undefined;
-  return { id: `${scheme}://${url.hostname}:${port}`, host, port, scheme };
-}
-
 function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
   for (const [key, res] of sortedResources(ctx.input.service)) {
     if (res.type !== 'external-service') continue;
-    const endpoints = (res.params as { endpoints?: unknown } | undefined)?.endpoints;
-    if (!Array.isArray(endpoints)) continue;
-    endpoints.forEach((text: unknown, i) => {
-      if (typeof text !== 'string') return;
-      const ep = parseEndpoint(text);
-      if (!ep) return;
+    // Every accepted form (URL, host:port, entity:NAME, list or map) is one request, parsed the way
+    // the mesh reads it (src/api/latticeservice/endpoint.ts), so what Cedar permits is what is opened.
+    for (const { key: at, endpoint: ep } of parsedEndpoints(res.params)) {
       const resource = { type: T.ExternalEndpoint, id: ep.id };
       out.push(
         request(ctx, {
@@ -326,11 +308,11 @@ function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
           resource,
           resourceDescription: `endpoint ${ep.id} (resource ${key})`,
           requestPhrase: `call ExternalEndpoint ${ep.id}`,
-          path: `spec.workload.resources.${key}.params.endpoints.${i}`,
+          path: `spec.workload.resources.${key}.params.endpoints.${at}`,
           extra: [{ uid: resource, attrs: { host: ep.host, port: ep.port, scheme: ep.scheme }, parents: [] }],
         }),
       );
-    });
+    }
   }
   return out;
 }

@@ -11,6 +11,7 @@ import { API_VERSION, condition, dnsLabel, duration, objectMeta, ownValue, quant
 import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { parseQuantity } from '../quantity.ts';
+import { parseExternalEndpoint } from './endpoint.ts';
 
 export const KIND = 'LatticeService';
 export const PLURAL = 'latticeservices';
@@ -247,18 +248,38 @@ export const secretParamsSchema = z.strictObject({
   secretType: z.string().optional().describe('Type of the synced Kubernetes Secret (default Opaque).'),
 });
 
-/** `params` of a resource of type external-service. */
-export const externalServiceParamsSchema = z.strictObject({
-  endpoints: z
-    .array(
-      z.string().superRefine((v, ctx) => {
-        const problem = endpointProblem(v);
-        if (problem) ctx.addIssue({ code: 'custom', message: `endpoint "${v}" ${problem}` });
-      }),
-    )
-    .min(1)
-    .describe('URLs the service calls, e.g. https://api.stripe.com or tcp://db.example.com:5432.'),
+const endpointText = z.string().superRefine((v, ctx) => {
+  const parsed = parseExternalEndpoint(v);
+  if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `endpoint "${v}" ${parsed.error}` });
 });
+
+/** Resolution modes of an external service (Istio ServiceEntry `resolution`, in the reference's lower case). */
+export const ENDPOINT_RESOLUTIONS = ['dns', 'static', 'none'] as const;
+
+/** `params` of a resource of type external-service. */
+export const externalServiceParamsSchema = z
+  .strictObject({
+    endpoints: z
+      .union([
+        z.array(endpointText).min(1),
+        z.record(dnsLabel, endpointText).refine((m) => Object.keys(m).length > 0, 'declare at least one endpoint'),
+      ])
+      .describe('What the service calls: a list of endpoints, or a map endpoint name -> endpoint (the reference\'s shape; read in name order). An endpoint is a URL (https://api.stripe.com, tcp://db.example.com:5432, udp://ntp.example.com:123; http, https, grpc, grpcs, tcp, tls, udp), host:port for TCP (db.example.com:5432), or entity:NAME[:PORT] for a Cilium entity (kube-apiserver, world, host, remote-node). Each needs a Cedar permit for AccessExternalEndpoint.'),
+    resolution: z
+      .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(ENDPOINT_RESOLUTIONS))
+      .optional()
+      .describe('How the mesh finds the addresses (Istio ServiceEntry resolution): dns (default; host names resolved by DNS, IP addresses used as written), static (every endpoint must be an IP address), none (connections keep the address the application resolved). DNS, STATIC and NONE are accepted too.'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.resolution !== 'static') return;
+    const entries = Array.isArray(p.endpoints) ? p.endpoints.map((t, i) => [i, t] as const) : Object.entries(p.endpoints);
+    for (const [key, text] of entries) {
+      const parsed = parseExternalEndpoint(text);
+      if (!('error' in parsed) && !parsed.ip) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', key], message: `endpoint "${text}" is not an IP address, but resolution static needs addresses: write the address (tcp://10.0.0.5:5432), or use resolution dns` });
+      }
+    }
+  });
 
 /** `params` of a resource of type volume. */
 export const volumeParamsSchema = z.strictObject({
@@ -272,23 +293,10 @@ export const gpuParamsSchema = z.strictObject({
   model: z.string().optional().describe('GPU model the pod needs, matched against a node label.'),
 });
 
-const SCHEMES_WITH_DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
-
-/** Returns why `text` is not an endpoint URL the platform can allow, or undefined. Exported for the mesh. */
+/** Returns why `text` is not an endpoint the platform can allow, or undefined (see ./endpoint.ts for the forms). */
 export function endpointProblem(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'is not a URL: write e.g. https://api.stripe.com or tcp://db.example.com:5432';
-  }
-  const scheme = url.protocol.replace(/:$/, '');
-  if (!['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls'].includes(scheme)) {
-    return `has scheme "${scheme}": use http, https, grpc, grpcs, tcp or tls`;
-  }
-  if (url.hostname === '') return 'has no host';
-  if (url.port === '' && SCHEMES_WITH_DEFAULT_PORT[scheme] === undefined) return `needs a port for scheme ${scheme}, e.g. ${scheme}://${url.hostname}:5432`;
-  return undefined;
+  const parsed = parseExternalEndpoint(text);
+  return 'error' in parsed ? parsed.error : undefined;
 }
 
 const RESOURCE_PARAMS: Record<string, z.ZodType | undefined> = {
@@ -318,13 +326,13 @@ export const resourceSchema = z
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints}; volume: {sizeLimit, medium}; gpu: {count, model}.'),
+      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints, resolution}; volume: {sizeLimit, medium}; gpu: {count, model}.'),
   })
   .superRefine((r, ctx) => {
     const paramsSchema = RESOURCE_PARAMS[r.type];
     if (paramsSchema !== undefined) {
       if (r.type === 'external-service' && r.params === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['params', 'endpoints'], message: 'an external-service needs params.endpoints, e.g. [https://api.stripe.com]' });
+        ctx.addIssue({ code: 'custom', path: ['params', 'endpoints'], message: 'an external-service needs params.endpoints, e.g. [https://api.stripe.com] or {api: https://api.stripe.com}' });
       } else if (r.type === 'gpu' && r.params === undefined) {
         ctx.addIssue({ code: 'custom', path: ['params', 'count'], message: 'a gpu resource needs params.count, the number of GPUs per pod' });
       } else if (r.params !== undefined) {

@@ -36,6 +36,7 @@
 import type { ExternalServiceParams, LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { scraperIdentity, type MeshSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
+import { parsedEndpoints } from '../../api/latticeservice/endpoint.ts';
 import { cloudEgress } from '../workload/cloud.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
 import { LABELS, childName } from '../naming.ts';
@@ -135,30 +136,37 @@ export function podPorts(service: LatticeService): PodPort[] {
 export interface ExternalEndpoint {
   /** The resource name. */
   resource: string;
-  /** Host name, or IP address when `ip` is true. */
+  /** Host name, IP address when `ip` is true, or the Cilium entity name when `entity` is set. */
   host: string;
   ip: boolean;
+  /** The port; 0 for an entity endpoint without a port (every port). */
   port: number;
-  /** The URL scheme: http, https, grpc, grpcs, tcp or tls. */
+  /** http, https, grpc, grpcs, tcp, tls, udp, or entity. */
   scheme: string;
+  /** TCP, UDP, or ANY (an entity endpoint without a port). */
+  protocol: 'TCP' | 'UDP' | 'ANY';
+  /** A Cilium entity (`entity:NAME`): derived as `toEntities`, with no ServiceEntry. */
+  entity?: string;
+  /** The resource's `params.resolution` (default dns). */
+  resolution: 'dns' | 'static' | 'none';
 }
 
-const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
 /** Istio ServiceEntry port protocol per endpoint scheme: TLS is passed through, the app originates it. */
 const ISTIO_PROTOCOLS: Record<string, string> = { http: 'HTTP', https: 'TLS', grpc: 'GRPC', grpcs: 'TLS', tcp: 'TCP', tls: 'TLS' };
 
-/** The endpoints of every external-service resource of a service, in declaration order (validated URLs). */
+/**
+ * The endpoints of every external-service resource of a service, in declaration order (a map of
+ * endpoints in name order), parsed by src/api/latticeservice/endpoint.ts.
+ */
 export function externalEndpoints(service: LatticeService): ExternalEndpoint[] {
   const out: ExternalEndpoint[] = [];
   for (const [resource, r] of Object.entries(service.spec.workload.resources ?? {})) {
     if (r.type !== 'external-service') continue;
-    for (const endpoint of (r.params as ExternalServiceParams).endpoints) {
-      const url = new URL(endpoint);
-      const scheme = url.protocol.replace(/:$/, '');
-      let host = url.hostname;
-      const ip = /^\[.*\]$/.test(host) || /^[0-9.]+$/.test(host);
-      if (host.startsWith('[')) host = host.slice(1, -1);
-      out.push({ resource, host: host.replace(/\.$/, ''), ip, port: url.port ? Number(url.port) : DEFAULT_PORTS[scheme] ?? 0, scheme });
+    const resolution = (r.params as ExternalServiceParams | undefined)?.resolution ?? 'dns';
+    for (const { endpoint: e } of parsedEndpoints(r.params)) {
+      const base = { resource, host: e.host, ip: e.ip, port: e.port, scheme: e.scheme, protocol: e.protocol, resolution } as ExternalEndpoint;
+      if (e.form === 'entity') base.entity = e.entity;
+      out.push(base);
     }
   }
   return out;
@@ -261,7 +269,7 @@ function ciliumPolicy(
   // do not talk to istiod (ztunnel does, from its own pod), so neither istiod's name nor its port is allowed.
   const names = new Set<string>();
   for (const c of callees) names.add(serviceHost(c.name, c.namespace, settings.clusterDomain));
-  for (const e of externals) if (!e.ip) names.add(e.host);
+  for (const e of externals) if (!e.ip && e.entity === undefined) names.add(e.host);
   const cloud = cloudEgress(state.service);
   for (const n of cloud.names) names.add(n);
 
@@ -288,18 +296,23 @@ function ciliumPolicy(
     });
     egress.push({ toEndpoints: selectors, toPorts: ciliumPorts([HBONE]) });
   }
-  // External endpoints: one rule per port, host names through toFQDNs, addresses through toCIDR.
-  const byPort = new Map<number, { names: Set<string>; cidrs: Set<string> }>();
+  // External endpoints: one rule per port and protocol, host names through toFQDNs, addresses through
+  // toCIDR, Cilium entities through toEntities (an entity without a port: every port and protocol).
+  const byPort = new Map<string, { port: number; protocol: string; names: Set<string>; cidrs: Set<string>; entities: Set<string> }>();
   for (const e of externals) {
-    let group = byPort.get(e.port);
-    if (!group) byPort.set(e.port, (group = { names: new Set(), cidrs: new Set() }));
-    if (e.ip) group.cidrs.add(e.host.includes(':') ? `${e.host}/128` : `${e.host}/32`);
+    const key = `${e.port}/${e.protocol}`;
+    let group = byPort.get(key);
+    if (!group) byPort.set(key, (group = { port: e.port, protocol: e.protocol, names: new Set(), cidrs: new Set(), entities: new Set() }));
+    if (e.entity !== undefined) group.entities.add(e.entity);
+    else if (e.ip) group.cidrs.add(e.host.includes(':') ? `${e.host}/128` : `${e.host}/32`);
     else group.names.add(e.host);
   }
-  for (const [port, group] of byPort) {
-    const toPorts = ciliumPorts([{ port, protocol: 'TCP' }]);
-    if (group.names.size > 0) egress.push({ toFQDNs: [...group.names].map((n) => ({ matchName: n })), toPorts });
-    if (group.cidrs.size > 0) egress.push({ toCIDR: [...group.cidrs], toPorts });
+  for (const group of byPort.values()) {
+    const toPorts = group.port === 0 ? undefined : ciliumPorts([{ port: group.port, protocol: group.protocol as PodPort['protocol'] }]);
+    const withPorts = (rule: Record<string, unknown>): Record<string, unknown> => (toPorts ? { ...rule, toPorts } : rule);
+    if (group.names.size > 0) egress.push(withPorts({ toFQDNs: [...group.names].map((n) => ({ matchName: n })) }));
+    if (group.cidrs.size > 0) egress.push(withPorts({ toCIDR: [...group.cidrs] }));
+    if (group.entities.size > 0) egress.push(withPorts({ toEntities: [...group.entities].sort() }));
   }
   // Cloud identity (cloud.ts): the EKS Pod Identity agent or the Entra token endpoint.
   egress.push(...cloud.rules);
@@ -363,11 +376,21 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
   };
 }
 
+/**
+ * One ServiceEntry per external host of each resource. Entity endpoints get none (Cilium alone
+ * allows them), and neither do UDP endpoints: ztunnel carries TCP only and passes UDP through
+ * (istio.io, "Ambient data plane": ztunnel is a TCP proxy), so Istio has nothing to route.
+ * `resolution` follows the resource's `params.resolution`: dns (host names resolved by DNS; an IP
+ * address is a STATIC entry with that endpoint), static (IP addresses, STATIC), none (NONE: the
+ * connection keeps the address the application resolved; istio.io, ServiceEntry reference,
+ * "Resolution").
+ */
 function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): KubeObject[] {
   const svc = state.service.metadata.name;
   const namespace = namespaceOf(state);
   const byResource = new Map<string, Map<string, ExternalEndpoint[]>>();
   for (const e of externals) {
+    if (e.entity !== undefined || e.protocol !== 'TCP') continue;
     let hosts = byResource.get(e.resource);
     if (!hosts) byResource.set(e.resource, (hosts = new Map()));
     const list = hosts.get(e.host) ?? [];
@@ -386,18 +409,21 @@ function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): 
           const protocol = ISTIO_PROTOCOLS[e.scheme] ?? 'TCP';
           return { number: e.port, name: `${protocol.toLowerCase()}-${e.port}`, protocol };
         });
-      const spec: Record<string, unknown> = first.ip
-        ? {
-            // An address has no name to route on: Istio matches it by address, and still needs a host name.
-            hosts: [`${resource}.${svc}.${namespace}.lattice.external`],
-            addresses: [host],
-            ports,
-            location: 'MESH_EXTERNAL',
-            resolution: 'STATIC',
-            endpoints: [{ address: host }],
-            exportTo: ['.'],
-          }
-        : { hosts: [host], ports, location: 'MESH_EXTERNAL', resolution: 'DNS', exportTo: ['.'] };
+      let spec: Record<string, unknown>;
+      if (first.ip) {
+        spec = {
+          // An address has no name to route on: Istio matches it by address, and still needs a host name.
+          hosts: [`${resource}.${svc}.${namespace}.lattice.external`],
+          addresses: [host],
+          ports,
+          location: 'MESH_EXTERNAL',
+          resolution: first.resolution === 'none' ? 'NONE' : 'STATIC',
+          ...(first.resolution === 'none' ? {} : { endpoints: [{ address: host }] }),
+          exportTo: ['.'],
+        };
+      } else {
+        spec = { hosts: [host], ports, location: 'MESH_EXTERNAL', resolution: first.resolution === 'none' ? 'NONE' : 'DNS', exportTo: ['.'] };
+      }
       out.push({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: derivedMeta(state, name), spec });
     }
   }
