@@ -476,8 +476,15 @@ export function skipImageVerificationRequest(input: ServiceAuthorizationInput, i
 
 /** One host of a route to expose, for the ExposeRoute gate. */
 export interface RouteInput {
+  /** The host name; empty for a route without one (a TCPRoute, a Service exposed without hostnames). */
   host: string;
+  /** The Route id when it is not the host: `tcp:<exposure>:<listenPort>` (a TCPRoute), `service:<namespace>/<name>` (a Service exposure without hostnames). */
+  id?: string;
   exposure: 'internal' | 'public';
+  /** HTTPRoute (default), GRPCRoute, TCPRoute, or LoadBalancer / NodePort for a Service exposed outside the cluster. */
+  kind?: string;
+  /** The gateway listener port of a TCPRoute. */
+  listenPort?: number;
   /** Field of the LatticeService declaring the host, for messages, e.g. `spec.ingress.routes.web.hosts.0`. */
   path: string;
   /** Name of the route in spec.ingress.routes, when it comes from there. */
@@ -485,15 +492,18 @@ export interface RouteInput {
 }
 
 function routeRequest(ctx: ServiceContext, route: RouteInput): AuthorizationRequest {
-  const resource = { type: T.Route, id: route.host };
+  const id = route.id ?? route.host;
+  const resource = { type: T.Route, id };
   const of = route.route === undefined ? '' : ` (route ${route.route})`;
+  const attrs: Record<string, CedarValueJson> = { host: route.host, exposure: route.exposure, namespace: ctx.namespace, kind: route.kind ?? 'HTTPRoute' };
+  if (route.listenPort !== undefined) attrs.listenPort = route.listenPort;
   return request(ctx, {
     action: 'ExposeRoute',
     resource,
-    resourceDescription: `${route.exposure} route ${route.host}${of}`,
-    requestPhrase: `expose Route ${route.host} (${route.exposure})`,
+    resourceDescription: `${route.exposure} route ${id}${of}`,
+    requestPhrase: `expose Route ${id} (${route.exposure})`,
     path: route.path,
-    extra: [{ uid: resource, attrs: { host: route.host, exposure: route.exposure, namespace: ctx.namespace }, parents: [] }],
+    extra: [{ uid: resource, attrs, parents: [] }],
   });
 }
 
@@ -507,7 +517,22 @@ function routeRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const routes = Object.entries(ctx.input.service.spec.ingress?.routes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const out: AuthorizationRequest[] = [];
   for (const [name, route] of routes) {
-    route.hosts.forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: route.exposure, path: `spec.ingress.routes.${name}.hosts.${i}`, route: name })));
+    (route.hosts ?? []).forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: route.exposure, kind: route.kind, path: `spec.ingress.routes.${name}.hosts.${i}`, route: name })));
+    // A TCPRoute has no host: the Route is its listen port on the gateway of its exposure.
+    if (route.kind === 'TCPRoute' && route.listenPort !== undefined) {
+      out.push(routeRequest(ctx, { host: '', id: `tcp:${route.exposure}:${route.listenPort}`, listenPort: route.listenPort, exposure: route.exposure, kind: route.kind, path: `spec.ingress.routes.${name}.listenPort`, route: name }));
+    }
+  }
+  // A Service exposed outside the cluster (NodePort, LoadBalancer) bypasses the gateways: one request
+  // per hostname, or one for the Service itself when it has none. Always "public".
+  const svc = ctx.input.service.spec.workload.service;
+  if (svc !== undefined && svc.serviceType !== 'ClusterIP' && Object.keys(svc.ports).length > 0) {
+    const kind = svc.serviceType;
+    if (svc.hostnames === undefined) {
+      out.push(routeRequest(ctx, { host: '', id: `service:${ctx.namespace}/${ctx.input.service.metadata.name}`, exposure: 'public', kind, path: 'spec.workload.service.serviceType' }));
+    } else {
+      svc.hostnames.forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: 'public', kind, path: `spec.workload.service.hostnames.${i}` })));
+    }
   }
   return out;
 }

@@ -209,10 +209,49 @@ export function deriveMesh(state: DerivationState): void {
   const gateways = ingressPeers(state.service, state.ctx.settings);
   const scraper = scraperPeer(state);
 
+  const exposed = exposedPorts(state.service);
+
   enrolInAmbient(state);
-  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper));
-  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper) state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper));
+  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper, exposed));
+  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper || exposed.some((p) => p.protocol === 'TCP')) {
+    state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper, exposed));
+  }
+  const plaintext = exposedPeerAuthentication(state, exposed);
+  if (plaintext) state.objects.push(plaintext);
   state.objects.push(...serviceEntries(state, externals));
+}
+
+/**
+ * The pod ports a Service of type NodePort or LoadBalancer exposes outside the cluster
+ * (`workload.service.serviceType`), or none. Clients outside the cluster have no mesh identity and
+ * arrive in plain text on these ports, not through ztunnel's HBONE port.
+ */
+export function exposedPorts(service: LatticeService): PodPort[] {
+  const svc = service.spec.workload.service;
+  if (svc === undefined || svc.serviceType === 'ClusterIP') return [];
+  return podPorts(service);
+}
+
+/**
+ * A workload PeerAuthentication letting plain text in on the exposed TCP ports only: the mesh-wide
+ * STRICT mode (platform baseline) refuses connections without mutual TLS, which is every client of a
+ * NodePort or LoadBalancer Service. `mtls: UNSET` keeps STRICT on every other port; `portLevelMtls`
+ * names workload (container) ports (istio.io, PeerAuthentication reference: "the port value in the
+ * portLevelMtls field refers to the port of the workload"; in ambient mode DISABLE is not supported,
+ * PERMISSIVE is). Who may then connect is the AuthorizationPolicy's and Cilium's decision.
+ */
+function exposedPeerAuthentication(state: DerivationState, exposed: PodPort[]): KubeObject | undefined {
+  const tcp = exposed.filter((p) => p.protocol === 'TCP');
+  if (tcp.length === 0) return undefined;
+  const name = state.service.metadata.name;
+  const portLevelMtls: Record<string, { mode: string }> = {};
+  for (const p of tcp) portLevelMtls[String(p.port)] = { mode: 'PERMISSIVE' };
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: derivedMeta(state, name),
+    spec: { selector: { matchLabels: { [LABELS.name]: name } }, mtls: { mode: 'UNSET' }, portLevelMtls },
+  };
 }
 
 /**
@@ -261,6 +300,7 @@ function ciliumPolicy(
   ports: PodPort[],
   gateways: IngressPeer[],
   scraper: ScraperPeer | undefined,
+  exposed: PodPort[],
 ): KubeObject {
   const { settings } = state.ctx;
   const mesh = meshOf(state.ctx);
@@ -336,7 +376,12 @@ function ciliumPolicy(
     matchLabels[CILIUM_LABELS.serviceAccount] = scraper.serviceAccount;
     peers.push({ matchLabels });
   }
-  if (peers.length > 0) spec.ingress = [{ fromEndpoints: peers, toPorts: ciliumPorts([HBONE]) }];
+  const ingress: Record<string, unknown>[] = [];
+  if (peers.length > 0) ingress.push({ fromEndpoints: peers, toPorts: ciliumPorts([HBONE]) });
+  // A NodePort or LoadBalancer Service: clients outside the cluster (the `world` entity; the Service
+  // keeps their address with externalTrafficPolicy Local) on the exposed ports, in plain text.
+  if (exposed.length > 0) ingress.push({ fromEntities: ['world'], toPorts: ciliumPorts(exposed) });
+  if (ingress.length > 0) spec.ingress = ingress;
   // Nothing to allow: the empty rule, Cilium's documented deny-all (the CRD needs ingress or egress);
   // `enableDefaultDeny` states the deny either way.
   spec.egress = egress.length > 0 ? egress : [{}];
@@ -352,7 +397,7 @@ function gatewaySelector(g: IngressPeer): { matchLabels: Record<string, string> 
   return { matchLabels };
 }
 
-function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined): KubeObject {
+function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined, exposed: PodPort[]): KubeObject {
   const name = state.service.metadata.name;
   const trustDomain = meshOf(state.ctx).trustDomain;
   const rules: Record<string, unknown>[] = [];
@@ -368,6 +413,12 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
   if (scraper) {
     rules.push({ from: [{ source: { principals: [principalOf(trustDomain, scraper.namespace, scraper.serviceAccount)] } }], to: [{ operation: { ports: [String(scraper.port.port)] } }] });
   }
+  const exposedTcp = exposed.filter((p) => p.protocol === 'TCP');
+  if (exposedTcp.length > 0) {
+    // Plain-text clients of the exposed Service (no mesh identity: `notPrincipals: ["*"]` matches only
+    // a connection without one), on the exposed ports only.
+    rules.push({ from: [{ source: { notPrincipals: ['*'] } }], to: [{ operation: { ports: exposedTcp.map((p) => String(p.port)) } }] });
+  }
   return {
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
@@ -378,8 +429,9 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
 
 /**
  * One ServiceEntry per external host of each resource. Entity endpoints get none (Cilium alone
- * allows them), and neither do UDP endpoints: ztunnel carries TCP only and passes UDP through
- * (istio.io, "Ambient data plane": ztunnel is a TCP proxy), so Istio has nothing to route.
+ * allows them), and neither do UDP endpoints: Istio does not proxy UDP, which passes as it is
+ * (istio.io, "Protocol Selection": "Non-TCP based protocols, such as UDP, are not proxied"), so
+ * Istio has nothing to route and Cilium alone allows it.
  * `resolution` follows the resource's `params.resolution`: dns (host names resolved by DNS; an IP
  * address is a STATIC entry with that endpoint), static (IP addresses, STATIC), none (NONE: the
  * connection keeps the address the application resolved; istio.io, ServiceEntry reference,
