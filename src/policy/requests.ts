@@ -378,6 +378,20 @@ function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
       }),
     );
   }
+  const advertised = ctx.input.service.spec.advertise?.allowedServices ?? [];
+  const star = advertised.indexOf('*');
+  if (star >= 0) {
+    out.push(
+      request(ctx, {
+        action: 'AllowWildcard',
+        resource: { type: T.Mesh, id: 'advertise' },
+        resourceDescription: 'advertise wildcard (spec.advertise.allowedServices)',
+        requestPhrase: 'accept calls from any service of another cluster (Mesh advertise)',
+        path: `spec.advertise.allowedServices.${star}`,
+        extra: [],
+      }),
+    );
+  }
   return out;
 }
 

@@ -652,6 +652,15 @@ export const latticeServiceSpecSchema = z
       })
       .optional()
       .describe('Traffic from outside the mesh: HTTP, gRPC and TCP routes through the platform gateways to a port of the service.'),
+    advertise: z
+      .strictObject({
+        allowedServices: z
+          .array(z.string().regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z]([-a-z0-9]*[a-z0-9])?)$/, 'must be namespace/name (e.g. edge/haproxy-fw) or "*"'))
+          .min(1)
+          .describe('Services of other clusters allowed to call this one, namespace/name, or "*" for any (needs a Cedar permit for AllowWildcard on Mesh "advertise").'),
+      })
+      .optional()
+      .describe('Make the service reachable from the other clusters of the mesh (Istio ambient multicluster): the Service is labelled istio.io/global: "true", the east-west gateway may reach the pods on ztunnel\'s HBONE port, and the Istio policy admits the listed identities on the service\'s ports. Needs LatticePlatform spec.mesh.eastWestGateway.'),
     cloudAccess: cloudAccessSchema
       .optional()
       .describe('Cloud permissions of the pods (AWS IAM through EKS Pod Identity, Azure roles through Workload Identity). Each permission needs a Cedar permit for AccessCloud; Lattice derives the identity objects, a cloud controller in the cluster creates them.'),
@@ -661,6 +670,13 @@ export const latticeServiceSpecSchema = z
           .strictObject({
             port: portName.optional().describe('Name of the port serving metrics (default: the port named metrics, else the first port).'),
             path: z.string().startsWith('/').default('/metrics').describe('HTTP path of the metrics (default /metrics).'),
+            mappings: z
+              .record(
+                z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'is not a metric name part: letters, digits and "_", not starting with a digit'),
+                z.string().min(1).max(4096).refine((q) => q.includes('$SELECTORS'), 'must use $SELECTORS where the service\'s series selector goes, e.g. sum(rate(http_requests_total{$SELECTORS}[5m]))'),
+              )
+              .optional()
+              .describe('Named PromQL queries over this service\'s metrics (the reference\'s field), $SELECTORS standing for namespace="<namespace>",service="<name>". Each becomes a recording rule lattice:<name>:<key> in a VMRule <name>-metrics. Writing the values into the status (as the reference does) is not done.'),
           })
           .optional()
           .describe('Where the service exposes Prometheus metrics.'),
@@ -674,6 +690,19 @@ export const latticeServiceSpecSchema = z
           .default('rolling')
           .describe('rolling: replace pods 25% at a time, never below the desired count. canary: add one new pod at a time, each ready for minReadySeconds before the next.'),
         minReadySeconds: z.number().int().min(0).optional().describe('Seconds a new pod must stay ready before the rollout goes on (canary default 30, rolling default 0).'),
+        canary: z
+          .strictObject({
+            interval: duration.optional().describe('Time between steps (the reference\'s field): becomes minReadySeconds, rounded up to whole seconds.'),
+            stepWeight: z.number().int().min(1).max(100).optional().describe('Percent added per step: becomes the rollout\'s maxSurge (that percent of the replicas at a time, at least one pod; default one pod).'),
+            maxWeight: z.number().int().min(1).max(100).optional().describe('Accepted for the reference\'s shape; not derived: Lattice shifts pods, not weighted traffic, so every step ends at 100%.'),
+            threshold: z.number().int().min(1).optional().describe('Accepted for the reference\'s shape; not derived: there is no metric analysis or automatic rollback (a pod that is not ready stops the rollout).'),
+          })
+          .optional()
+          .describe('Canary steps in the reference\'s shape (strategy canary): a rollout of pods, stepWeight percent at a time, each step ready for interval before the next. Traffic weighting and rollback (maxWeight, threshold) are not derived.'),
+      })
+      .superRefine((d, ctx) => {
+        if (d.canary !== undefined && d.strategy !== 'canary') ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary settings need strategy: canary' });
+        if (d.canary?.interval !== undefined && d.minReadySeconds !== undefined) ctx.addIssue({ code: 'custom', path: ['canary', 'interval'], message: 'set canary.interval or minReadySeconds, not both: the interval is the time each new pod must stay ready' });
       })
       .optional()
       .describe('How new versions roll out.'),
@@ -687,6 +716,12 @@ export const latticeServiceSpecSchema = z
         path: ['observability', 'metrics', 'port'],
         message: `port "${metricsPort}" is not declared in workload.service.ports (declared: ${Object.keys(ports).join(', ') || 'none'})`,
       });
+    }
+    if (spec.observability?.metrics?.mappings !== undefined && Object.keys(ports).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['observability', 'metrics', 'mappings'], message: 'metric mappings query the service\'s scraped metrics, and a service without ports is not scraped: declare workload.service.ports (the port named metrics is scraped), or remove mappings' });
+    }
+    if (spec.advertise !== undefined && Object.keys(ports).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['advertise'], message: 'advertise makes the service\'s ports reachable from other clusters, and it declares none: declare workload.service.ports, or remove advertise' });
     }
     if (spec.autoscaling !== undefined) {
       if (spec.replicas > spec.autoscaling.max) {

@@ -210,15 +210,67 @@ export function deriveMesh(state: DerivationState): void {
   const scraper = scraperPeer(state);
 
   const exposed = exposedPorts(state.service);
+  const advertised = advertisePeer(state);
 
   enrolInAmbient(state);
-  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper, exposed));
-  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper || exposed.some((p) => p.protocol === 'TCP')) {
-    state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper, exposed));
+  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper, exposed, advertised));
+  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper || exposed.some((p) => p.protocol === 'TCP') || advertised) {
+    state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper, exposed, advertised));
   }
   const plaintext = exposedPeerAuthentication(state, exposed);
   if (plaintext) state.objects.push(plaintext);
   state.objects.push(...serviceEntries(state, externals));
+}
+
+/** The label that makes a Service global in Istio's ambient multicluster (its endpoints are shared with the other clusters). */
+export const ISTIO_GLOBAL_LABEL = { key: 'istio.io/global', value: 'true' } as const;
+
+/** Who reaches an advertised service from other clusters: the east-west gateway's pods, carrying the listed identities. */
+interface AdvertisePeer {
+  gateway: { namespace: string; podLabels: Record<string, string>; serviceAccount: string };
+  /** SPIFFE principals of the allowed services; `*` for any. */
+  principals: string[];
+}
+
+/**
+ * `spec.advertise` (the reference's field): the service is reachable from the other clusters of an
+ * Istio ambient multi-network mesh. A call from another cluster goes from the caller's ztunnel to this
+ * cluster's east-west gateway, which forwards it in HBONE to TCP 15008 of the pod; the inner tunnel
+ * keeps the caller's identity end to end (istio.io, "Install Multicluster" (ambient) and "Install
+ * ambient multi-primary on different networks"). So Cilium must admit the east-west gateway's pods
+ * on 15008, and ztunnel the listed callers' principals on the service's ports. The Service gets the
+ * label `istio.io/global: "true"`, the ambient multicluster service scope (services are local to their
+ * cluster unless marked global; src/compiler/service/network.ts). A "*" entry admits any principal
+ * (Cedar AllowWildcard on Mesh "advertise", asked by the authorization gate). Entries name
+ * `namespace/name`, read as `<trustDomain>/ns/<namespace>/sa/<name>` (the clusters share a trust domain).
+ * Undefined without `spec.advertise`; an error (AdvertiseNotConfigured) when the platform names no
+ * east-west gateway.
+ */
+function advertisePeer(state: DerivationState): AdvertisePeer | undefined {
+  const advertise = state.service.spec.advertise;
+  if (advertise === undefined) return undefined;
+  const mesh = meshOf(state.ctx);
+  if (mesh.eastWestGateway === undefined) {
+    const path = ['spec', 'advertise'];
+    const d: Diagnostic = {
+      severity: 'error',
+      condition: 'PlatformSupported',
+      reason: 'AdvertiseNotConfigured',
+      path: path.join('.'),
+      message: `advertise makes the service reachable from other clusters through the mesh's east-west gateway, but this platform names none (LatticePlatform spec.mesh.eastWestGateway): ask ${state.ctx.settings.platformContact} to configure it, or remove advertise`,
+    };
+    const location = state.input.locate?.(path);
+    if (location) d.location = location;
+    state.diagnostics.push(d);
+    return undefined;
+  }
+  const principals = advertise.allowedServices.includes('*')
+    ? ['*']
+    : [...new Set(advertise.allowedServices.map((e) => {
+        const [ns, name] = e.split('/') as [string, string];
+        return principalOf(mesh.trustDomain, ns, name);
+      }))].sort();
+  return { gateway: mesh.eastWestGateway, principals };
 }
 
 /**
@@ -301,6 +353,7 @@ function ciliumPolicy(
   gateways: IngressPeer[],
   scraper: ScraperPeer | undefined,
   exposed: PodPort[],
+  advertised: AdvertisePeer | undefined,
 ): KubeObject {
   const { settings } = state.ctx;
   const mesh = meshOf(state.ctx);
@@ -376,6 +429,13 @@ function ciliumPolicy(
     matchLabels[CILIUM_LABELS.serviceAccount] = scraper.serviceAccount;
     peers.push({ matchLabels });
   }
+  if (advertised && ports.length > 0) {
+    const matchLabels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(advertised.gateway.podLabels)) matchLabels[ciliumPodLabel(k)] = v;
+    matchLabels[CILIUM_LABELS.namespace] = advertised.gateway.namespace;
+    matchLabels[CILIUM_LABELS.serviceAccount] = advertised.gateway.serviceAccount;
+    peers.push({ matchLabels });
+  }
   const ingress: Record<string, unknown>[] = [];
   if (peers.length > 0) ingress.push({ fromEndpoints: peers, toPorts: ciliumPorts([HBONE]) });
   // A NodePort or LoadBalancer Service: clients outside the cluster (the `world` entity; the Service
@@ -397,7 +457,7 @@ function gatewaySelector(g: IngressPeer): { matchLabels: Record<string, string> 
   return { matchLabels };
 }
 
-function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined, exposed: PodPort[]): KubeObject {
+function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined, exposed: PodPort[], advertised: AdvertisePeer | undefined): KubeObject {
   const name = state.service.metadata.name;
   const trustDomain = meshOf(state.ctx).trustDomain;
   const rules: Record<string, unknown>[] = [];
@@ -412,6 +472,11 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
   }
   if (scraper) {
     rules.push({ from: [{ source: { principals: [principalOf(trustDomain, scraper.namespace, scraper.serviceAccount)] } }], to: [{ operation: { ports: [String(scraper.port.port)] } }] });
+  }
+  const tcpPorts = ports.filter((p) => p.protocol === 'TCP');
+  if (advertised && tcpPorts.length > 0) {
+    // Callers of other clusters (through the east-west gateway, identity kept), on the service's ports.
+    rules.push({ from: [{ source: { principals: advertised.principals } }], to: [{ operation: { ports: tcpPorts.map((p) => String(p.port)) } }] });
   }
   const exposedTcp = exposed.filter((p) => p.protocol === 'TCP');
   if (exposedTcp.length > 0) {

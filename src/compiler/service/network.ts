@@ -13,6 +13,7 @@
  *   `<service>-tls` (issuer: `tls.issuerRef`, else the public gateway's clusterIssuer), or the team's
  *   Secret (`tls.secretName`); either Secret is mounted read-only at /etc/lattice/tls in every
  *   container of the Deployment (derived earlier in the pipeline).
+ * - `spec.advertise` labels it `istio.io/global: "true"` (src/compiler/mesh/mesh.ts, advertisePeer).
  * - A port a GRPCRoute sends to gets `appProtocol: grpc`, so the gateway speaks HTTP/2 to it
  *   (istio.io, "Protocol Selection": appProtocol takes precedence over the port name).
  */
@@ -20,6 +21,7 @@ import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { selectorLabels } from '../naming.ts';
 import { derivedMeta } from '../meta.ts';
 import { checkServiceHostClaims, resolvedRoutes } from '../mesh/ingress.ts';
+import { ISTIO_GLOBAL_LABEL } from '../mesh/mesh.ts';
 import { PLATFORM_CONDITION } from './autoscaling.ts';
 import type { DerivationState, Diagnostic } from '../types.ts';
 
@@ -46,6 +48,7 @@ export function deriveNetworkService(state: DerivationState): void {
   const grpcPorts = new Set(resolvedRoutes(state.service).filter((r) => r.kind === 'GRPCRoute').map((r) => r.portName));
   const type = svc?.serviceType ?? 'ClusterIP';
   const meta = derivedMeta(state, name);
+  if (state.service.spec.advertise !== undefined) meta.labels = { ...meta.labels, [ISTIO_GLOBAL_LABEL.key]: ISTIO_GLOBAL_LABEL.value };
   if (svc?.publishDns === true && svc.hostnames !== undefined) meta.annotations = { ...meta.annotations, [EXTERNAL_DNS_HOSTNAME]: svc.hostnames.join(',') };
   const spec: Record<string, unknown> = {
     type,
