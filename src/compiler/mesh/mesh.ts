@@ -502,6 +502,9 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
  * connection keeps the address the application resolved; istio.io, ServiceEntry reference,
  * "Resolution").
  */
+/** The key grouping the IP-address endpoints of a resource (never a host name: it has a NUL). */
+const IP_GROUP = '\u0000addresses';
+
 function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): KubeObject[] {
   const svc = state.service.metadata.name;
   const namespace = namespaceOf(state);
@@ -510,15 +513,18 @@ function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): 
     if (e.entity !== undefined || e.protocol !== 'TCP') continue;
     let hosts = byResource.get(e.resource);
     if (!hosts) byResource.set(e.resource, (hosts = new Map()));
-    const list = hosts.get(e.host) ?? [];
+    // The addresses of a resource share one entry (one made-up host name can have one entry only).
+    const key = e.ip ? IP_GROUP : e.host;
+    const list = hosts.get(key) ?? [];
     list.push(e);
-    hosts.set(e.host, list);
+    hosts.set(key, list);
   }
   const out: KubeObject[] = [];
   for (const [resource, hosts] of byResource) {
     for (const [host, endpoints] of hosts) {
       const first = endpoints[0]!;
-      const name = hosts.size === 1 ? childName([svc, resource], 253) : childName([svc, resource, host.replace(/[^a-z0-9]+/gi, '-').toLowerCase()], 253);
+      const suffix = host === IP_GROUP ? 'addresses' : host.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      const name = hosts.size === 1 ? childName([svc, resource], 253) : childName([svc, resource, suffix], 253);
       const seen = new Set<number>();
       const ports = endpoints
         .filter((e) => !seen.has(e.port) && seen.add(e.port))
@@ -528,14 +534,15 @@ function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): 
         });
       let spec: Record<string, unknown>;
       if (first.ip) {
+        const addresses = [...new Set(endpoints.map((e) => e.host))];
         spec = {
           // An address has no name to route on: Istio matches it by address, and still needs a host name.
           hosts: [`${resource}.${svc}.${namespace}.lattice.external`],
-          addresses: [host],
+          addresses,
           ports,
           location: 'MESH_EXTERNAL',
           resolution: first.resolution === 'none' ? 'NONE' : 'STATIC',
-          ...(first.resolution === 'none' ? {} : { endpoints: [{ address: host }] }),
+          ...(first.resolution === 'none' ? {} : { endpoints: addresses.map((address) => ({ address })) }),
           exportTo: ['.'],
         };
       } else {
