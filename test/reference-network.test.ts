@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseYamlDocuments } from '../src/api/source.ts';
+import { parseExternalEndpoint } from '../src/api/latticeservice/endpoint.ts';
 import { derivePlatform, type PlatformDocument, type PlatformResult } from '../src/compiler/platform/snapshot.ts';
 import type { KubeObject, ServiceResult } from '../src/compiler/types.ts';
 import { NOW, conditionOf, objectOf, resultOf } from './support/fixtures.ts';
@@ -286,3 +287,29 @@ describe('each new way in or out is refused without its permit, claim or setting
   });
 });
 
+
+describe('endpoint forms, parsed once for the mesh, the placeholders and Cedar', () => {
+  test('each form and its Cedar id; refusals name the fix', () => {
+    const ok = (text: string): Record<string, unknown> => {
+      const p = parseExternalEndpoint(text);
+      assert.ok(!('error' in p), `${text}: ${'error' in p ? p.error : ''}`);
+      return p as unknown as Record<string, unknown>;
+    };
+    assert.deepEqual(ok('api.nzbgeek.info:443'), { form: 'host-port', scheme: 'tcp', host: 'api.nzbgeek.info', ip: false, port: 443, protocol: 'TCP', id: 'tcp://api.nzbgeek.info:443' });
+    assert.deepEqual(ok('[2001:db8::1]:53'), { form: 'host-port', scheme: 'tcp', host: '2001:db8::1', ip: true, port: 53, protocol: 'TCP', id: 'tcp://[2001:db8::1]:53' });
+    assert.deepEqual(ok('UDP://Time.Example.org.:123'), { form: 'url', scheme: 'udp', host: 'time.example.org', ip: false, port: 123, protocol: 'UDP', id: 'udp://time.example.org:123' });
+    assert.deepEqual(ok('https://api.stripe.com/v1/charges'), { form: 'url', scheme: 'https', host: 'api.stripe.com', ip: false, port: 443, protocol: 'TCP', id: 'https://api.stripe.com:443' });
+    assert.deepEqual(ok('entity:world'), { form: 'entity', scheme: 'entity', entity: 'world', host: 'world', ip: false, port: 0, protocol: 'ANY', id: 'entity:world' });
+    const refused = (text: string): string => {
+      const p = parseExternalEndpoint(text);
+      assert.ok('error' in p, `${text} should be refused`);
+      return p.error;
+    };
+    assert.match(refused('udp://ntp.example.org'), /needs a port for scheme udp/);
+    assert.match(refused('https://user:pw@api.example.com'), /carries credentials in the URL/);
+    assert.match(refused('api.example.com'), /write a URL .*host:port/);
+    assert.match(refused('entity:all'), /not allowed here/);
+    assert.match(refused('entity:kube-apiserver:70000'), /not between 1 and 65535/);
+    assert.match(refused('ftp://files.example.com:21'), /has scheme "ftp"/);
+  });
+});
