@@ -8,8 +8,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveObjects, resultOf, service } from './support/fixtures.ts';
-import { ClusterModel, HBONE_PORT, PROBE_SNAT, type Obj, type Pod } from './support/cluster-model.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { NOW, deriveObjects, resultOf, service } from './support/fixtures.ts';
+import { ClusterModel, HBONE_PORT, PROBE_SNAT, type Obj, type Pod, type Verdict } from './support/cluster-model.ts';
+import { parseYamlDocuments } from '../src/api/source.ts';
+import { derivePlatform, type PlatformDocument } from '../src/compiler/platform/snapshot.ts';
 import { assertValid } from './support/schemas.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -573,5 +576,135 @@ describe('a LatticeModel in the modelled cluster', () => {
       : o));
     const w = cluster(noRule, { pods: [ROUTER] }).modelRequest(ROUTER, 'qwen-chat');
     assert.deepEqual([w.allowed, w.stage], [false, 'istio-authz']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The network corpus (test/reference/network): GRPCRoute, TCPRoute, an exposed Service, advertise
+// and the new endpoint forms, checked from the derived policies on the model, each with an attempt
+// to get around it.
+
+describe('the network corpus in the modelled cluster: each new exposure admits its traffic and nothing else', () => {
+  const dir = new URL('./reference/network/', import.meta.url);
+  const load = (extra: Obj[] = []): { objects: Obj[] } => {
+    const docs: PlatformDocument[] = [];
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+      for (const d of parseYamlDocuments(readFileSync(new URL(f, dir), 'utf8'), f).documents) docs.push({ object: d.object });
+    }
+    const r = derivePlatform(docs, { now: NOW });
+    assert.deepEqual(r.services.map((s) => s.status.phase), ['Ready', 'Ready', 'Ready', 'Ready']);
+    return { objects: [...r.platformObjects, ...r.services.flatMap((s) => s.objects), ...extra] as Obj[] };
+  };
+  const { objects: net } = load();
+  const INTERNAL = platformPod('gateways', 'internal-istio', { 'gateway.networking.k8s.io/gateway-name': 'internal' }, 'internal-istio', [443, 15432], { istioProxy: true });
+  const PUBLIC = platformPod('gateways', 'public-istio', { 'gateway.networking.k8s.io/gateway-name': 'public' }, 'public-istio', [443], { istioProxy: true });
+  const EASTWEST = platformPod('istio-system', 'istio-eastwest', { 'gateway.networking.k8s.io/gateway-name': 'istio-eastwest' }, 'istio-eastwest', [15008], { istioProxy: true });
+  const netCluster = (objs: Obj[], pods: Pod[] = []): ClusterModel => new ClusterModel(objs, { pods: [DNS, INTERNAL, PUBLIC, EASTWEST, SCRAPER, ...pods] });
+  const m = netCluster(net);
+  const STRANGER_MEDIA = platformPod('media', 'debug', { app: 'debug' }, 'default', [8080]);
+  const internal = { name: 'internal', namespace: 'gateways' };
+  const pub = { name: 'public', namespace: 'gateways' };
+
+  test('GRPCRoute: the routed gRPC methods reach catalog:9090 through the internal gateway; other methods, the other gateway and plain HTTP do not', () => {
+    const ok = m.gateway({ gateway: internal, port: 443, host: 'rpc.media.example.com', grpc: { service: 'media.v1.Catalog', method: 'Get' } });
+    assert.deepEqual([ok.allowed, ok.backend], [true, 'media/catalog:9090']);
+    assert.equal(m.gateway({ gateway: internal, port: 443, host: 'rpc.media.example.com', grpc: { service: 'media.v1.Admin', method: 'Drop' } }).stage, 'route');
+    assert.equal(m.gateway({ gateway: pub, port: 443, host: 'rpc.media.example.com', grpc: { service: 'media.v1.Catalog', method: 'Get' } }).stage, 'listener');
+    assert.equal(m.gateway({ gateway: internal, port: 443, host: 'rpc.media.example.com', path: '/media.v1.Catalog/Get' }).stage, 'route', 'an HTTP request finds no HTTPRoute on the gRPC listener');
+  });
+
+  test('HTTPRoute rules: path, method and header as written; anything else is not routed', () => {
+    const web = (path: string, method: string, headers: Record<string, string> = {}): Verdict => m.gateway({ gateway: pub, port: 443, host: 'www.media.example.com', path, method, headers });
+    assert.equal(web('/api/items', 'GET').allowed, true);
+    assert.equal(web('/upload', 'POST', { 'X-Client': 'web-42' }).allowed, true);
+    assert.equal(web('/api/items', 'DELETE').stage, 'route');
+    assert.equal(web('/upload', 'POST', { 'X-Client': 'curl' }).stage, 'route');
+    assert.equal(web('/upload/x', 'POST', { 'X-Client': 'web-1' }).stage, 'route', 'Exact /upload');
+    assert.equal(web('/admin', 'GET').stage, 'route');
+  });
+
+  test('TCPRoute: internal gateway port 15432 reaches catalog:5432; other ports, the public gateway and a route from another namespace do not', () => {
+    const ok = m.gateway({ gateway: internal, port: 15432 });
+    assert.deepEqual([ok.allowed, ok.backend], [true, 'media/catalog:5432']);
+    assert.equal(m.gateway({ gateway: internal, port: 15433 }).stage, 'listener');
+    assert.equal(m.gateway({ gateway: pub, port: 15432 }).stage, 'listener');
+    // Another team attaches its own TCPRoute to the listener (allowedRoutes admits media only), and a
+    // media HTTPRoute names the TCP listener (kind not allowed there): neither is served.
+    const hijack = { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TCPRoute', metadata: { name: 'hijack', namespace: 'ops' }, spec: { parentRefs: [{ name: 'internal', namespace: 'gateways', sectionName: 'tcp-15432' }], rules: [{ backendRefs: [{ name: 'reporter', port: 22 }] }] } } as Obj;
+    const withHijack = netCluster([hijack, ...net.filter((o) => o.kind !== 'TCPRoute')]);
+    assert.equal(withHijack.gateway({ gateway: internal, port: 15432 }).stage, 'route');
+    const wrongKind = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'sneak', namespace: 'media' }, spec: { parentRefs: [{ name: 'internal', namespace: 'gateways', sectionName: 'tcp-15432' }], rules: [{ backendRefs: [{ name: 'catalog', port: 9102 }] }] } } as Obj;
+    assert.equal(netCluster([wrongKind, ...net.filter((o) => o.kind !== 'TCPRoute')]).gateway({ gateway: internal, port: 15432 }).stage, 'route');
+  });
+
+  test('the gateways reach only the ports their routes use: catalog metrics and player are closed to them', () => {
+    // catalog advertises to "*" (any identity, behind Cedar AllowWildcard on Mesh advertise): that rule
+    // admits every identity that passes Cilium on every service port, gateways included. Without it,
+    // each gateway reaches its routed ports only.
+    const catalogRules = (o: Obj): unknown[] => (o.spec as { rules: { from: { source: { principals?: string[] } }[] }[] }).rules.filter((r) => r.from[0]!.source.principals?.[0] !== '*');
+    const noWildcard = netCluster(net.map((o) => (o.kind === 'AuthorizationPolicy' && o.metadata.name === 'catalog' ? { ...o, spec: { ...(o.spec as object), rules: catalogRules(o) } } : o)));
+    assert.equal(m.connect(INTERNAL, m.pod('media/catalog'), 9102).allowed, true, 'the advertise wildcard reaches the metrics port too');
+    const catalog = noWildcard.pod('media/catalog');
+    assert.equal(noWildcard.connect(INTERNAL, catalog, 9102).stage, 'istio-authz');
+    assert.equal(noWildcard.connect(PUBLIC, catalog, 5432).stage, 'istio-authz');
+    assert.equal(noWildcard.connect(INTERNAL, catalog, 5432).allowed, true);
+    assert.equal(noWildcard.connect(PUBLIC, catalog, 8080).allowed, true);
+    assert.equal(m.connect(INTERNAL, m.pod('media/player'), 8096).stage, 'cilium-ingress');
+  });
+
+  test('exposed Service: clients outside the cluster reach resolver on its ports (TCP and UDP); in-cluster pods, other ports and ClusterIP services do not', () => {
+    assert.equal(m.external('media', 'resolver', 853).allowed, true);
+    assert.equal(m.external('media', 'resolver', 53, 'UDP').allowed, true);
+    assert.equal(m.external('media', 'resolver', 853, 'UDP').stage, 'route');
+    assert.equal(m.external('media', 'catalog', 80).stage, 'route', 'a ClusterIP Service is not reachable from outside');
+    const resolver = m.pod('media/resolver');
+    assert.equal(m.connect({ ip: '203.0.113.9' }, resolver, 9999).stage, 'cilium-ingress');
+    assert.equal(netCluster(net, [STRANGER_MEDIA]).connect(STRANGER_MEDIA, resolver, 8853).allowed, false);
+    // A pod whose egress is open (a system namespace), outside the mesh: still not the world.
+    const SYSTEM_POD = platformPod('kube-system', 'debug', { app: 'debug' }, 'default', [8080]);
+    assert.equal(netCluster(net, [SYSTEM_POD]).connect(SYSTEM_POD, resolver, 8853).stage, 'cilium-ingress');
+    // A mesh pod without an agreement: its own egress stops it, and resolver admits it neither on HBONE nor on the port.
+    assert.equal(m.connect(m.pod('media/indexer'), resolver, 8853).stage, 'cilium-egress');
+    for (const port of [HBONE_PORT, 8853]) assert.equal(m.ciliumAllows('ingress', resolver, { pod: m.pod('media/indexer') }, port, 'TCP'), false, `ingress ${port}`);
+    // Each piece is load-bearing: without the port-level PERMISSIVE the mesh-wide STRICT refuses the
+    // plain-text client; without the plain-text rule the allow-nothing policy does.
+    assert.equal(netCluster(net.filter((o) => !(o.kind === 'PeerAuthentication' && o.metadata.name === 'resolver'))).external('media', 'resolver', 853).stage, 'ztunnel-mtls');
+    const noRule = net.map((o) => (o.kind === 'AuthorizationPolicy' && o.metadata.name === 'resolver' ? { ...o, spec: { ...(o.spec as object), rules: ((o.spec as { rules: unknown[] }).rules).slice(0, -1) } } : o));
+    assert.equal(netCluster(noRule).external('media', 'resolver', 853).stage, 'istio-authz');
+  });
+
+  test('advertise: the east-west gateway relays the listed caller (player) or any caller (catalog); other callers, other services and local pods are refused', () => {
+    const player = m.pod('media/player');
+    assert.equal(m.relay(EASTWEST, player, 8096, 'cluster.local/ns/edge/sa/haproxy-fw').allowed, true);
+    assert.equal(m.relay(EASTWEST, player, 8096, 'cluster.local/ns/edge/sa/other').stage, 'istio-authz');
+    assert.equal(m.relay(EASTWEST, player, 9999, 'cluster.local/ns/edge/sa/haproxy-fw').stage, 'istio-authz');
+    assert.equal(m.relay(EASTWEST, m.pod('media/catalog'), 9090, 'cluster.local/ns/anything/sa/anyone').allowed, true);
+    assert.equal(m.relay(EASTWEST, m.pod('media/indexer'), 8989, 'cluster.local/ns/edge/sa/haproxy-fw').stage, 'cilium-ingress', 'indexer is not advertised');
+    // A local pod with the allowed identity, not through the east-west gateway, is stopped by Cilium.
+    const local: Pod = platformPod('edge', 'haproxy-fw', { app: 'haproxy-fw', 'istio.io/dataplane-mode': 'ambient' }, 'haproxy-fw', [80]);
+    assert.equal(netCluster(net, [local]).ciliumAllows('ingress', player, { pod: local }, HBONE_PORT, 'TCP'), false);
+    // A pod copying the east-west gateway's labels under another ServiceAccount is not the gateway.
+    const fake: Pod = { ...EASTWEST, name: 'fake-eastwest', serviceAccount: 'default' };
+    assert.equal(netCluster(net, [fake]).relay(fake, player, 8096, 'cluster.local/ns/edge/sa/haproxy-fw').stage, 'cilium-ingress');
+  });
+
+  test('external endpoints: each form opens exactly its host, port and protocol', () => {
+    const indexer = m.pod('media/indexer');
+    const nzb = { fqdn: 'api.nzbgeek.info', ip: '198.51.100.20' };
+    assert.equal(m.connectOutside(indexer, nzb, 443, [DNS]).allowed, true);
+    assert.equal(m.connectOutside(indexer, nzb, 80, [DNS]).stage, 'cilium-egress');
+    assert.equal(m.connectOutside(indexer, { fqdn: 'time.example.org', ip: '198.51.100.30' }, 123, [DNS], 'UDP').allowed, true);
+    assert.equal(m.connectOutside(indexer, { fqdn: 'time.example.org', ip: '198.51.100.30' }, 123, [DNS], 'TCP').stage, 'cilium-egress');
+    assert.equal(m.connectOutside(indexer, { ip: '10.20.30.41' }, 5432, [DNS]).allowed, true);
+    assert.equal(m.connectOutside(indexer, { ip: '10.20.30.42' }, 5432, [DNS]).stage, 'cilium-egress');
+    const apiserver = { ip: '10.96.0.1', entity: 'kube-apiserver' };
+    assert.equal(m.connectOutside(indexer, apiserver, 443, [DNS]).allowed, true);
+    assert.equal(m.connectOutside(indexer, apiserver, 6443, [DNS]).stage, 'cilium-egress');
+    assert.equal(m.connectOutside(m.pod('media/catalog'), apiserver, 443, [DNS]).stage, 'cilium-egress', 'only the declaring service');
+    assert.equal(m.connectOutside(indexer, { ip: '10.0.0.5', entity: 'remote-node' }, 443, [DNS]).stage, 'cilium-egress', 'no other entity');
+  });
+
+  test('every object of the corpus validates upstream', () => {
+    for (const o of net) assertValid(o as never);
   });
 });

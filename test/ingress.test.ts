@@ -173,7 +173,7 @@ test('schema: hosts, ports and paths are checked with the fix in the message', (
     [{ routes: { a: { hosts: ['10.0.0.1'] } } }, PORTS, 'spec.ingress.routes.a.hosts[0]', 'is an IP address, not a host name: routes match DNS names such as shop.example.com (Gateway API hostnames exclude IPs)'],
     [{ routes: { a: { hosts: ['x.example.com'], port: 'grpc' } } }, PORTS, 'spec.ingress.routes.a.port', 'port "grpc" is not declared in workload.service.ports (declared: http, metrics)'],
     [{ routes: { a: { hosts: ['x.example.com'] } } }, { web: { port: 80 }, admin: { port: 81 } }, 'spec.ingress.routes.a.port', 'route a names no port and the service has several (web, admin) and none named http: set port to one of them'],
-    [{ routes: { a: { hosts: ['x.example.com'] } } }, { dns: { port: 53, protocol: 'UDP' } }, 'spec.ingress.routes.a.port', 'port "dns" uses UDP; HTTP routes need a TCP port'],
+    [{ routes: { a: { hosts: ['x.example.com'] } } }, { dns: { port: 53, protocol: 'UDP' } }, 'spec.ingress.routes.a.port', 'port "dns" uses UDP; routes need a TCP port'],
     [{ routes: {} }, PORTS, 'spec.ingress.routes', 'declare at least one route'],
   ];
   for (const [ingress, ports, path, message] of cases) {

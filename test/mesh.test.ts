@@ -336,9 +336,9 @@ test('podPorts and externalEndpoints read the declared ports and URLs', () => {
   }));
   assert.deepEqual(podPorts(s), [{ port: 8080, protocol: 'TCP' }, { port: 8080, protocol: 'UDP' }, { port: 53, protocol: 'UDP' }]);
   assert.deepEqual(externalEndpoints(s), [
-    { resource: 'e', host: 'api.example.com', ip: false, port: 443, scheme: 'grpcs' },
-    { resource: 'e', host: '2001:db8::1', ip: true, port: 6379, scheme: 'tls' },
-    { resource: 'e', host: 'plain.example.com', ip: false, port: 80, scheme: 'http' },
+    { resource: 'e', host: 'api.example.com', ip: false, port: 443, scheme: 'grpcs', protocol: 'TCP', resolution: 'dns' },
+    { resource: 'e', host: '2001:db8::1', ip: true, port: 6379, scheme: 'tls', protocol: 'TCP', resolution: 'dns' },
+    { resource: 'e', host: 'plain.example.com', ip: false, port: 80, scheme: 'http', protocol: 'TCP', resolution: 'dns' },
   ]);
 });
 

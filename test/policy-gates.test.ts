@@ -152,8 +152,8 @@ describe('requests of a service', () => {
     assert.deepEqual(entity(requests[5] as AuthorizationRequest, 'ExternalEndpoint', 'http://legacy.example.com:8080').attrs, { host: 'legacy.example.com', port: 8080, scheme: 'http' });
     assert.deepEqual(entity(requests[7] as AuthorizationRequest, 'SecurityOverride', 'capability:SYS_PTRACE').attrs, { kind: 'capability', category: 'capability', override_id: 'capability:SYS_PTRACE', capability: 'SYS_PTRACE' });
     assert.deepEqual(entity(requests[13] as AuthorizationRequest, 'SecurityOverride', 'hostNetwork').attrs, { kind: 'hostNetwork', category: 'pod', override_id: 'hostNetwork' });
-    assert.deepEqual(entity(requests[15] as AuthorizationRequest, 'Route', 'admin.internal.example.com').attrs, { host: 'admin.internal.example.com', exposure: 'internal', namespace: 'commerce' });
-    assert.deepEqual(entity(requests[16] as AuthorizationRequest, 'Route', 'shop.example.com').attrs, { host: 'shop.example.com', exposure: 'public', namespace: 'commerce' });
+    assert.deepEqual(entity(requests[15] as AuthorizationRequest, 'Route', 'admin.internal.example.com').attrs, { host: 'admin.internal.example.com', exposure: 'internal', namespace: 'commerce', kind: 'HTTPRoute' });
+    assert.deepEqual(entity(requests[16] as AuthorizationRequest, 'Route', 'shop.example.com').attrs, { host: 'shop.example.com', exposure: 'public', namespace: 'commerce', kind: 'HTTPRoute' });
   });
 
   test('a service without relaxations, secrets or wildcard asks only about its images', () => {

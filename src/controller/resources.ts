@@ -70,11 +70,14 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'operator.victoriametrics.com/v1beta1', kind: 'VMServiceScrape', plural: 'vmservicescrapes', namespaced: true, levels: SERVICE, providedBy: 'the VictoriaMetrics operator' },
+  { apiVersion: 'operator.victoriametrics.com/v1beta1', kind: 'VMRule', plural: 'vmrules', namespaced: true, levels: SERVICE, providedBy: 'the VictoriaMetrics operator' },
   { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', plural: 'ciliumnetworkpolicies', namespaced: true, levels: SERVICE, providedBy: 'Cilium' },
   { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', plural: 'authorizationpolicies', namespaced: true, levels: ['service', 'platform'], providedBy: 'Istio (1.22 or later serves security.istio.io/v1)' },
   { apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true, levels: SERVICE, providedBy: 'Istio (1.22 or later serves networking.istio.io/v1)' },
   { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', plural: 'scaledobjects', namespaced: true, levels: SERVICE, providedBy: 'KEDA' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs' },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GRPCRoute', plural: 'grpcroutes', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs (v1.1 or later serves GRPCRoute v1)' },
+  { apiVersion: 'gateway.networking.k8s.io/v1alpha2', kind: 'TCPRoute', plural: 'tcproutes', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API experimental-channel CRDs (TCPRoute v1alpha2)' },
   { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', plural: 'referencegrants', namespaced: true, levels: SERVICE, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', plural: 'gateways', namespaced: true, levels: PLATFORM, providedBy: 'the Gateway API CRDs' },
   { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', plural: 'certificates', namespaced: true, levels: SERVICE, providedBy: 'cert-manager' },
@@ -84,7 +87,7 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', plural: 'validatingadmissionpolicies', namespaced: false, levels: PLATFORM, providedBy: 'Kubernetes (1.30 or later serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy)' },
   { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', plural: 'validatingadmissionpolicybindings', namespaced: false, levels: PLATFORM, providedBy: 'Kubernetes (1.30 or later serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy)' },
   { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', plural: 'ciliumclusterwidenetworkpolicies', namespaced: false, levels: PLATFORM, providedBy: 'Cilium' },
-  { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', plural: 'peerauthentications', namespaced: true, levels: PLATFORM, providedBy: 'Istio (1.22 or later serves security.istio.io/v1)' },
+  { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', plural: 'peerauthentications', namespaced: true, levels: ['service', 'platform'], providedBy: 'Istio (1.22 or later serves security.istio.io/v1)' },
 ];
 
 /** Kubernetes kinds (not Lattice's) the controller reads: namespaces carry the team labels policies look at. */

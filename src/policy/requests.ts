@@ -8,6 +8,7 @@
 import { RUNTIME_DEFAULT_CAPABILITIES, addedCapabilities, hostNetworkOf, podContainers, type LatticeService, type PodContainer } from '../api/latticeservice/v1alpha1.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
 import { secretPathProblem } from '../api/secretpath.ts';
+import { parsedEndpoints } from '../api/latticeservice/endpoint.ts';
 import { CEDAR_NAMESPACE, type CedarValueJson, type EntityJson } from './cedar.ts';
 
 /** The Cedar actions of the Lattice schema. */
@@ -141,7 +142,6 @@ const T = {
 } as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
 
 /** Namespace facts read from labels and annotations (see {@link ServiceAuthorizationInput.namespaces}). */
 export interface NamespaceFacts {
@@ -320,31 +320,13 @@ function imageRequests(ctx: ServiceContext): AuthorizationRequest[] {
   });
 }
 
-/** Host, port and scheme of an endpoint URL, or undefined when it is not one (the LatticeService schema rejects those). */
-export function parseEndpoint(text: string): { id: string; host: string; port: number; scheme: string } | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  const scheme = url.protocol.replace(/:$/, '');
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port !== '' ? Number(url.port) : DEFAULT_PORTS[scheme];
-  if (host === '' || port === undefined) return undefined;
-  return { id: `${scheme}://${url.hostname}:${port}`, host, port, scheme };
-}
-
 function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
   for (const [key, res] of sortedResources(ctx.input.service)) {
     if (res.type !== 'external-service') continue;
-    const endpoints = (res.params as { endpoints?: unknown } | undefined)?.endpoints;
-    if (!Array.isArray(endpoints)) continue;
-    endpoints.forEach((text: unknown, i) => {
-      if (typeof text !== 'string') return;
-      const ep = parseEndpoint(text);
-      if (!ep) return;
+    // Every accepted form (URL, host:port, entity:NAME, list or map) is one request, parsed the way
+    // the mesh reads it (src/api/latticeservice/endpoint.ts), so what Cedar permits is what is opened.
+    for (const { key: at, endpoint: ep } of parsedEndpoints(res.params)) {
       const resource = { type: T.ExternalEndpoint, id: ep.id };
       out.push(
         request(ctx, {
@@ -352,11 +334,11 @@ function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
           resource,
           resourceDescription: `endpoint ${ep.id} (resource ${key})`,
           requestPhrase: `call ExternalEndpoint ${ep.id}`,
-          path: `spec.workload.resources.${key}.params.endpoints.${i}`,
+          path: `spec.workload.resources.${key}.params.endpoints.${at}`,
           extra: [{ uid: resource, attrs: { host: ep.host, port: ep.port, scheme: ep.scheme }, parents: [] }],
         }),
       );
-    });
+    }
   }
   return out;
 }
@@ -479,6 +461,20 @@ function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
       }),
     );
   }
+  const advertised = ctx.input.service.spec.advertise?.allowedServices ?? [];
+  const star = advertised.indexOf('*');
+  if (star >= 0) {
+    out.push(
+      request(ctx, {
+        action: 'AllowWildcard',
+        resource: { type: T.Mesh, id: 'advertise' },
+        resourceDescription: 'advertise wildcard (spec.advertise.allowedServices)',
+        requestPhrase: 'accept calls from any service of another cluster (Mesh advertise)',
+        path: `spec.advertise.allowedServices.${star}`,
+        extra: [],
+      }),
+    );
+  }
   return out;
 }
 
@@ -576,8 +572,15 @@ export function skipImageVerificationRequest(input: ServiceAuthorizationInput, i
 
 /** One host of a route to expose, for the ExposeRoute gate. */
 export interface RouteInput {
+  /** The host name; empty for a route without one (a TCPRoute, a Service exposed without hostnames). */
   host: string;
+  /** The Route id when it is not the host: `tcp:<exposure>:<listenPort>` (a TCPRoute), `service:<namespace>/<name>` (a Service exposure without hostnames). */
+  id?: string;
   exposure: 'internal' | 'public';
+  /** HTTPRoute (default), GRPCRoute, TCPRoute, or LoadBalancer / NodePort for a Service exposed outside the cluster. */
+  kind?: string;
+  /** The gateway listener port of a TCPRoute. */
+  listenPort?: number;
   /** Field of the LatticeService declaring the host, for messages, e.g. `spec.ingress.routes.web.hosts.0`. */
   path: string;
   /** Name of the route in spec.ingress.routes, when it comes from there. */
@@ -585,15 +588,18 @@ export interface RouteInput {
 }
 
 function routeRequest(ctx: ServiceContext, route: RouteInput): AuthorizationRequest {
-  const resource = { type: T.Route, id: route.host };
+  const id = route.id ?? route.host;
+  const resource = { type: T.Route, id };
   const of = route.route === undefined ? '' : ` (route ${route.route})`;
+  const attrs: Record<string, CedarValueJson> = { host: route.host, exposure: route.exposure, namespace: ctx.namespace, kind: route.kind ?? 'HTTPRoute' };
+  if (route.listenPort !== undefined) attrs.listenPort = route.listenPort;
   return request(ctx, {
     action: 'ExposeRoute',
     resource,
-    resourceDescription: `${route.exposure} route ${route.host}${of}`,
-    requestPhrase: `expose Route ${route.host} (${route.exposure})`,
+    resourceDescription: `${route.exposure} route ${id}${of}`,
+    requestPhrase: `expose Route ${id} (${route.exposure})`,
     path: route.path,
-    extra: [{ uid: resource, attrs: { host: route.host, exposure: route.exposure, namespace: ctx.namespace }, parents: [] }],
+    extra: [{ uid: resource, attrs, parents: [] }],
   });
 }
 
@@ -607,7 +613,22 @@ function routeRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const routes = Object.entries(ctx.input.service.spec.ingress?.routes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const out: AuthorizationRequest[] = [];
   for (const [name, route] of routes) {
-    route.hosts.forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: route.exposure, path: `spec.ingress.routes.${name}.hosts.${i}`, route: name })));
+    (route.hosts ?? []).forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: route.exposure, kind: route.kind, path: `spec.ingress.routes.${name}.hosts.${i}`, route: name })));
+    // A TCPRoute has no host: the Route is its listen port on the gateway of its exposure.
+    if (route.kind === 'TCPRoute' && route.listenPort !== undefined) {
+      out.push(routeRequest(ctx, { host: '', id: `tcp:${route.exposure}:${route.listenPort}`, listenPort: route.listenPort, exposure: route.exposure, kind: route.kind, path: `spec.ingress.routes.${name}.listenPort`, route: name }));
+    }
+  }
+  // A Service exposed outside the cluster (NodePort, LoadBalancer) bypasses the gateways: one request
+  // per hostname, or one for the Service itself when it has none. Always "public".
+  const svc = ctx.input.service.spec.workload.service;
+  if (svc !== undefined && svc.serviceType !== 'ClusterIP' && Object.keys(svc.ports).length > 0) {
+    const kind = svc.serviceType;
+    if (svc.hostnames === undefined) {
+      out.push(routeRequest(ctx, { host: '', id: `service:${ctx.namespace}/${ctx.input.service.metadata.name}`, exposure: 'public', kind, path: 'spec.workload.service.serviceType' }));
+    } else {
+      svc.hostnames.forEach((host, i) => out.push(routeRequest(ctx, { host, exposure: 'public', kind, path: `spec.workload.service.hostnames.${i}` })));
+    }
   }
   return out;
 }

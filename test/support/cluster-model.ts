@@ -58,6 +58,13 @@
  *   `<cronjob>-<suffix>`, the pods as for a Job of that name).
  * - **Kthena router** (kthena.volcano.sh, "Router Routing"): a request's model name picks a ModelRoute,
  *   its rule a ModelServer, whose label selector and workload port name the pods the router connects to.
+ * - **Gateway API listeners** (`gateway()`): listeners by port and hostname, route attachment by
+ *   parentRef sectionName, allowedRoutes kinds and namespaces, HTTPRoute/GRPCRoute/TCPRoute matching.
+ * - **Exposed Services** (`external()`): NodePort/LoadBalancer with externalTrafficPolicy Local; the
+ *   client keeps its address, so Cilium sees `world`, and arrives in plain text on the target port.
+ * - **Ambient multi-network** (`relay()`): an east-west gateway pod relays a remote caller's tunnel to
+ *   15008; the destination sees the caller's identity.
+ * - **Cilium reserved entities** for outside peers (`entity`, e.g. kube-apiserver), matched by name.
  * - **VictoriaMetrics operator**: a VMServiceScrape selects Services of its namespace by labels and
  *   scrapes an endpoint port by name; the VMAgent's pods connect to each selected pod on its targetPort.
  */
@@ -86,7 +93,7 @@ export interface Pod {
 }
 
 /** A peer that is not a pod: the local host (kubelet) or an address outside the cluster. */
-export type Outside = { host: true } | { ip: string; fqdn?: string };
+export type Outside = { host: true } | { ip: string; fqdn?: string; entity?: string };
 
 /** The outcome of a flow, with where it was stopped. */
 export interface Verdict {
@@ -317,6 +324,8 @@ export class ClusterModel {
     }
     const o = peer.outside;
     if ('host' in o) return (f.entities ?? []).some((e) => e === 'all' || e === 'cluster' || e === 'host');
+    // A reserved identity (kube-apiserver, remote-node, ...) is matched by its entity name only (and all).
+    if (o.entity !== undefined) return (f.entities ?? []).some((e) => e === 'all' || e === o.entity);
     if ((f.entities ?? []).some((e) => e === 'all' || e === 'world')) return true;
     if ((f.cidr ?? []).some((c) => inCidr(o.ip, c))) return true;
     if ((f.cidrSet ?? []).some((c) => inCidr(o.ip, c.cidr) && !(c.except ?? []).some((x) => inCidr(o.ip, x)))) return true;
@@ -472,14 +481,14 @@ export class ClusterModel {
   }
 
   /** A connection from `pod` to a host outside the cluster: a DNS lookup first when `fqdn` is given, then Cilium egress (ztunnel passes it through). */
-  connectOutside(pod: Pod, target: { fqdn?: string; ip: string }, port: number, dnsPods: Pod[]): Verdict {
+  connectOutside(pod: Pod, target: { fqdn?: string; ip: string; entity?: string }, port: number, dnsPods: Pod[], protocol = 'TCP'): Verdict {
     const looked = new Set<string>();
     if (target.fqdn !== undefined) {
       const r = this.resolves(pod, target.fqdn, dnsPods);
       if (!r.allowed) return r;
       looked.add(target.fqdn);
     }
-    if (!this.ciliumAllows('egress', pod, { outside: target }, port, 'TCP', looked)) return deny('cilium-egress', `${pod.namespace}/${pod.name} may not send to ${target.fqdn ?? target.ip}:${port}`);
+    if (!this.ciliumAllows('egress', pod, { outside: target }, port, protocol, looked)) return deny('cilium-egress', `${pod.namespace}/${pod.name} may not send to ${target.fqdn ?? target.entity ?? target.ip}:${port}/${protocol}`);
     return OK;
   }
 
@@ -585,6 +594,124 @@ export class ClusterModel {
       }
     }
     return deny('route', `no HTTPRoute attached to ${gateway.namespace}/${gateway.name} serves ${host}${path}`);
+  }
+
+  /**
+   * A relayed connection in an ambient multi-network mesh: a caller of another cluster reaches `dst`
+   * through this cluster's east-west gateway pod `via`, which forwards the caller's inner HBONE tunnel
+   * (istio.io, "Install ambient multi-primary on different networks"; the inner tunnel is end to end):
+   * Cilium sees `via` sending to `dst` on 15008, ztunnel at `dst` sees `principal` on `port`.
+   */
+  relay(via: Pod, dst: Pod, port: number, principal: string): Verdict {
+    if (!this.inMesh(dst)) return deny('route', `${dst.namespace}/${dst.name} is not in the mesh`);
+    if (!this.ciliumAllows('egress', via, { pod: dst }, HBONE_PORT, 'TCP')) return deny('cilium-egress', `${via.namespace}/${via.name} may not send to ${dst.namespace}/${dst.name}:${HBONE_PORT}`);
+    if (!this.ciliumAllows('ingress', dst, { pod: via }, HBONE_PORT, 'TCP')) return deny('cilium-ingress', `${dst.namespace}/${dst.name} may not receive from ${via.namespace}/${via.name} on ${HBONE_PORT}`);
+    return this.istioAllows(dst, port, { principal });
+  }
+
+  /**
+   * A client outside the cluster connecting to Service `namespace/name` of type NodePort or
+   * LoadBalancer on Service port `port`: the Service must be of such a type, and the client reaches
+   * each endpoint pod on the target port with its own address (externalTrafficPolicy Local), in plain
+   * text (Kubernetes, "Create an External Load Balancer", "Preserving the client source IP").
+   */
+  external(namespace: string, name: string, port: number, protocol = 'TCP', client = '203.0.113.7'): Verdict {
+    const ep = this.endpointsOf(namespace, name);
+    if (!ep || ep.pods.length === 0) return deny('route', `Service ${namespace}/${name} has no endpoints`);
+    const spec = (ep.service.spec ?? {}) as { type?: string; externalTrafficPolicy?: string; ports?: { port: number; protocol?: string }[] };
+    if (spec.type !== 'LoadBalancer' && spec.type !== 'NodePort') return deny('route', `Service ${namespace}/${name} is ${spec.type ?? 'ClusterIP'}: not reachable from outside the cluster`);
+    if (spec.externalTrafficPolicy !== 'Local') throw new Error('cluster model: only externalTrafficPolicy Local (client address kept) is modelled');
+    const target = this.targetPort(ep.service, (p) => p.port === port && ((p as { protocol?: string }).protocol ?? 'TCP') === protocol);
+    if (target === undefined) return deny('route', `Service ${namespace}/${name} has no port ${port}/${protocol}`);
+    for (const pod of ep.pods) {
+      const v = this.connect({ ip: client }, pod, target, protocol);
+      if (!v.allowed) return v;
+    }
+    return OK;
+  }
+
+  /**
+   * A request through a Gateway (Gateway API, "Gateway", "Listeners", "Route attachment", and the
+   * HTTPRoute, GRPCRoute and TCPRoute references): the client reaches the gateway's proxy pods on
+   * `port`; the listeners on that port whose hostname matches `host` (none: any host) are tried in
+   * order; a route attaches to a listener when one of its parentRefs names the Gateway and either no
+   * sectionName or the listener's name, its kind is among the listener's allowedRoutes.kinds (default:
+   * HTTPRoute and GRPCRoute on HTTP/HTTPS, TCPRoute on TCP/TLS) and its namespace is allowed
+   * (`Same`, `All`, or `Selector` on `kubernetes.io/metadata.name`). A `grpc` request is served by
+   * GRPCRoutes (method match: service and method, each when given), a request on a TCP or TLS listener
+   * by TCPRoutes, any other by HTTPRoutes (hostname, path, method and header matches). The proxy then
+   * connects to the backend Service's target port on every endpoint pod.
+   */
+  gateway(req: { gateway: { name: string; namespace: string }; port: number; host?: string; path?: string; method?: string; headers?: Record<string, string>; grpc?: { service: string; method: string } }, client = '203.0.113.7'): Verdict & { backend?: string } {
+    const gw = this.objects.find((o) => o.apiVersion.startsWith('gateway.networking.k8s.io/') && o.kind === 'Gateway' && o.metadata.name === req.gateway.name && o.metadata.namespace === req.gateway.namespace);
+    if (!gw) return deny('route', `no Gateway ${req.gateway.namespace}/${req.gateway.name}`);
+    const proxies = this.pods.filter((p) => p.istioProxy && p.namespace === req.gateway.namespace && p.labels['gateway.networking.k8s.io/gateway-name'] === req.gateway.name);
+    if (proxies.length === 0) return deny('route', `no proxy pods for gateway ${req.gateway.namespace}/${req.gateway.name}`);
+    for (const proxy of proxies) {
+      const v = this.connect({ ip: client }, proxy, req.port);
+      if (!v.allowed) return v;
+    }
+    type Listener = { name: string; port: number; protocol: string; hostname?: string; allowedRoutes?: { namespaces?: { from?: string; selector?: { matchLabels?: Record<string, string> } }; kinds?: { group?: string; kind: string }[] } };
+    const hostMatches = (pattern: string | undefined, host: string | undefined): boolean => {
+      if (pattern === undefined) return true;
+      if (host === undefined) return false;
+      return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : pattern === host;
+    };
+    const listeners = (((gw.spec ?? {}) as { listeners?: Listener[] }).listeners ?? []).filter((l) => l.port === req.port && hostMatches(l.hostname, req.host));
+    if (listeners.length === 0) return deny('listener', `Gateway ${req.gateway.namespace}/${req.gateway.name} has no listener on port ${req.port} for ${req.host ?? 'a TCP client'}`);
+    type Rule = { matches?: { path?: { type?: string; value?: string }; method?: unknown; headers?: { name: string; value: string; type?: string }[] }[]; backendRefs?: { name: string; namespace?: string; port?: number; kind?: string }[] };
+    type Route = { parentRefs?: { name: string; namespace?: string; kind?: string; sectionName?: string }[]; hostnames?: string[]; rules?: Rule[] };
+    const tcpListener = (l: Listener): boolean => l.protocol === 'TCP' || l.protocol === 'TLS';
+    const wanted = (l: Listener): string => (tcpListener(l) ? 'TCPRoute' : req.grpc ? 'GRPCRoute' : 'HTTPRoute');
+    for (const l of listeners) {
+      const kinds = l.allowedRoutes?.kinds?.map((k) => k.kind) ?? (tcpListener(l) ? ['TCPRoute'] : ['HTTPRoute', 'GRPCRoute']);
+      const from = l.allowedRoutes?.namespaces?.from ?? 'Same';
+      const nsAllowed = (ns: string): boolean => from === 'All' || (from === 'Same' && ns === req.gateway.namespace)
+        || (from === 'Selector' && Object.entries(l.allowedRoutes?.namespaces?.selector?.matchLabels ?? {}).every(([k, v]) => k === 'kubernetes.io/metadata.name' && v === ns));
+      if (from === 'Selector' && Object.keys(l.allowedRoutes?.namespaces?.selector?.matchLabels ?? {}).some((k) => k !== 'kubernetes.io/metadata.name')) throw new Error('cluster model: namespace selectors on other labels than kubernetes.io/metadata.name are not modelled');
+      const kind = wanted(l);
+      for (const r of this.objects.filter((o) => o.apiVersion.startsWith('gateway.networking.k8s.io/') && o.kind === kind)) {
+        if (!kinds.includes(r.kind) || !nsAllowed(r.metadata.namespace ?? 'default')) continue;
+        const spec = (r.spec ?? {}) as Route;
+        const attached = (spec.parentRefs ?? []).some((p) => (p.kind ?? 'Gateway') === 'Gateway' && p.name === req.gateway.name && (p.namespace ?? r.metadata.namespace) === req.gateway.namespace && (p.sectionName === undefined || p.sectionName === l.name));
+        if (!attached) continue;
+        if (kind !== 'TCPRoute' && spec.hostnames !== undefined && !spec.hostnames.some((h) => hostMatches(h, req.host))) continue;
+        for (const rule of spec.rules ?? []) {
+          const matched = kind === 'TCPRoute' || (rule.matches ?? [{}]).some((m) => {
+            if (kind === 'GRPCRoute') {
+              const mm = m.method as { service?: string; method?: string } | undefined;
+              return mm === undefined || ((mm.service === undefined || mm.service === req.grpc!.service) && (mm.method === undefined || mm.method === req.grpc!.method));
+            }
+            const path = req.path ?? '/';
+            const p = m.path ?? { type: 'PathPrefix', value: '/' };
+            const v = p.value ?? '/';
+            const pathOk = (p.type ?? 'PathPrefix') === 'Exact' ? path === v : v === '/' || path === v || path.startsWith(v.endsWith('/') ? v : `${v}/`);
+            const methodOk = m.method === undefined || m.method === (req.method ?? 'GET');
+            const headersOk = (m.headers ?? []).every((h) => {
+              const got = Object.entries(req.headers ?? {}).find(([k]) => k.toLowerCase() === h.name.toLowerCase())?.[1];
+              return got !== undefined && ((h.type ?? 'Exact') === 'RegularExpression' ? new RegExp(h.value).test(got) : got === h.value);
+            });
+            return pathOk && methodOk && headersOk;
+          });
+          if (!matched) continue;
+          const ref = rule.backendRefs?.[0];
+          if (!ref || (ref.kind ?? 'Service') !== 'Service') return deny('route', `route ${r.metadata.name} has no Service backend`);
+          const ns = ref.namespace ?? r.metadata.namespace!;
+          const ep = this.endpointsOf(ns, ref.name);
+          if (!ep || ep.pods.length === 0) return deny('route', `backend ${ns}/${ref.name} has no endpoints`);
+          const target = this.targetPort(ep.service, (p) => p.port === ref.port);
+          if (target === undefined) return deny('route', `backend ${ns}/${ref.name} has no port ${ref.port}`);
+          for (const proxy of proxies) {
+            for (const pod of ep.pods) {
+              const v = this.connect(proxy, pod, target);
+              if (!v.allowed) return v;
+            }
+          }
+          return { ...OK, backend: `${ns}/${ref.name}:${target}` };
+        }
+      }
+    }
+    return deny('route', `no ${listeners.map(wanted).join('/')} attached to ${req.gateway.namespace}/${req.gateway.name} port ${req.port} serves this request`);
   }
 
   /** Every scrape target of every VMServiceScrape: the scraper pods to each selected pod on the endpoint's target port. */

@@ -73,6 +73,8 @@ import { SecretStore } from '@kubernetes-models/external-secrets/external-secret
 import { Gateway } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 import { ReferenceGrant } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant';
+import { GRPCRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/GRPCRoute';
+import { TCPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/TCPRoute';
 import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule';
 import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry';
 import { Sidecar } from '@kubernetes-models/istio/networking.istio.io/v1/Sidecar';
@@ -121,6 +123,11 @@ interface ModelKind {
   packageName: string;
   clusterScoped: boolean;
   nameRule: NameRule;
+  /**
+   * The apiVersion the model's schema is written for, when it is not `apiVersion`: the object is
+   * validated with its apiVersion replaced by this one (see GRPCRoute v1 below).
+   */
+  schemaApiVersion?: string;
 }
 
 interface CrdKind {
@@ -140,10 +147,11 @@ function model(
   kind: string,
   cls: unknown,
   typesModule: string,
-  opts: { clusterScoped?: boolean; nameRule?: NameRule } = {},
+  opts: { clusterScoped?: boolean; nameRule?: NameRule; schemaApiVersion?: string } = {},
 ): ModelKind {
   const packageName = typesModule.startsWith('@') ? typesModule.split('/').slice(0, 2).join('/') : typesModule.split('/')[0]!;
   return {
+    ...(opts.schemaApiVersion === undefined ? {} : { schemaApiVersion: opts.schemaApiVersion }),
     source: 'model',
     apiVersion,
     kind,
@@ -223,6 +231,15 @@ const MODEL_KINDS: ModelKind[] = [
   model('gateway.networking.k8s.io/v1', 'Gateway', Gateway, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway'),
   model('gateway.networking.k8s.io/v1', 'HTTPRoute', HTTPRoute, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute'),
   model('gateway.networking.k8s.io/v1beta1', 'ReferenceGrant', ReferenceGrant, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/ReferenceGrant'),
+  // TCPRoute is experimental-channel v1alpha2 (Gateway API v1.0.0 experimental-install.yaml, which the
+  // package is generated from).
+  model('gateway.networking.k8s.io/v1alpha2', 'TCPRoute', TCPRoute, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/TCPRoute'),
+  // GRPCRoute v1 (standard channel since Gateway API v1.1) postdates the package, generated from v1.0.0,
+  // which has GRPCRoute v1alpha2 only. Gateway API v1.1's experimental channel served v1alpha2 and v1
+  // side by side without a conversion webhook (v1.1.0 release notes, "GRPCRoute has Graduated to GA"),
+  // so the v1 object has the v1alpha2 schema: it is validated against that schema. Fields added to
+  // GRPCRoute after v1.1 are unknown here (Lattice derives none).
+  model('gateway.networking.k8s.io/v1', 'GRPCRoute', GRPCRoute, '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1alpha2/GRPCRoute', { schemaApiVersion: 'gateway.networking.k8s.io/v1alpha2' }),
 
   model('cert-manager.io/v1', 'Certificate', Certificate, '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate'),
   model('cert-manager.io/v1', 'Issuer', Issuer, '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer'),
@@ -550,7 +567,7 @@ function nullProblems(value: unknown, path: (string | number)[], out: string[]):
 function modelProblems(entry: ModelKind, obj: Raw): string[] {
   const out: string[] = [];
   try {
-    new entry.model(obj as never).validate();
+    new entry.model((entry.schemaApiVersion === undefined ? obj : { ...obj, apiVersion: entry.schemaApiVersion }) as never).validate();
   } catch (err) {
     const errors = (err as { errors?: unknown }).errors;
     if (Array.isArray(errors)) out.push(...formatAjvErrors(errors, obj));

@@ -113,6 +113,14 @@ export const meshSettingsSchema = z.strictObject({
     })
     .prefault({})
     .describe('The metrics scraper (a VMAgent) that reads each service\'s metrics port: both policy layers let it in on that port only. Its pods must be in the ambient mesh (label istio.io/dataplane-mode: ambient through VMAgent spec.podMetadata.labels) to pass STRICT mTLS; docs/mesh.md.'),
+  eastWestGateway: z
+    .strictObject({
+      namespace: dnsLabel.default('istio-system').describe('Namespace of the east-west gateway pods.'),
+      podLabels: z.record(z.string(), z.string()).refine((l) => Object.keys(l).length > 0, 'name at least one label').describe('Labels of the east-west gateway pods, matched by the Cilium policies (e.g. gateway.networking.k8s.io/gateway-name: istio-eastwest).'),
+      serviceAccount: dnsLabel.describe('ServiceAccount of the east-west gateway pods.'),
+    })
+    .optional()
+    .describe('The Istio ambient east-west gateway through which other clusters of the mesh reach this one (Istio ambient multi-network multicluster). Needed by services with spec.advertise: their Cilium policy lets these pods in on ztunnel\'s HBONE port 15008; without it, advertising fails with reason AdvertiseNotConfigured.'),
 });
 
 /**

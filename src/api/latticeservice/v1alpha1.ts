@@ -11,6 +11,7 @@ import { API_VERSION, condition, dnsLabel, duration, objectMeta, ownValue, quant
 import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { parseQuantity } from '../quantity.ts';
+import { parseExternalEndpoint } from './endpoint.ts';
 
 export const KIND = 'LatticeService';
 export const PLURAL = 'latticeservices';
@@ -341,6 +342,9 @@ export const servicePortSchema = z.strictObject({
   protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP').describe('TCP (default), UDP or SCTP.'),
 });
 
+/** Kubernetes Service types a workload may ask for (`workload.service.serviceType`). */
+export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
+
 /** Directions of a service dependency. */
 export const DIRECTIONS = ['outbound', 'inbound', 'both'] as const;
 
@@ -357,18 +361,38 @@ export const secretParamsSchema = z.strictObject({
   secretType: z.string().optional().describe('Type of the synced Kubernetes Secret (default Opaque).'),
 });
 
-/** `params` of a resource of type external-service. */
-export const externalServiceParamsSchema = z.strictObject({
-  endpoints: z
-    .array(
-      z.string().superRefine((v, ctx) => {
-        const problem = endpointProblem(v);
-        if (problem) ctx.addIssue({ code: 'custom', message: `endpoint "${v}" ${problem}` });
-      }),
-    )
-    .min(1)
-    .describe('URLs the service calls, e.g. https://api.stripe.com or tcp://db.example.com:5432.'),
+const endpointText = z.string().superRefine((v, ctx) => {
+  const parsed = parseExternalEndpoint(v);
+  if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `endpoint "${v}" ${parsed.error}` });
 });
+
+/** Resolution modes of an external service (Istio ServiceEntry `resolution`, in the reference's lower case). */
+export const ENDPOINT_RESOLUTIONS = ['dns', 'static', 'none'] as const;
+
+/** `params` of a resource of type external-service. */
+export const externalServiceParamsSchema = z
+  .strictObject({
+    endpoints: z
+      .union([
+        z.array(endpointText).min(1),
+        z.record(dnsLabel, endpointText).refine((m) => Object.keys(m).length > 0, 'declare at least one endpoint'),
+      ])
+      .describe('What the service calls: a list of endpoints, or a map endpoint name -> endpoint (the reference\'s shape; read in name order). An endpoint is a URL (https://api.stripe.com, tcp://db.example.com:5432, udp://ntp.example.com:123; http, https, grpc, grpcs, tcp, tls, udp), host:port for TCP (db.example.com:5432), or entity:NAME[:PORT] for a Cilium entity (kube-apiserver, world, host, remote-node). Each needs a Cedar permit for AccessExternalEndpoint.'),
+    resolution: z
+      .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(ENDPOINT_RESOLUTIONS))
+      .optional()
+      .describe('How the mesh finds the addresses (Istio ServiceEntry resolution): dns (default; host names resolved by DNS, IP addresses used as written), static (every endpoint must be an IP address), none (connections keep the address the application resolved). DNS, STATIC and NONE are accepted too.'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.resolution !== 'static') return;
+    const entries = Array.isArray(p.endpoints) ? p.endpoints.map((t, i) => [i, t] as const) : Object.entries(p.endpoints);
+    for (const [key, text] of entries) {
+      const parsed = parseExternalEndpoint(text);
+      if (!('error' in parsed) && !parsed.ip) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', key], message: `endpoint "${text}" is not an IP address, but resolution static needs addresses: write the address (tcp://10.0.0.5:5432), or use resolution dns` });
+      }
+    }
+  });
 
 /** `params` of a resource of type volume. */
 export const volumeParamsSchema = z.strictObject({
@@ -398,23 +422,10 @@ export const gpuParamsSchema = z.strictObject({
     .describe('Device plugin resource of whole GPUs (default nvidia.com/gpu), e.g. amd.com/gpu; its name is also the tolerated taint. Not with memory or compute (Volcano vGPU shares NVIDIA GPUs only).'),
 }).refine((g) => g.resource === undefined || (g.memory === undefined && g.compute === undefined), { message: 'resource names a device of whole GPUs; memory and compute share NVIDIA GPUs through Volcano vGPU. Remove resource, or memory and compute.', path: ['resource'] });
 
-const SCHEMES_WITH_DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
-
-/** Returns why `text` is not an endpoint URL the platform can allow, or undefined. Exported for the mesh. */
+/** Returns why `text` is not an endpoint the platform can allow, or undefined (see ./endpoint.ts for the forms). */
 export function endpointProblem(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'is not a URL: write e.g. https://api.stripe.com or tcp://db.example.com:5432';
-  }
-  const scheme = url.protocol.replace(/:$/, '');
-  if (!['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls'].includes(scheme)) {
-    return `has scheme "${scheme}": use http, https, grpc, grpcs, tcp or tls`;
-  }
-  if (url.hostname === '') return 'has no host';
-  if (url.port === '' && SCHEMES_WITH_DEFAULT_PORT[scheme] === undefined) return `needs a port for scheme ${scheme}, e.g. ${scheme}://${url.hostname}:5432`;
-  return undefined;
+  const parsed = parseExternalEndpoint(text);
+  return 'error' in parsed ? parsed.error : undefined;
 }
 
 const RESOURCE_PARAMS: Record<string, z.ZodType | undefined> = {
@@ -444,13 +455,13 @@ export const resourceSchema = z
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints}; volume: {sizeLimit, medium}; gpu: {count, memory, compute, model, tolerations}.'),
+      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints, resolution}; volume: {sizeLimit, medium}; gpu: {count, memory, compute, model, tolerations, resource}.'),
   })
   .superRefine((r, ctx) => {
     const paramsSchema = RESOURCE_PARAMS[r.type];
     if (paramsSchema !== undefined) {
       if (r.type === 'external-service' && r.params === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['params', 'endpoints'], message: 'an external-service needs params.endpoints, e.g. [https://api.stripe.com]' });
+        ctx.addIssue({ code: 'custom', path: ['params', 'endpoints'], message: 'an external-service needs params.endpoints, e.g. [https://api.stripe.com] or {api: https://api.stripe.com}' });
       } else if (r.type === 'gpu' && r.params === undefined) {
         ctx.addIssue({ code: 'custom', path: ['params', 'count'], message: 'a gpu resource needs params.count, the number of GPUs per pod' });
       } else if (r.params !== undefined) {
@@ -501,36 +512,141 @@ export const ROUTE_HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 /** Exposures of a route: on the platform's internal gateway, or on its public (internet-facing) one. */
 export const ROUTE_EXPOSURES = ['internal', 'public'] as const;
 
-/** One HTTP route of `spec.ingress.routes`. */
-export const routeSchema = z.strictObject({
-  hosts: z
-    .array(
-      z
-        .string()
-        .max(253)
-        .regex(ROUTE_HOST, 'is not a host name: write a lower-case DNS name such as shop.example.com, or *.example.com for a wildcard')
-        .refine((h) => /[a-z]/.test(h.slice(h.lastIndexOf('.') + 1)), 'is an IP address, not a host name: routes match DNS names such as shop.example.com (Gateway API hostnames exclude IPs)'),
-    )
-    .min(1)
-    .max(16)
-    .describe('Host names the route serves, e.g. shop.example.com (Gateway API hostnames; a leading *. is a wildcard). At most 16.'),
-  paths: z
+/** Gateway API route kinds a route may derive (the reference's `kind`). */
+export const ROUTE_KINDS = ['HTTPRoute', 'GRPCRoute', 'TCPRoute'] as const;
+
+/** Listener ports a TCP route may not take: the gateway's HTTP (80) and HTTPS (443) listeners use them. */
+export const RESERVED_LISTEN_PORTS = [80, 443] as const;
+
+const routeHost = z
+  .string()
+  .max(253)
+  .regex(ROUTE_HOST, 'is not a host name: write a lower-case DNS name such as shop.example.com, or *.example.com for a wildcard')
+  .refine((h) => /[a-z]/.test(h.slice(h.lastIndexOf('.') + 1)), 'is an IP address, not a host name: routes match DNS names such as shop.example.com (Gateway API hostnames exclude IPs)');
+
+/** A Kubernetes Secret name (DNS-1123 subdomain). */
+const secretName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'is not a Secret name: lower-case letters, digits, "-" and "."');
+
+/**
+ * TLS of a route or of an exposed Service, in the reference's shape: `secretName` (a kubernetes.io/tls
+ * Secret the team provides, in the service's namespace), or `issuerRef` (cert-manager issues the
+ * certificate), or `{}` (the gateway's clusterIssuer). Not both.
+ */
+export const tlsSchema = z
+  .strictObject({
+    secretName: secretName.optional().describe('A kubernetes.io/tls Secret in the service\'s namespace holding the certificate (brought by the team; no Certificate is derived).'),
+    issuerRef: z
+      .strictObject({
+        name: dnsLabel.describe('Name of the cert-manager issuer.'),
+        kind: z.enum(['ClusterIssuer', 'Issuer']).optional().describe('ClusterIssuer (default) or Issuer (an issuer in the service\'s namespace).'),
+      })
+      .optional()
+      .describe('The cert-manager issuer that signs the derived Certificate.'),
+  })
+  .refine((t) => t.secretName === undefined || t.issuerRef === undefined, 'set secretName (bring a certificate) or issuerRef (cert-manager issues one), not both');
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+/** HTTP methods a route may match (Gateway API HTTPMethod). */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
+
+/** One match of a route rule (Gateway API HTTPRouteMatch / GRPCRouteMatch, the reference's union of both). */
+export const routeMatchSchema = z.strictObject({
+  path: z
+    .strictObject({
+      type: z.enum(['PathPrefix', 'Exact']).default('PathPrefix').describe('PathPrefix (default) or Exact.'),
+      value: z.string().startsWith('/').max(1024).describe('The path, e.g. /api.'),
+    })
+    .optional()
+    .describe('Path match (HTTPRoute only).'),
+  headers: z
     .array(
       z.strictObject({
-        path: z.string().startsWith('/').max(1024).describe('Request path to match, e.g. /api.'),
-        type: z.enum(['PathPrefix', 'Exact']).default('PathPrefix').describe('PathPrefix (default: the path and everything under it) or Exact.'),
+        name: z.string().min(1).max(256).regex(HEADER_NAME, 'is not an HTTP header name').describe('Header name (case-insensitive).'),
+        value: z.string().min(1).max(4096).describe('Value to match.'),
+        type: z.enum(['Exact', 'RegularExpression']).optional().describe('Exact (default) or RegularExpression (RE2).'),
       }),
     )
-    .min(1)
-    .max(8)
+    .max(16)
     .optional()
-    .describe('Paths the route matches (default: every path). At most 8 (the Gateway API limit of matches per rule).'),
-  port: portName.optional().describe('Name of the port in workload.service.ports the route sends traffic to (default: the port named http, else the only port).'),
-  exposure: z
-    .enum(ROUTE_EXPOSURES)
-    .default('internal')
-    .describe('internal (default): on the platform internal gateway. public: on the internet-facing gateway. Either way each host needs a Cedar permit for ExposeRoute, and a host belongs to one service of the whole platform.'),
+    .describe('Header matches, all of which must match (HTTPRoute only). At most 16.'),
+  method: z.enum(HTTP_METHODS).optional().describe('HTTP method (HTTPRoute only).'),
+  grpcMethod: z
+    .strictObject({
+      service: z.string().max(1024).regex(/^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/, 'is not a gRPC service name, e.g. shop.v1.Orders').optional().describe('Fully qualified gRPC service, e.g. shop.v1.Orders.'),
+      method: z.string().max(1024).regex(/^[A-Za-z_][A-Za-z_0-9]*$/, 'is not a gRPC method name, e.g. Get').optional().describe('gRPC method, e.g. Get.'),
+    })
+    .refine((g) => g.service !== undefined || g.method !== undefined, 'name a service, a method or both')
+    .optional()
+    .describe('gRPC method match (GRPCRoute only).'),
 });
+
+/** One HTTP, gRPC or TCP route of `spec.ingress.routes`. */
+export const routeSchema = z
+  .strictObject({
+    kind: z
+      .enum(ROUTE_KINDS)
+      .default('HTTPRoute')
+      .describe('HTTPRoute (default), GRPCRoute or TCPRoute: the Gateway API route derived (TCPRoute is Gateway API v1alpha2, experimental channel; the cluster needs its CRD).'),
+    hosts: z
+      .array(routeHost)
+      .min(1)
+      .max(16)
+      .optional()
+      .describe('Host names the route serves, e.g. shop.example.com (Gateway API hostnames; a leading *. is a wildcard). At most 16. Required for HTTPRoute and GRPCRoute, not allowed for TCPRoute.'),
+    paths: z
+      .array(
+        z.strictObject({
+          path: z.string().startsWith('/').max(1024).describe('Request path to match, e.g. /api.'),
+          type: z.enum(['PathPrefix', 'Exact']).default('PathPrefix').describe('PathPrefix (default: the path and everything under it) or Exact.'),
+        }),
+      )
+      .min(1)
+      .max(8)
+      .optional()
+      .describe('Paths the route matches (default: every path). At most 8 (the Gateway API limit of matches per rule). Shorthand for rules with path matches; HTTPRoute only.'),
+    rules: z
+      .array(z.strictObject({ matches: z.array(routeMatchSchema).min(1).max(8).describe('Matches, any of which selects the rule. At most 8.') }))
+      .min(1)
+      .max(16)
+      .optional()
+      .describe('Routing rules (the reference\'s shape; default: match everything). HTTPRoute: path, headers, method; GRPCRoute: grpcMethod; TCPRoute: none.'),
+    port: portName.optional().describe('Name of the port in workload.service.ports the route sends traffic to (default: the port named http, else the only port).'),
+    listenPort: port.optional().describe('Port of the gateway listener (TCPRoute only, required there; not 80 or 443, which the HTTP and HTTPS listeners use). One service per listen port and exposure.'),
+    tls: tlsSchema
+      .optional()
+      .describe('TLS at the gateway: {secretName} (your certificate), {issuerRef: {name, kind}} (cert-manager), or {} (the gateway\'s clusterIssuer). Omitted: HTTPS with the gateway\'s clusterIssuer when it has one, else plain HTTP; TCPRoute: plain TCP. TCPRoute takes secretName only.'),
+    exposure: z
+      .enum(ROUTE_EXPOSURES)
+      .default('internal')
+      .describe('internal (default): on the platform internal gateway. public: on the internet-facing gateway. Either way each host (a TCPRoute: its listen port) needs a Cedar permit for ExposeRoute, and a host or listen port belongs to one service of the whole platform.'),
+  })
+  .superRefine((r, ctx) => {
+    const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+    if (r.kind === 'TCPRoute') {
+      if (r.hosts !== undefined) issue(['hosts'], 'a TCPRoute matches no host names (TCP carries none): remove hosts, and give listenPort instead');
+      if (r.listenPort === undefined) issue(['listenPort'], 'a TCPRoute needs listenPort, the gateway port clients connect to (e.g. 5432)');
+      else if ((RESERVED_LISTEN_PORTS as readonly number[]).includes(r.listenPort)) issue(['listenPort'], `listen port ${r.listenPort} is used by the gateway's HTTP and HTTPS listeners: choose another port`);
+      if (r.paths !== undefined) issue(['paths'], 'a TCPRoute matches no paths: remove paths');
+      if (r.tls?.issuerRef !== undefined || (r.tls !== undefined && r.tls.secretName === undefined)) issue(['tls'], 'a TCPRoute takes tls.secretName only (a certificate you provide); cert-manager issuance needs a host name');
+    } else {
+      if (r.hosts === undefined) issue(['hosts'], `a ${r.kind} needs hosts, the host names it serves, e.g. [shop.example.com]`);
+      if (r.listenPort !== undefined) issue(['listenPort'], `listenPort is for TCPRoute only; a ${r.kind} uses the gateway's HTTP(S) listener of each host: remove it`);
+    }
+    if (r.paths !== undefined && r.rules !== undefined) issue(['paths'], 'declare paths or rules, not both (paths is a shorthand for rules with path matches)');
+    if (r.paths !== undefined && r.kind === 'GRPCRoute') issue(['paths'], 'a GRPCRoute matches gRPC methods, not paths: use rules[].matches[].grpcMethod');
+    r.rules?.forEach((rule, i) =>
+      rule.matches.forEach((m, j) => {
+        const at = ['rules', i, 'matches', j];
+        const http = ['path', 'headers', 'method'].filter((k) => m[k as keyof typeof m] !== undefined);
+        if (r.kind === 'HTTPRoute' && m.grpcMethod !== undefined) issue([...at, 'grpcMethod'], 'grpcMethod matches GRPCRoute only: set kind: GRPCRoute, or match path, headers and method');
+        if (r.kind === 'GRPCRoute' && http.length > 0) issue([...at, http[0]!], `${http.join(', ')} match HTTPRoute only; a GRPCRoute matches grpcMethod`);
+        if (r.kind === 'TCPRoute' && (http.length > 0 || m.grpcMethod !== undefined)) issue(at, 'a TCPRoute has no matches (TCP carries no path, header or method): remove rules');
+      }),
+    );
+  });
 
 /*
  * `spec.cloudAccess`: cloud permissions the service's pods need. Lattice never calls a cloud API:
@@ -597,6 +713,35 @@ export const latticeServiceSpecSchema = z
         service: z
           .strictObject({
             ports: z.record(portName, servicePortSchema).describe('Ports, name to port. The name "metrics" marks the metrics port.'),
+            serviceType: z
+              .enum(SERVICE_TYPES)
+              .default('ClusterIP')
+              .describe('ClusterIP (default: inside the cluster only), NodePort or LoadBalancer: every port reachable from outside the cluster, bypassing the gateways (not with spec.ingress). Needs a Cedar permit for ExposeRoute (kind LoadBalancer or NodePort) on each hostname, or on service:<namespace>/<name> without hostnames; the mesh then admits clients from outside the cluster (Cilium entity world) in plain text on these ports, and nothing else.'),
+            hostnames: z
+              .array(routeHost)
+              .min(1)
+              .max(16)
+              .optional()
+              .describe('DNS names of the exposed Service (with serviceType NodePort or LoadBalancer). Claimed like route hosts: one service per name.'),
+            publishDns: z
+              .boolean()
+              .optional()
+              .describe('Publish the hostnames in DNS through external-dns (annotation external-dns.alpha.kubernetes.io/hostname on the Service). Needs hostnames and serviceType NodePort or LoadBalancer.'),
+            tls: tlsSchema
+              .optional()
+              .describe('A certificate for the hostnames, mounted read-only at /etc/lattice/tls (tls.crt, tls.key) in every container: {issuerRef} or {} (the public gateway\'s clusterIssuer) derive a cert-manager Certificate into Secret <service>-tls; {secretName} mounts your Secret instead.'),
+          })
+          .superRefine((svc, ctx) => {
+            const exposed = svc.serviceType !== 'ClusterIP';
+            if (svc.publishDns === true && (!exposed || svc.hostnames === undefined)) {
+              ctx.addIssue({ code: 'custom', path: ['publishDns'], message: 'publishDns needs hostnames and serviceType NodePort or LoadBalancer: external-dns publishes the addresses of an exposed Service' });
+            }
+            if (svc.hostnames !== undefined && !exposed) {
+              ctx.addIssue({ code: 'custom', path: ['hostnames'], message: 'hostnames name an exposed Service: set serviceType to NodePort or LoadBalancer, or use spec.ingress routes for names served by the gateways' });
+            }
+            if (svc.tls !== undefined && svc.tls.secretName === undefined && svc.hostnames === undefined) {
+              ctx.addIssue({ code: 'custom', path: ['tls'], message: 'a certificate needs the names it is for: add hostnames, or bring a certificate with tls.secretName' });
+            }
           })
           .optional()
           .describe('The network service the workload offers; derives a Kubernetes Service.'),
@@ -656,13 +801,25 @@ export const latticeServiceSpecSchema = z
       .describe('Horizontal autoscaling between replicas (the minimum) and max.'),
     ingress: z
       .strictObject({
+        gatewayClass: dnsLabel
+          .optional()
+          .describe('GatewayClass the routes are meant for (the reference\'s field, default istio). Gateways are the platform\'s (LatticePlatform spec.gateways); a class other than the one of the gateway a route attaches to fails the service with reason GatewayClassMismatch.'),
         routes: z
           .record(dnsLabel, routeSchema)
           .refine((r) => Object.keys(r).length > 0, 'declare at least one route')
-          .describe('HTTP routes, name to route. Each derives a Gateway API HTTPRoute attached to its hosts\' listeners on the internal or public gateway.'),
+          .describe('Routes, name to route. Each derives a Gateway API HTTPRoute, GRPCRoute or TCPRoute attached to its listeners on the internal or public gateway.'),
       })
       .optional()
-      .describe('HTTP traffic from outside the mesh: routes through the platform gateways to a port of the service.'),
+      .describe('Traffic from outside the mesh: HTTP, gRPC and TCP routes through the platform gateways to a port of the service.'),
+    advertise: z
+      .strictObject({
+        allowedServices: z
+          .array(z.string().regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z]([-a-z0-9]*[a-z0-9])?)$/, 'must be namespace/name (e.g. edge/haproxy-fw) or "*"'))
+          .min(1)
+          .describe('Services of other clusters allowed to call this one, namespace/name, or "*" for any (needs a Cedar permit for AllowWildcard on Mesh "advertise").'),
+      })
+      .optional()
+      .describe('Make the service reachable from the other clusters of the mesh (Istio ambient multicluster): the Service is labelled istio.io/global: "true", the east-west gateway may reach the pods on ztunnel\'s HBONE port, and the Istio policy admits the listed identities on the service\'s ports. Needs LatticePlatform spec.mesh.eastWestGateway.'),
     cloudAccess: cloudAccessSchema
       .optional()
       .describe('Cloud permissions of the pods (AWS IAM through EKS Pod Identity, Azure roles through Workload Identity). Each permission needs a Cedar permit for AccessCloud; Lattice derives the identity objects, a cloud controller in the cluster creates them.'),
@@ -672,6 +829,13 @@ export const latticeServiceSpecSchema = z
           .strictObject({
             port: portName.optional().describe('Name of the port serving metrics (default: the port named metrics, else the first port).'),
             path: z.string().startsWith('/').default('/metrics').describe('HTTP path of the metrics (default /metrics).'),
+            mappings: z
+              .record(
+                z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'is not a metric name part: letters, digits and "_", not starting with a digit'),
+                z.string().min(1).max(4096).refine((q) => q.includes('$SELECTORS'), 'must use $SELECTORS where the service\'s series selector goes, e.g. sum(rate(http_requests_total{$SELECTORS}[5m]))'),
+              )
+              .optional()
+              .describe('Named PromQL queries over this service\'s metrics (the reference\'s field), $SELECTORS standing for namespace="<namespace>",service="<name>". Each becomes a recording rule lattice:<name>:<key> in a VMRule <name>-metrics. Writing the values into the status (as the reference does) is not done.'),
           })
           .optional()
           .describe('Where the service exposes Prometheus metrics.'),
@@ -685,6 +849,19 @@ export const latticeServiceSpecSchema = z
           .default('rolling')
           .describe('rolling: replace pods 25% at a time, never below the desired count. canary: add one new pod at a time, each ready for minReadySeconds before the next.'),
         minReadySeconds: z.number().int().min(0).optional().describe('Seconds a new pod must stay ready before the rollout goes on (canary default 30, rolling default 0).'),
+        canary: z
+          .strictObject({
+            interval: duration.optional().describe('Time between steps (the reference\'s field): becomes minReadySeconds, rounded up to whole seconds.'),
+            stepWeight: z.number().int().min(1).max(100).optional().describe('Percent added per step: becomes the rollout\'s maxSurge (that percent of the replicas at a time, at least one pod; default one pod).'),
+            maxWeight: z.number().int().min(1).max(100).optional().describe('Accepted for the reference\'s shape; not derived: Lattice shifts pods, not weighted traffic, so every step ends at 100%.'),
+            threshold: z.number().int().min(1).optional().describe('Accepted for the reference\'s shape; not derived: there is no metric analysis or automatic rollback (a pod that is not ready stops the rollout).'),
+          })
+          .optional()
+          .describe('Canary steps in the reference\'s shape (strategy canary): a rollout of pods, stepWeight percent at a time, each step ready for interval before the next. Traffic weighting and rollback (maxWeight, threshold) are not derived.'),
+      })
+      .superRefine((d, ctx) => {
+        if (d.canary !== undefined && d.strategy !== 'canary') ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary settings need strategy: canary' });
+        if (d.canary?.interval !== undefined && d.minReadySeconds !== undefined) ctx.addIssue({ code: 'custom', path: ['canary', 'interval'], message: 'set canary.interval or minReadySeconds, not both: the interval is the time each new pod must stay ready' });
       })
       .optional()
       .describe('How new versions roll out.'),
@@ -698,6 +875,12 @@ export const latticeServiceSpecSchema = z
         path: ['observability', 'metrics', 'port'],
         message: `port "${metricsPort}" is not declared in workload.service.ports (declared: ${Object.keys(ports).join(', ') || 'none'})`,
       });
+    }
+    if (spec.observability?.metrics?.mappings !== undefined && Object.keys(ports).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['observability', 'metrics', 'mappings'], message: 'metric mappings query the service\'s scraped metrics, and a service without ports is not scraped: declare workload.service.ports (the port named metrics is scraped), or remove mappings' });
+    }
+    if (spec.advertise !== undefined && Object.keys(ports).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['advertise'], message: 'advertise makes the service\'s ports reachable from other clusters, and it declares none: declare workload.service.ports, or remove advertise' });
     }
     if (spec.autoscaling !== undefined) {
       if (spec.replicas > spec.autoscaling.max) {
@@ -724,6 +907,9 @@ export const latticeServiceSpecSchema = z
         ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas 0 (scale to zero) needs a Prometheus metric among autoscaling.metrics: KEDA cannot wake a service from zero on cpu or memory alone. Set replicas to at least 1, or add a metric' });
       }
     }
+    if (spec.ingress !== undefined && (spec.workload.service?.serviceType ?? 'ClusterIP') !== 'ClusterIP') {
+      ctx.addIssue({ code: 'custom', path: ['workload', 'service', 'serviceType'], message: `serviceType ${spec.workload.service!.serviceType} exposes the service directly, and spec.ingress exposes it through the gateways: choose one (as the reference does)` });
+    }
     for (const [rname, route] of Object.entries(spec.ingress?.routes ?? {})) {
       const declared = Object.keys(ports);
       const at = ['ingress', 'routes', rname];
@@ -736,7 +922,7 @@ export const latticeServiceSpecSchema = z
       } else {
         const target = route.port ?? (ports.http !== undefined ? 'http' : declared[0]!);
         if (ports[target]!.protocol !== 'TCP') {
-          ctx.addIssue({ code: 'custom', path: [...at, 'port'], message: `port "${target}" uses ${ports[target]!.protocol}; HTTP routes need a TCP port` });
+          ctx.addIssue({ code: 'custom', path: [...at, 'port'], message: `port "${target}" uses ${ports[target]!.protocol}; routes need a TCP port` });
         }
       }
     }

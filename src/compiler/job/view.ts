@@ -59,7 +59,7 @@ export function jobView(job: LatticeJob): JobView {
   }
   const workload: LatticeService['spec']['workload'] = { containers };
   if (Object.keys(resources).length > 0) workload.resources = resources;
-  if (Object.keys(ports).length > 0) workload.service = { ports };
+  if (Object.keys(ports).length > 0) workload.service = { ports, serviceType: 'ClusterIP' };
   if (hostNetwork) workload.hostNetwork = true;
   const spec: LatticeService['spec'] = { replicas, workload };
   if (pullSecrets.length > 0) spec.imagePullSecrets = pullSecrets;

@@ -64,6 +64,10 @@ export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
 export interface ResolvedRoute {
   name: string;
   route: Route;
+  /** HTTPRoute, GRPCRoute or TCPRoute. */
+  kind: Route['kind'];
+  /** The route's hosts (none for a TCPRoute). */
+  hosts: string[];
   /** Name of the Service port the route sends to. */
   portName: string;
   /** The Service port number (the HTTPRoute backendRef port). */
@@ -83,7 +87,7 @@ export function resolvedRoutes(service: LatticeService): ResolvedRoute[] {
     const p = portName === undefined ? undefined : ports[portName];
     // The schema guarantees a resolvable TCP port; a route without one is skipped defensively.
     if (portName === undefined || p === undefined) continue;
-    out.push({ name, route, portName, port: p.port, targetPort: p.targetPort ?? p.port });
+    out.push({ name, route, kind: route.kind, hosts: [...(route.hosts ?? [])], portName, port: p.port, targetPort: p.targetPort ?? p.port });
   }
   return out;
 }
@@ -146,36 +150,106 @@ export function ingressPeers(service: LatticeService, settings: Pick<PlatformSet
   return [...byKey.values()].sort((a, b) => (a.exposure === b.exposure ? (a.portName < b.portName ? -1 : 1) : a.exposure < b.exposure ? -1 : 1));
 }
 
-function httpRoute(state: DerivationState, r: ResolvedRoute, gateway: GatewaySetting): KubeObject {
-  const name = state.service.metadata.name;
-  const matches = (r.route.paths ?? [{ path: '/', type: 'PathPrefix' as const }]).map((p) => ({ path: { type: p.type, value: p.path } }));
-  return {
-    apiVersion: `${GATEWAY_GROUP}/v1`,
-    kind: 'HTTPRoute',
-    metadata: derivedMeta(state, childName([name, r.name])),
-    spec: {
-      parentRefs: r.route.hosts.map((host) => ({ group: GATEWAY_GROUP, kind: 'Gateway', name: gateway.name, namespace: gateway.namespace, sectionName: listenerName(host) })),
-      hostnames: [...r.route.hosts],
-      rules: [{ matches, backendRefs: [{ group: '', kind: 'Service', name, port: r.port }] }],
-    },
-  };
+/**
+ * The TLS of a route at its gateway (the reference's `tls` shape, src/api/latticeservice/v1alpha1.ts
+ * tlsSchema): `none` (plain HTTP or TCP), `secret` (a kubernetes.io/tls Secret the team provides,
+ * served as is), `issued` (a cert-manager Certificate Lattice derives, signed by `issuer`), or
+ * `unconfigured` (`tls: {}` on a gateway without a clusterIssuer: an error).
+ */
+export type RouteTls =
+  | { mode: 'none' }
+  | { mode: 'secret'; secretName: string }
+  | { mode: 'issued'; secretName: string; issuer: { name: string; kind: 'ClusterIssuer' | 'Issuer' } }
+  | { mode: 'unconfigured' };
+
+/** The TLS of route `r` of service `service` on `gateway` (see {@link RouteTls}). */
+export function routeTls(service: string, r: ResolvedRoute, gateway: GatewaySetting): RouteTls {
+  const tls = r.route.tls;
+  if (tls?.secretName !== undefined) return { mode: 'secret', secretName: tls.secretName };
+  if (r.kind === 'TCPRoute') return { mode: 'none' };
+  const secretName = tlsSecretName(service, r.name);
+  if (tls?.issuerRef !== undefined) return { mode: 'issued', secretName, issuer: { name: tls.issuerRef.name, kind: tls.issuerRef.kind ?? 'ClusterIssuer' } };
+  if (gateway.clusterIssuer !== undefined) return { mode: 'issued', secretName, issuer: { name: gateway.clusterIssuer, kind: 'ClusterIssuer' } };
+  return tls === undefined ? { mode: 'none' } : { mode: 'unconfigured' };
 }
 
-function certificate(state: DerivationState, r: ResolvedRoute, issuer: string): KubeObject {
+/** Name of the Secret holding the certificate Lattice has issued for route `route` of service `service`. */
+export function tlsSecretName(service: string, route: string): string {
+  return childName([service, route, 'tls']);
+}
+
+/** The listener name of a TCP route's listen port: `tcp-<port>`. */
+export function tcpListenerName(port: number): string {
+  return `tcp-${port}`;
+}
+
+function parentRef(gateway: GatewaySetting, sectionName: string): Record<string, unknown> {
+  return { group: GATEWAY_GROUP, kind: 'Gateway', name: gateway.name, namespace: gateway.namespace, sectionName };
+}
+
+/** The HTTPRoute matches of a route: its `rules` (path, headers, method), else its `paths`, else every path. */
+function httpRules(r: ResolvedRoute, backendRefs: unknown[]): Record<string, unknown>[] {
+  if (r.route.rules !== undefined) {
+    return r.route.rules.map((rule) => ({
+      matches: rule.matches.map((m) => {
+        const out: Record<string, unknown> = {};
+        if (m.path !== undefined) out.path = { type: m.path.type, value: m.path.value };
+        if (m.headers !== undefined) out.headers = m.headers.map((h) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value }));
+        if (m.method !== undefined) out.method = m.method;
+        return out;
+      }),
+      backendRefs,
+    }));
+  }
+  const matches = (r.route.paths ?? [{ path: '/', type: 'PathPrefix' as const }]).map((p) => ({ path: { type: p.type, value: p.path } }));
+  return [{ matches, backendRefs }];
+}
+
+/**
+ * The Gateway API route object of a route: an HTTPRoute (gateway.networking.k8s.io/v1), a GRPCRoute
+ * (v1, standard channel since Gateway API v1.1) or a TCPRoute (v1alpha2, experimental channel),
+ * attached by `sectionName` to the listener of each host (TCP: of its listen port).
+ */
+function routeObject(state: DerivationState, r: ResolvedRoute, gateway: GatewaySetting): KubeObject {
+  const name = state.service.metadata.name;
+  const backendRefs = [{ group: '', kind: 'Service', name, port: r.port }];
+  const metadata = derivedMeta(state, childName([name, r.name]));
+  if (r.kind === 'TCPRoute') {
+    return {
+      apiVersion: `${GATEWAY_GROUP}/v1alpha2`,
+      kind: 'TCPRoute',
+      metadata,
+      spec: { parentRefs: [parentRef(gateway, tcpListenerName(r.route.listenPort!))], rules: [{ backendRefs }] },
+    };
+  }
+  const parentRefs = r.hosts.map((host) => parentRef(gateway, listenerName(host)));
+  if (r.kind === 'GRPCRoute') {
+    const rules = r.route.rules === undefined
+      ? [{ backendRefs }]
+      : r.route.rules.map((rule) => ({
+          matches: rule.matches.map((m) => ({ method: { type: 'Exact', ...(m.grpcMethod?.service !== undefined ? { service: m.grpcMethod.service } : {}), ...(m.grpcMethod?.method !== undefined ? { method: m.grpcMethod.method } : {}) } })),
+          backendRefs,
+        }));
+    return { apiVersion: `${GATEWAY_GROUP}/v1`, kind: 'GRPCRoute', metadata, spec: { parentRefs, hostnames: [...r.hosts], rules } };
+  }
+  return { apiVersion: `${GATEWAY_GROUP}/v1`, kind: 'HTTPRoute', metadata, spec: { parentRefs, hostnames: [...r.hosts], rules: httpRules(r, backendRefs) } };
+}
+
+function certificate(state: DerivationState, r: ResolvedRoute, tls: Extract<RouteTls, { mode: 'issued' }>): KubeObject {
   const name = state.service.metadata.name;
   return {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
     metadata: derivedMeta(state, childName([name, r.name])),
     spec: {
-      secretName: tlsSecretName(name, r.name),
-      dnsNames: [...r.route.hosts],
-      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer },
+      secretName: tls.secretName,
+      dnsNames: [...r.hosts],
+      issuerRef: { group: 'cert-manager.io', kind: tls.issuer.kind, name: tls.issuer.name },
     },
   };
 }
 
-function referenceGrant(state: DerivationState, r: ResolvedRoute, gateway: GatewaySetting): KubeObject {
+function referenceGrant(state: DerivationState, r: ResolvedRoute, gateway: GatewaySetting, secretName: string): KubeObject {
   const name = state.service.metadata.name;
   return {
     apiVersion: `${GATEWAY_GROUP}/v1beta1`,
@@ -183,14 +257,9 @@ function referenceGrant(state: DerivationState, r: ResolvedRoute, gateway: Gatew
     metadata: derivedMeta(state, tlsSecretName(name, r.name)),
     spec: {
       from: [{ group: GATEWAY_GROUP, kind: 'Gateway', namespace: gateway.namespace }],
-      to: [{ group: '', kind: 'Secret', name: tlsSecretName(name, r.name) }],
+      to: [{ group: '', kind: 'Secret', name: secretName }],
     },
   };
-}
-
-/** Name of the Secret holding the certificate of route `route` of service `service`. */
-export function tlsSecretName(service: string, route: string): string {
-  return childName([service, route, 'tls']);
 }
 
 /**
@@ -204,28 +273,36 @@ export function deriveIngress(state: DerivationState): void {
   if (routes.length === 0) return;
   const settings = state.ctx.settings;
   const objects: KubeObject[] = [];
+  const fail = (path: (string | number)[], condition: string, reason: string, message: string): void => {
+    const d: Diagnostic = { severity: 'error', condition, reason, path: path.join('.'), message };
+    const location = state.input.locate?.(path);
+    if (location) d.location = location;
+    state.diagnostics.push(d);
+  };
+  const wantedClass = state.service.spec.ingress?.gatewayClass;
   for (const r of routes) {
     const gateway = gatewayFor(settings, r.route.exposure);
     if (gateway === undefined) {
-      const path = ['spec', 'ingress', 'routes', r.name, 'exposure'];
-      const d: Diagnostic = {
-        severity: 'error',
-        condition: PLATFORM_CONDITION,
-        reason: 'GatewayNotConfigured',
-        path: path.join('.'),
-        message: `route ${r.name} is ${r.route.exposure}, but this platform has no ${r.route.exposure} gateway (LatticePlatform spec.gateways.${r.route.exposure}): ask ${settings.platformContact} to configure one, or use another exposure`,
-      };
-      const location = state.input.locate?.(path);
-      if (location) d.location = location;
-      state.diagnostics.push(d);
+      fail(['spec', 'ingress', 'routes', r.name, 'exposure'], PLATFORM_CONDITION, 'GatewayNotConfigured',
+        `route ${r.name} is ${r.route.exposure}, but this platform has no ${r.route.exposure} gateway (LatticePlatform spec.gateways.${r.route.exposure}): ask ${settings.platformContact} to configure one, or use another exposure`);
+      continue;
+    }
+    const className = gateway.className ?? DEFAULT_GATEWAY_CLASS;
+    if (wantedClass !== undefined && wantedClass !== className) {
+      fail(['spec', 'ingress', 'gatewayClass'], PLATFORM_CONDITION, 'GatewayClassMismatch',
+        `ingress.gatewayClass is ${wantedClass}, but route ${r.name} attaches to the platform's ${r.route.exposure} gateway ${gateway.namespace}/${gateway.name} of class ${className}: gateways are shared and chosen by the platform, so remove gatewayClass (or set it to ${className}), or ask ${settings.platformContact} for a ${wantedClass} gateway`);
+      continue;
+    }
+    const tls = routeTls(state.service.metadata.name, r, gateway);
+    if (tls.mode === 'unconfigured') {
+      fail(['spec', 'ingress', 'routes', r.name, 'tls'], PLATFORM_CONDITION, 'TLSIssuerNotConfigured',
+        `route ${r.name} asks for TLS with the platform's issuer (tls: {}), but the ${r.route.exposure} gateway has no clusterIssuer (LatticePlatform spec.gateways.${r.route.exposure}.clusterIssuer): name one with tls.issuerRef, bring a certificate with tls.secretName, or ask ${settings.platformContact} to configure the issuer`);
       continue;
     }
     if (!checkClaims(state, r)) continue;
-    objects.push(httpRoute(state, r, gateway));
-    if (gateway.clusterIssuer !== undefined) {
-      objects.push(certificate(state, r, gateway.clusterIssuer));
-      if (gateway.namespace !== namespaceOf(state)) objects.push(referenceGrant(state, r, gateway));
-    }
+    objects.push(routeObject(state, r, gateway));
+    if (tls.mode === 'issued') objects.push(certificate(state, r, tls));
+    if (tls.mode !== 'none' && gateway.namespace !== namespaceOf(state)) objects.push(referenceGrant(state, r, gateway, tls.secretName));
   }
   state.objects.push(...objects);
 }
@@ -280,13 +357,30 @@ export function compareClaims(a: HostClaim, b: HostClaim): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-/** The host claims of one valid service, first route (by name) first. */
+/** The claim key of a TCP route's listen port on an exposure: `tcp:<exposure>:<port>` (never a host name). */
+export function tcpClaimKey(exposure: Route['exposure'], port: number): string {
+  return `tcp:${exposure}:${port}`;
+}
+
+/** The host claims of one valid service (and the listen ports of its TCP routes), first route (by name) first. */
 export function claimsOf(key: string, service: LatticeService, locate?: (path: readonly (string | number)[]) => SourceLocation): [string, HostClaim][] {
   const created = (service.metadata as { creationTimestamp?: unknown }).creationTimestamp;
   const out: [string, HostClaim][] = [];
   const seen = new Set<string>();
   for (const name of Object.keys(service.spec.ingress?.routes ?? {}).sort()) {
-    service.spec.ingress!.routes[name]!.hosts.forEach((host, index) => {
+    const route = service.spec.ingress!.routes[name]!;
+    if (route.kind === 'TCPRoute' && route.listenPort !== undefined) {
+      // A listen port is claimed like a host: one service per port and exposure.
+      const portKey = tcpClaimKey(route.exposure, route.listenPort);
+      if (!seen.has(portKey)) {
+        seen.add(portKey);
+        const claim: HostClaim = { key, route: name, index: 0 };
+        if (typeof created === 'string') claim.createdAt = created;
+        if (locate) claim.locate = () => locate(['spec', 'ingress', 'routes', name, 'listenPort']);
+        out.push([portKey, claim]);
+      }
+    }
+    (route.hosts ?? []).forEach((host, index) => {
       const h = host.toLowerCase();
       if (seen.has(h)) return;
       seen.add(h);
@@ -296,7 +390,48 @@ export function claimsOf(key: string, service: LatticeService, locate?: (path: r
       out.push([h, claim]);
     });
   }
+  // The hostnames of a Service exposed outside the cluster are claimed like route hosts.
+  (service.spec.workload.service?.hostnames ?? []).forEach((host, index) => {
+    const h = host.toLowerCase();
+    if (seen.has(h)) return;
+    seen.add(h);
+    const claim: HostClaim = { key, route: SERVICE_CLAIM_ROUTE, index };
+    if (typeof created === 'string') claim.createdAt = created;
+    if (locate) claim.locate = () => locate(['spec', 'workload', 'service', 'hostnames', index]);
+    out.push([h, claim]);
+  });
   return out;
+}
+
+/** The `route` of a claim made by `workload.service.hostnames`. */
+export const SERVICE_CLAIM_ROUTE = 'workload.service';
+
+/**
+ * Fails the service when another service owns one of its `workload.service.hostnames`; true when
+ * every hostname is this service's (or it has none).
+ */
+export function checkServiceHostClaims(state: DerivationState): boolean {
+  const claims = hostClaimsOf(state.ctx);
+  let ok = true;
+  (state.service.spec.workload.service?.hostnames ?? []).forEach((host, i) => {
+    const owner = claims.get(host.toLowerCase())?.[0];
+    if (owner === undefined || owner.key === state.key) return;
+    ok = false;
+    const where = owner.locate?.();
+    const at = where ? ` (${where.file}:${where.line})` : '';
+    const path = ['spec', 'workload', 'service', 'hostnames', i];
+    const d: Diagnostic = {
+      severity: 'error',
+      condition: VALIDATED,
+      reason: 'HostAlreadyClaimed',
+      path: path.join('.'),
+      message: `hostname ${host} is already served by service ${owner.key}${at} (${owner.route === SERVICE_CLAIM_ROUTE ? 'its workload.service.hostnames' : `route ${owner.route}`}): a host belongs to one service only. Use another name, or ask the owners of ${owner.key} to give this one up.`,
+    };
+    const location = state.input.locate?.(path);
+    if (location) d.location = location;
+    state.diagnostics.push(d);
+  });
+  return ok;
 }
 
 /** Builds the claims of a set of services (what the Fleet keeps up to date one change at a time). */
@@ -330,28 +465,29 @@ function hostClaimsOf(ctx: DerivationContext): HostClaims {
   return ctx.hostClaims ?? buildHostClaims(ctx.services.values());
 }
 
-/** Fails a route whose hosts another service owns; true when every host is this service's. */
+/** Fails a route whose hosts (or listen port) another service owns; true when all are this service's. */
 function checkClaims(state: DerivationState, r: ResolvedRoute): boolean {
   const claims = hostClaimsOf(state.ctx);
   let ok = true;
-  r.route.hosts.forEach((host, i) => {
-    const owner = claims.get(host.toLowerCase())?.[0];
+  const check = (claimKey: string, what: string, path: (string | number)[]): void => {
+    const owner = claims.get(claimKey)?.[0];
     if (owner === undefined || owner.key === state.key) return;
     ok = false;
     const where = owner.locate?.();
     const at = where ? ` (${where.file}:${where.line})` : '';
-    const path = ['spec', 'ingress', 'routes', r.name, 'hosts', i];
     const d: Diagnostic = {
       severity: 'error',
       condition: VALIDATED,
       reason: 'HostAlreadyClaimed',
       path: path.join('.'),
-      message: `host ${host} of route ${r.name} is already served by service ${owner.key}${at}, route ${owner.route}: a host belongs to one service only, so its certificate and traffic cannot be taken over. Use another host, or ask the owners of ${owner.key} to give this one up.`,
+      message: `${what} of route ${r.name} is already served by service ${owner.key}${at}, route ${owner.route}: a ${r.kind === 'TCPRoute' ? 'listen port' : 'host'} belongs to one service only, so its certificate and traffic cannot be taken over. Use another one, or ask the owners of ${owner.key} to give this one up.`,
     };
     const location = state.input.locate?.(path);
     if (location) d.location = location;
     state.diagnostics.push(d);
-  });
+  };
+  if (r.kind === 'TCPRoute') check(tcpClaimKey(r.route.exposure, r.route.listenPort!), `listen port ${r.route.listenPort} (${r.route.exposure})`, ['spec', 'ingress', 'routes', r.name, 'listenPort']);
+  r.hosts.forEach((host, i) => check(host.toLowerCase(), `host ${host}`, ['spec', 'ingress', 'routes', r.name, 'hosts', i]));
   return ok;
 }
 
@@ -363,39 +499,45 @@ function checkClaims(state: DerivationState, r: ResolvedRoute): boolean {
  * by name; a gateway setting used for both exposures yields one Gateway.
  */
 export function deriveGateways(settings: Pick<PlatformSettings, 'gateways'>, services: Iterable<LatticeService>): KubeObject[] {
-  const gateways = new Map<string, { setting: GatewaySetting; listeners: Map<string, Record<string, unknown>> }>();
+  type Entry = { listener: Record<string, unknown>; kinds: Set<string> };
+  const gateways = new Map<string, { setting: GatewaySetting; listeners: Map<string, Entry> }>();
   for (const service of services) {
     const namespace = service.metadata.namespace ?? 'default';
     for (const r of resolvedRoutes(service)) {
       const gateway = gatewayFor(settings, r.route.exposure);
       if (gateway === undefined) continue;
+      const tls = routeTls(service.metadata.name, r, gateway);
+      if (tls.mode === 'unconfigured') continue; // the service failed for it
       const id = `${gateway.namespace}/${gateway.name}`;
-      const entry = gateways.get(id) ?? { setting: gateway, listeners: new Map() };
+      const entry = gateways.get(id) ?? { setting: gateway, listeners: new Map<string, Entry>() };
       gateways.set(id, entry);
-      for (const host of r.route.hosts) {
-        const name = listenerName(host);
-        if (entry.listeners.has(name)) continue;
-        const allowedRoutes = {
-          namespaces: namespace === gateway.namespace
-            ? { from: 'Same' }
-            : { from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } },
-          kinds: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }],
-        };
-        const listener: Record<string, unknown> = gateway.clusterIssuer === undefined
-          ? { name, hostname: host, port: 80, protocol: 'HTTP', allowedRoutes }
-          : {
-              name,
-              hostname: host,
-              port: 443,
-              protocol: 'HTTPS',
-              tls: {
-                mode: 'Terminate',
-                certificateRefs: [{ group: '', kind: 'Secret', name: tlsSecretName(service.metadata.name, r.name), ...(namespace === gateway.namespace ? {} : { namespace }) }],
-              },
-              allowedRoutes,
-            };
-        entry.listeners.set(name, listener);
-      }
+      const namespaces = namespace === gateway.namespace
+        ? { from: 'Same' }
+        : { from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } };
+      const certificateRefs = tls.mode === 'none' ? undefined : [{ group: '', kind: 'Secret', name: tls.secretName, ...(namespace === gateway.namespace ? {} : { namespace }) }];
+      const names = r.kind === 'TCPRoute' ? [tcpListenerName(r.route.listenPort!)] : r.hosts.map((h) => listenerName(h));
+      names.forEach((name, i) => {
+        const existing = entry.listeners.get(name);
+        if (existing) {
+          existing.kinds.add(r.kind);
+          return;
+        }
+        let listener: Record<string, unknown>;
+        if (r.kind === 'TCPRoute') {
+          // A TCP listener: TCPRoutes only; with a certificate, TLS terminated at the gateway (Gateway
+          // API: a TLS listener in Terminate mode accepts TCPRoutes).
+          listener = certificateRefs === undefined
+            ? { name, port: r.route.listenPort!, protocol: 'TCP' }
+            : { name, port: r.route.listenPort!, protocol: 'TLS', tls: { mode: 'Terminate', certificateRefs } };
+        } else {
+          const host = r.hosts[i]!;
+          listener = certificateRefs === undefined
+            ? { name, hostname: host, port: 80, protocol: 'HTTP' }
+            : { name, hostname: host, port: 443, protocol: 'HTTPS', tls: { mode: 'Terminate', certificateRefs } };
+        }
+        listener.allowedRoutes = { namespaces };
+        entry.listeners.set(name, { listener, kinds: new Set([r.kind]) });
+      });
     }
   }
   return [...gateways.keys()].sort().map((id) => {
@@ -410,7 +552,12 @@ export function deriveGateways(settings: Pick<PlatformSettings, 'gateways'>, ser
       },
       spec: {
         gatewayClassName: setting.className ?? DEFAULT_GATEWAY_CLASS,
-        listeners: [...listeners.keys()].sort().map((k) => listeners.get(k)!),
+        listeners: [...listeners.keys()].sort().map((k) => {
+          const { listener, kinds } = listeners.get(k)!;
+          const allowed = listener.allowedRoutes as Record<string, unknown>;
+          // Only the route kinds that use the listener may attach to it.
+          return { ...listener, allowedRoutes: { ...allowed, kinds: [...kinds].sort().map((kind) => ({ group: GATEWAY_GROUP, kind })) } };
+        }),
       },
     };
   });

@@ -36,6 +36,7 @@
 import type { ExternalServiceParams, LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { scraperIdentity, type MeshSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
+import { parsedEndpoints } from '../../api/latticeservice/endpoint.ts';
 import { cloudEgress } from '../workload/cloud.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
 import { LABELS, childName } from '../naming.ts';
@@ -135,30 +136,37 @@ export function podPorts(service: LatticeService): PodPort[] {
 export interface ExternalEndpoint {
   /** The resource name. */
   resource: string;
-  /** Host name, or IP address when `ip` is true. */
+  /** Host name, IP address when `ip` is true, or the Cilium entity name when `entity` is set. */
   host: string;
   ip: boolean;
+  /** The port; 0 for an entity endpoint without a port (every port). */
   port: number;
-  /** The URL scheme: http, https, grpc, grpcs, tcp or tls. */
+  /** http, https, grpc, grpcs, tcp, tls, udp, or entity. */
   scheme: string;
+  /** TCP, UDP, or ANY (an entity endpoint without a port). */
+  protocol: 'TCP' | 'UDP' | 'ANY';
+  /** A Cilium entity (`entity:NAME`): derived as `toEntities`, with no ServiceEntry. */
+  entity?: string;
+  /** The resource's `params.resolution` (default dns). */
+  resolution: 'dns' | 'static' | 'none';
 }
 
-const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, grpc: 80, grpcs: 443 };
 /** Istio ServiceEntry port protocol per endpoint scheme: TLS is passed through, the app originates it. */
 const ISTIO_PROTOCOLS: Record<string, string> = { http: 'HTTP', https: 'TLS', grpc: 'GRPC', grpcs: 'TLS', tcp: 'TCP', tls: 'TLS' };
 
-/** The endpoints of every external-service resource of a service, in declaration order (validated URLs). */
+/**
+ * The endpoints of every external-service resource of a service, in declaration order (a map of
+ * endpoints in name order), parsed by src/api/latticeservice/endpoint.ts.
+ */
 export function externalEndpoints(service: LatticeService): ExternalEndpoint[] {
   const out: ExternalEndpoint[] = [];
   for (const [resource, r] of Object.entries(service.spec.workload.resources ?? {})) {
     if (r.type !== 'external-service') continue;
-    for (const endpoint of (r.params as ExternalServiceParams).endpoints) {
-      const url = new URL(endpoint);
-      const scheme = url.protocol.replace(/:$/, '');
-      let host = url.hostname;
-      const ip = /^\[.*\]$/.test(host) || /^[0-9.]+$/.test(host);
-      if (host.startsWith('[')) host = host.slice(1, -1);
-      out.push({ resource, host: host.replace(/\.$/, ''), ip, port: url.port ? Number(url.port) : DEFAULT_PORTS[scheme] ?? 0, scheme });
+    const resolution = (r.params as ExternalServiceParams | undefined)?.resolution ?? 'dns';
+    for (const { endpoint: e } of parsedEndpoints(r.params)) {
+      const base = { resource, host: e.host, ip: e.ip, port: e.port, scheme: e.scheme, protocol: e.protocol, resolution } as ExternalEndpoint;
+      if (e.form === 'entity') base.entity = e.entity;
+      out.push(base);
     }
   }
   return out;
@@ -201,10 +209,101 @@ export function deriveMesh(state: DerivationState): void {
   const gateways = ingressPeers(state.service, state.ctx.settings);
   const scraper = scraperPeer(state);
 
+  const exposed = exposedPorts(state.service);
+  const advertised = advertisePeer(state);
+
   enrolInAmbient(state);
-  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper));
-  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper) state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper));
+  state.objects.push(ciliumPolicy(state, callers, callees, externals, ports, gateways, scraper, exposed, advertised));
+  if ((callers.length > 0 && ports.length > 0) || gateways.length > 0 || scraper || exposed.some((p) => p.protocol === 'TCP') || advertised) {
+    state.objects.push(authorizationPolicy(state, callers, ports, gateways, scraper, exposed, advertised));
+  }
+  const plaintext = exposedPeerAuthentication(state, exposed);
+  if (plaintext) state.objects.push(plaintext);
   state.objects.push(...serviceEntries(state, externals));
+}
+
+/** The label that makes a Service global in Istio's ambient multicluster (its endpoints are shared with the other clusters). */
+export const ISTIO_GLOBAL_LABEL = { key: 'istio.io/global', value: 'true' } as const;
+
+/** Who reaches an advertised service from other clusters: the east-west gateway's pods, carrying the listed identities. */
+interface AdvertisePeer {
+  gateway: { namespace: string; podLabels: Record<string, string>; serviceAccount: string };
+  /** SPIFFE principals of the allowed services; `*` for any. */
+  principals: string[];
+}
+
+/**
+ * `spec.advertise` (the reference's field): the service is reachable from the other clusters of an
+ * Istio ambient multi-network mesh. A call from another cluster goes from the caller's ztunnel to this
+ * cluster's east-west gateway, which forwards it in HBONE to TCP 15008 of the pod; the inner tunnel
+ * keeps the caller's identity end to end (istio.io, "Install Multicluster" (ambient) and "Install
+ * ambient multi-primary on different networks"). So Cilium must admit the east-west gateway's pods
+ * on 15008, and ztunnel the listed callers' principals on the service's ports. The Service gets the
+ * label `istio.io/global: "true"`, the ambient multicluster service scope (services are local to their
+ * cluster unless marked global; src/compiler/service/network.ts). A "*" entry admits any principal
+ * (Cedar AllowWildcard on Mesh "advertise", asked by the authorization gate). Entries name
+ * `namespace/name`, read as `<trustDomain>/ns/<namespace>/sa/<name>` (the clusters share a trust domain).
+ * Undefined without `spec.advertise`; an error (AdvertiseNotConfigured) when the platform names no
+ * east-west gateway.
+ */
+function advertisePeer(state: DerivationState): AdvertisePeer | undefined {
+  const advertise = state.service.spec.advertise;
+  if (advertise === undefined) return undefined;
+  const mesh = meshOf(state.ctx);
+  if (mesh.eastWestGateway === undefined) {
+    const path = ['spec', 'advertise'];
+    const d: Diagnostic = {
+      severity: 'error',
+      condition: 'PlatformSupported',
+      reason: 'AdvertiseNotConfigured',
+      path: path.join('.'),
+      message: `advertise makes the service reachable from other clusters through the mesh's east-west gateway, but this platform names none (LatticePlatform spec.mesh.eastWestGateway): ask ${state.ctx.settings.platformContact} to configure it, or remove advertise`,
+    };
+    const location = state.input.locate?.(path);
+    if (location) d.location = location;
+    state.diagnostics.push(d);
+    return undefined;
+  }
+  const principals = advertise.allowedServices.includes('*')
+    ? ['*']
+    : [...new Set(advertise.allowedServices.map((e) => {
+        const [ns, name] = e.split('/') as [string, string];
+        return principalOf(mesh.trustDomain, ns, name);
+      }))].sort();
+  return { gateway: mesh.eastWestGateway, principals };
+}
+
+/**
+ * The pod ports a Service of type NodePort or LoadBalancer exposes outside the cluster
+ * (`workload.service.serviceType`), or none. Clients outside the cluster have no mesh identity and
+ * arrive in plain text on these ports, not through ztunnel's HBONE port.
+ */
+export function exposedPorts(service: LatticeService): PodPort[] {
+  const svc = service.spec.workload.service;
+  if (svc === undefined || svc.serviceType === 'ClusterIP') return [];
+  return podPorts(service);
+}
+
+/**
+ * A workload PeerAuthentication letting plain text in on the exposed TCP ports only: the mesh-wide
+ * STRICT mode (platform baseline) refuses connections without mutual TLS, which is every client of a
+ * NodePort or LoadBalancer Service. `mtls: UNSET` keeps STRICT on every other port; `portLevelMtls`
+ * names workload (container) ports (istio.io, PeerAuthentication reference: "the port value in the
+ * portLevelMtls field refers to the port of the workload"; in ambient mode DISABLE is not supported,
+ * PERMISSIVE is). Who may then connect is the AuthorizationPolicy's and Cilium's decision.
+ */
+function exposedPeerAuthentication(state: DerivationState, exposed: PodPort[]): KubeObject | undefined {
+  const tcp = exposed.filter((p) => p.protocol === 'TCP');
+  if (tcp.length === 0) return undefined;
+  const name = state.service.metadata.name;
+  const portLevelMtls: Record<string, { mode: string }> = {};
+  for (const p of tcp) portLevelMtls[String(p.port)] = { mode: 'PERMISSIVE' };
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: derivedMeta(state, name),
+    spec: { selector: { matchLabels: { [LABELS.name]: name } }, mtls: { mode: 'UNSET' }, portLevelMtls },
+  };
 }
 
 /**
@@ -253,6 +352,8 @@ function ciliumPolicy(
   ports: PodPort[],
   gateways: IngressPeer[],
   scraper: ScraperPeer | undefined,
+  exposed: PodPort[],
+  advertised: AdvertisePeer | undefined,
 ): KubeObject {
   const { settings } = state.ctx;
   const mesh = meshOf(state.ctx);
@@ -261,7 +362,7 @@ function ciliumPolicy(
   // do not talk to istiod (ztunnel does, from its own pod), so neither istiod's name nor its port is allowed.
   const names = new Set<string>();
   for (const c of callees) names.add(serviceHost(c.name, c.namespace, settings.clusterDomain));
-  for (const e of externals) if (!e.ip) names.add(e.host);
+  for (const e of externals) if (!e.ip && e.entity === undefined) names.add(e.host);
   const cloud = cloudEgress(state.service);
   for (const n of cloud.names) names.add(n);
 
@@ -288,18 +389,23 @@ function ciliumPolicy(
     });
     egress.push({ toEndpoints: selectors, toPorts: ciliumPorts([HBONE]) });
   }
-  // External endpoints: one rule per port, host names through toFQDNs, addresses through toCIDR.
-  const byPort = new Map<number, { names: Set<string>; cidrs: Set<string> }>();
+  // External endpoints: one rule per port and protocol, host names through toFQDNs, addresses through
+  // toCIDR, Cilium entities through toEntities (an entity without a port: every port and protocol).
+  const byPort = new Map<string, { port: number; protocol: string; names: Set<string>; cidrs: Set<string>; entities: Set<string> }>();
   for (const e of externals) {
-    let group = byPort.get(e.port);
-    if (!group) byPort.set(e.port, (group = { names: new Set(), cidrs: new Set() }));
-    if (e.ip) group.cidrs.add(e.host.includes(':') ? `${e.host}/128` : `${e.host}/32`);
+    const key = `${e.port}/${e.protocol}`;
+    let group = byPort.get(key);
+    if (!group) byPort.set(key, (group = { port: e.port, protocol: e.protocol, names: new Set(), cidrs: new Set(), entities: new Set() }));
+    if (e.entity !== undefined) group.entities.add(e.entity);
+    else if (e.ip) group.cidrs.add(e.host.includes(':') ? `${e.host}/128` : `${e.host}/32`);
     else group.names.add(e.host);
   }
-  for (const [port, group] of byPort) {
-    const toPorts = ciliumPorts([{ port, protocol: 'TCP' }]);
-    if (group.names.size > 0) egress.push({ toFQDNs: [...group.names].map((n) => ({ matchName: n })), toPorts });
-    if (group.cidrs.size > 0) egress.push({ toCIDR: [...group.cidrs], toPorts });
+  for (const group of byPort.values()) {
+    const toPorts = group.port === 0 ? undefined : ciliumPorts([{ port: group.port, protocol: group.protocol as PodPort['protocol'] }]);
+    const withPorts = (rule: Record<string, unknown>): Record<string, unknown> => (toPorts ? { ...rule, toPorts } : rule);
+    if (group.names.size > 0) egress.push(withPorts({ toFQDNs: [...group.names].map((n) => ({ matchName: n })) }));
+    if (group.cidrs.size > 0) egress.push(withPorts({ toCIDR: [...group.cidrs] }));
+    if (group.entities.size > 0) egress.push(withPorts({ toEntities: [...group.entities].sort() }));
   }
   // Cloud identity (cloud.ts): the EKS Pod Identity agent or the Entra token endpoint.
   egress.push(...cloud.rules);
@@ -323,7 +429,19 @@ function ciliumPolicy(
     matchLabels[CILIUM_LABELS.serviceAccount] = scraper.serviceAccount;
     peers.push({ matchLabels });
   }
-  if (peers.length > 0) spec.ingress = [{ fromEndpoints: peers, toPorts: ciliumPorts([HBONE]) }];
+  if (advertised && ports.length > 0) {
+    const matchLabels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(advertised.gateway.podLabels)) matchLabels[ciliumPodLabel(k)] = v;
+    matchLabels[CILIUM_LABELS.namespace] = advertised.gateway.namespace;
+    matchLabels[CILIUM_LABELS.serviceAccount] = advertised.gateway.serviceAccount;
+    peers.push({ matchLabels });
+  }
+  const ingress: Record<string, unknown>[] = [];
+  if (peers.length > 0) ingress.push({ fromEndpoints: peers, toPorts: ciliumPorts([HBONE]) });
+  // A NodePort or LoadBalancer Service: clients outside the cluster (the `world` entity; the Service
+  // keeps their address with externalTrafficPolicy Local) on the exposed ports, in plain text.
+  if (exposed.length > 0) ingress.push({ fromEntities: ['world'], toPorts: ciliumPorts(exposed) });
+  if (ingress.length > 0) spec.ingress = ingress;
   // Nothing to allow: the empty rule, Cilium's documented deny-all (the CRD needs ingress or egress);
   // `enableDefaultDeny` states the deny either way.
   spec.egress = egress.length > 0 ? egress : [{}];
@@ -339,7 +457,7 @@ function gatewaySelector(g: IngressPeer): { matchLabels: Record<string, string> 
   return { matchLabels };
 }
 
-function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined): KubeObject {
+function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined, exposed: PodPort[], advertised: AdvertisePeer | undefined): KubeObject {
   const name = state.service.metadata.name;
   const trustDomain = meshOf(state.ctx).trustDomain;
   const rules: Record<string, unknown>[] = [];
@@ -355,6 +473,17 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
   if (scraper) {
     rules.push({ from: [{ source: { principals: [principalOf(trustDomain, scraper.namespace, scraper.serviceAccount)] } }], to: [{ operation: { ports: [String(scraper.port.port)] } }] });
   }
+  const tcpPorts = ports.filter((p) => p.protocol === 'TCP');
+  if (advertised && tcpPorts.length > 0) {
+    // Callers of other clusters (through the east-west gateway, identity kept), on the service's ports.
+    rules.push({ from: [{ source: { principals: advertised.principals } }], to: [{ operation: { ports: tcpPorts.map((p) => String(p.port)) } }] });
+  }
+  const exposedTcp = exposed.filter((p) => p.protocol === 'TCP');
+  if (exposedTcp.length > 0) {
+    // Plain-text clients of the exposed Service (no mesh identity: `notPrincipals: ["*"]` matches only
+    // a connection without one), on the exposed ports only.
+    rules.push({ from: [{ source: { notPrincipals: ['*'] } }], to: [{ operation: { ports: exposedTcp.map((p) => String(p.port)) } }] });
+  }
   return {
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
@@ -363,22 +492,39 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
   };
 }
 
+/**
+ * One ServiceEntry per external host of each resource. Entity endpoints get none (Cilium alone
+ * allows them), and neither do UDP endpoints: Istio does not proxy UDP, which passes as it is
+ * (istio.io, "Protocol Selection": "Non-TCP based protocols, such as UDP, are not proxied"), so
+ * Istio has nothing to route and Cilium alone allows it.
+ * `resolution` follows the resource's `params.resolution`: dns (host names resolved by DNS; an IP
+ * address is a STATIC entry with that endpoint), static (IP addresses, STATIC), none (NONE: the
+ * connection keeps the address the application resolved; istio.io, ServiceEntry reference,
+ * "Resolution").
+ */
+/** The key grouping the IP-address endpoints of a resource (never a host name: it has a NUL). */
+const IP_GROUP = '\u0000addresses';
+
 function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): KubeObject[] {
   const svc = state.service.metadata.name;
   const namespace = namespaceOf(state);
   const byResource = new Map<string, Map<string, ExternalEndpoint[]>>();
   for (const e of externals) {
+    if (e.entity !== undefined || e.protocol !== 'TCP') continue;
     let hosts = byResource.get(e.resource);
     if (!hosts) byResource.set(e.resource, (hosts = new Map()));
-    const list = hosts.get(e.host) ?? [];
+    // The addresses of a resource share one entry (one made-up host name can have one entry only).
+    const key = e.ip ? IP_GROUP : e.host;
+    const list = hosts.get(key) ?? [];
     list.push(e);
-    hosts.set(e.host, list);
+    hosts.set(key, list);
   }
   const out: KubeObject[] = [];
   for (const [resource, hosts] of byResource) {
     for (const [host, endpoints] of hosts) {
       const first = endpoints[0]!;
-      const name = hosts.size === 1 ? childName([svc, resource], 253) : childName([svc, resource, host.replace(/[^a-z0-9]+/gi, '-').toLowerCase()], 253);
+      const suffix = host === IP_GROUP ? 'addresses' : host.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      const name = hosts.size === 1 ? childName([svc, resource], 253) : childName([svc, resource, suffix], 253);
       const seen = new Set<number>();
       const ports = endpoints
         .filter((e) => !seen.has(e.port) && seen.add(e.port))
@@ -386,18 +532,22 @@ function serviceEntries(state: DerivationState, externals: ExternalEndpoint[]): 
           const protocol = ISTIO_PROTOCOLS[e.scheme] ?? 'TCP';
           return { number: e.port, name: `${protocol.toLowerCase()}-${e.port}`, protocol };
         });
-      const spec: Record<string, unknown> = first.ip
-        ? {
-            // An address has no name to route on: Istio matches it by address, and still needs a host name.
-            hosts: [`${resource}.${svc}.${namespace}.lattice.external`],
-            addresses: [host],
-            ports,
-            location: 'MESH_EXTERNAL',
-            resolution: 'STATIC',
-            endpoints: [{ address: host }],
-            exportTo: ['.'],
-          }
-        : { hosts: [host], ports, location: 'MESH_EXTERNAL', resolution: 'DNS', exportTo: ['.'] };
+      let spec: Record<string, unknown>;
+      if (first.ip) {
+        const addresses = [...new Set(endpoints.map((e) => e.host))];
+        spec = {
+          // An address has no name to route on: Istio matches it by address, and still needs a host name.
+          hosts: [`${resource}.${svc}.${namespace}.lattice.external`],
+          addresses,
+          ports,
+          location: 'MESH_EXTERNAL',
+          resolution: first.resolution === 'none' ? 'NONE' : 'STATIC',
+          ...(first.resolution === 'none' ? {} : { endpoints: addresses.map((address) => ({ address })) }),
+          exportTo: ['.'],
+        };
+      } else {
+        spec = { hosts: [host], ports, location: 'MESH_EXTERNAL', resolution: first.resolution === 'none' ? 'NONE' : 'DNS', exportTo: ['.'] };
+      }
       out.push({ apiVersion: 'networking.istio.io/v1', kind: 'ServiceEntry', metadata: derivedMeta(state, name), spec });
     }
   }

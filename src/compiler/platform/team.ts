@@ -113,12 +113,12 @@ export function developerRules(): Record<string, unknown>[] {
     { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: read },
     { apiGroups: ['external-secrets.io'], resources: ['externalsecrets'], verbs: read },
     { apiGroups: ['cilium.io'], resources: ['ciliumnetworkpolicies'], verbs: read },
-    { apiGroups: ['security.istio.io'], resources: ['authorizationpolicies'], verbs: read },
+    { apiGroups: ['security.istio.io'], resources: ['authorizationpolicies', 'peerauthentications'], verbs: read },
     { apiGroups: ['networking.istio.io'], resources: ['serviceentries'], verbs: read },
     { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: read },
-    { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: read },
+    { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes', 'grpcroutes', 'tcproutes'], verbs: read },
     { apiGroups: ['cert-manager.io'], resources: ['certificates'], verbs: read },
-    { apiGroups: ['operator.victoriametrics.com'], resources: ['vmservicescrapes'], verbs: read },
+    { apiGroups: ['operator.victoriametrics.com'], resources: ['vmservicescrapes', 'vmrules'], verbs: read },
   ];
 }
 

@@ -36,7 +36,7 @@ export function escapeHatches(service: LatticeService): EscapeHatch[] {
     if (r.type === 'service' && r.id === '*') out.push({ kind: 'wildcard-caller', path: `spec.workload.resources.${name}`, detail: 'accepts calls from any service' });
   }
   for (const [name, r] of Object.entries(service.spec.ingress?.routes ?? {})) {
-    if (r.exposure === 'public') out.push({ kind: 'public-route', path: `spec.ingress.routes.${name}`, detail: `route ${name} is on the internet: ${r.hosts.join(', ')}` });
+    if (r.exposure === 'public') out.push({ kind: 'public-route', path: `spec.ingress.routes.${name}`, detail: `route ${name} is on the internet: ${r.hosts?.join(', ') ?? `${r.kind} port ${r.listenPort}`}` });
   }
   return out;
 }

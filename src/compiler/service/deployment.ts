@@ -20,6 +20,14 @@ export function deriveWorkload(state: DerivationState): void {
   state.objects.push(deployment(state) as unknown as KubeObject);
 }
 
+/** Seconds of a Go duration (`1h30m`, `45s`, `500ms`), as validated by the API's `duration`. */
+export function durationSeconds(text: string): number {
+  const units: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  let total = 0;
+  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * units[m[2]!]!;
+  return total;
+}
+
 function deployment(state: DerivationState): Deployment {
   const { service } = state;
   const name = service.metadata.name;
@@ -27,9 +35,13 @@ function deployment(state: DerivationState): Deployment {
   const canary = spec.deploy?.strategy === 'canary';
   const strategy: DeploymentStrategy = {
     type: 'RollingUpdate',
-    rollingUpdate: canary ? { maxUnavailable: CANARY.maxUnavailable, maxSurge: CANARY.maxSurge } : { ...ROLLING },
+    rollingUpdate: canary
+      ? { maxUnavailable: CANARY.maxUnavailable, maxSurge: spec.deploy?.canary?.stepWeight !== undefined ? `${spec.deploy.canary.stepWeight}%` : CANARY.maxSurge }
+      : { ...ROLLING },
   };
-  const minReadySeconds = spec.deploy?.minReadySeconds ?? (canary ? CANARY.minReadySeconds : undefined);
+  // The reference's canary.interval is the time between steps: each new pod must stay ready that long.
+  const interval = spec.deploy?.canary?.interval;
+  const minReadySeconds = spec.deploy?.minReadySeconds ?? (interval !== undefined ? Math.ceil(durationSeconds(interval)) : canary ? CANARY.minReadySeconds : undefined);
   const deploymentSpec: NonNullable<Deployment['spec']> = {
     // With autoscaling, the ScaledObject's HPA owns the replica count: leaving the field out keeps
     // the controller's server-side apply from resetting it (see autoscaling.ts).

@@ -6,7 +6,7 @@
  */
 import { LABELS } from '../naming.ts';
 import { derivedMeta } from '../meta.ts';
-import type { DerivationState } from '../types.ts';
+import type { DerivationState, KubeObject } from '../types.ts';
 
 /** The name of the port to scrape, or undefined when the service has no ports. */
 export function metricsPort(state: DerivationState): string | undefined {
@@ -15,10 +15,42 @@ export function metricsPort(state: DerivationState): string | undefined {
   return spec.observability?.metrics?.port ?? (ports.includes('metrics') ? 'metrics' : ports[0]);
 }
 
-/** Derives `VMServiceScrape <name>` for a service with ports. */
+/**
+ * The recording rules of `observability.metrics.mappings`, as a `VMRule <name>-metrics`
+ * (operator.victoriametrics.com/v1beta1, evaluated by VMAlert): one rule `lattice:<name>:<key>` per
+ * mapping, its query with `$SELECTORS` replaced by the selector of the service's series
+ * (`namespace="<namespace>",service="<name>"`: the labels the VictoriaMetrics operator puts on series
+ * scraped through a VMServiceScrape, after the Service they came from). Keys are sorted.
+ */
+function mappingsRule(state: DerivationState): KubeObject | undefined {
+  const mappings = state.service.spec.observability?.metrics?.mappings;
+  if (mappings === undefined || Object.keys(mappings).length === 0) return undefined;
+  const name = state.service.metadata.name;
+  const namespace = state.service.metadata.namespace ?? 'default';
+  const selectors = `namespace="${namespace}",service="${name}"`;
+  return {
+    apiVersion: 'operator.victoriametrics.com/v1beta1',
+    kind: 'VMRule',
+    metadata: derivedMeta(state, `${name}-metrics`),
+    spec: {
+      groups: [{
+        name: `lattice-${namespace}-${name}`,
+        rules: Object.keys(mappings).sort().map((key) => ({
+          record: `lattice:${name.replaceAll('-', '_')}:${key}`,
+          expr: mappings[key]!.replaceAll('$SELECTORS', selectors),
+          labels: { namespace, service: name },
+        })),
+      }],
+    },
+  };
+}
+
+/** Derives `VMServiceScrape <name>` for a service with ports (and the VMRule of its metric mappings). */
 export function deriveObservability(state: DerivationState): void {
   const port = metricsPort(state);
   if (port === undefined) return;
+  const rule = mappingsRule(state);
+  if (rule) state.objects.push(rule);
   const name = state.service.metadata.name;
   state.objects.push({
     apiVersion: 'operator.victoriametrics.com/v1beta1',

@@ -15,7 +15,8 @@
  * object feeds the pod's config hash. Secrets read as environment variables (routes 1, 2 and 4) are
  * listed for Stakater Reloader on the Deployment (`envSecretNames` in src/compiler/workload/pod.ts).
  */
-import { podContainers, type Container, type ExternalServiceParams, type VolumeParams } from '../../api/latticeservice/v1alpha1.ts';
+import { podContainers, type Container, type VolumeParams } from '../../api/latticeservice/v1alpha1.ts';
+import { parsedEndpoints } from '../../api/latticeservice/endpoint.ts';
 import { ownValue } from '../../api/common.ts';
 import { VALIDATED, fieldPath } from '../service/validate.ts';
 import { childName } from '../naming.ts';
@@ -415,14 +416,19 @@ function resolvePlaceholder(
     }
     return fail('UnknownPlaceholder', `placeholder ${part.raw} is not known. Valid metadata placeholders: \${metadata.name}, \${metadata.namespace}, \${metadata.annotations.KEY}.`);
   }
-  if (root !== 'resources' || rest.length === 0) {
-    return fail('UnknownPlaceholder', `placeholder ${part.raw} is not known. Placeholders start with metadata. or resources., e.g. \${metadata.name} or \${resources.db.password}; write $\${ for a literal \${.`);
+  if ((root !== 'resources' && root !== 'secret') || rest.length === 0) {
+    return fail('UnknownPlaceholder', `placeholder ${part.raw} is not known. Placeholders start with metadata., resources. or secret., e.g. \${metadata.name}, \${resources.db.password} or \${secret.db.password}; write $\${ for a literal \${.`);
   }
   const [resourceName, key, ...extra] = rest as [string, string | undefined, ...string[]];
   const declared = service.spec.workload.resources ?? {};
   const resource = ownValue(declared, resourceName);
   if (!resource) {
     return fail('UnknownResource', `placeholder ${part.raw} names resource "${resourceName}", which is not declared in spec.workload.resources (declared: ${Object.keys(declared).join(', ') || 'none'}). Declare it or fix the name.`);
+  }
+  // ${secret.R.K} is the reference's spelling of ${resources.R.K} for a secret resource: the same
+  // meaning (the value stays in the synced Secret, read by reference), and only for secrets.
+  if (root === 'secret' && resource.type !== 'secret') {
+    return fail('UnknownPlaceholder', `placeholder ${part.raw} reads resource "${resourceName}" as a secret, but it is of type ${resource.type}: write \${resources.${resourceName}.${key ?? 'KEY'}} for its ${resource.type === 'service' || resource.type === 'external-service' ? 'host, port or url' : 'value'}, or declare a secret resource.`);
   }
   if (key === undefined || extra.length > 0) {
     return fail('UnknownPlaceholder', `placeholder ${part.raw} must name one key of resource "${resourceName}", as \${resources.${resourceName}.KEY}. Valid keys: ${validKeys(state, resourceName).join(', ')}.`);
@@ -487,11 +493,14 @@ function nonSecretValues(state: DerivationState, resourceName: string): Resource
     return { values: { host, port: String(firstPort.port), url: `http://${host}:${firstPort.port}` } };
   }
   if (r.type === 'external-service') {
-    const endpoint = (r.params as ExternalServiceParams).endpoints[0]!;
-    const url = new URL(endpoint);
-    const scheme = url.protocol.replace(/:$/, '');
-    const port = url.port || (scheme === 'https' || scheme === 'grpcs' ? '443' : '80');
-    return { values: { host: url.hostname, port, url: `${scheme}://${url.hostname}:${port}` } };
+    const first = parsedEndpoints(r.params)[0];
+    if (first === undefined) return undefined;
+    const e = first.endpoint;
+    if (e.form === 'entity') {
+      return { values: {}, unknown: { keys: ['host', 'port', 'url'], why: `its first endpoint is the Cilium entity ${e.entity}, which has no host name or URL to insert; write the address literally, or list a URL endpoint first` } };
+    }
+    const host = e.host.includes(':') ? `[${e.host}]` : e.host;
+    return { values: { host: e.host, port: String(e.port), url: `${e.scheme}://${host}:${e.port}` } };
   }
   return undefined;
 }

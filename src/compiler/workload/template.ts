@@ -4,6 +4,8 @@
  *   ${metadata.name} | ${metadata.namespace} | ${metadata.annotations.KEY}
  *   ${resources.NAME.KEY}     a key of a resource (secret key; host, port or url of a service)
  *   ${resources.NAME}         the resource itself (volume sources)
+ *   ${secret.NAME.KEY}        the reference implementation's spelling of ${resources.NAME.KEY} for a
+ *                             secret resource: same meaning, the value stays in the Secret
  *   $${                       a literal "${"
  *
  * This module only parses; resolution is the job of the config stage, which knows the resources.
