@@ -18,7 +18,7 @@ import { verifyImages } from '../src/cli/images.ts';
 import { buildProgram, run } from '../src/cli/main.ts';
 import { formatDuration, parseDuration } from '../src/controller/duration.ts';
 import { WorkQueue } from '../src/controller/queue.ts';
-import { DERIVED_KINDS, READ_KINDS, derivedKind, groupOf, latticeResourceTypes } from '../src/controller/resources.ts';
+import { DERIVED_KINDS, READ_KINDS, derivedKind, groupOf, latticeResourceTypes, workloadResourceTypes } from '../src/controller/resources.ts';
 import { clusterRoleRules, installManifests, leaseRoleRules, type PolicyRule } from '../src/controller/install.ts';
 import { LeaderElector, leaderSettingsProblem } from '../src/controller/leader.ts';
 import { apiFailure } from '../src/controller/kube.ts';
@@ -214,8 +214,11 @@ describe('lattice install', () => {
     const granted = rules.flatMap((r) => r.resources.map((res) => `${r.apiGroups[0]}/${res}`)).sort();
     const expected = [
       ...[...latticeResourceTypes(), ...READ_KINDS, ...DERIVED_KINDS].map((t) => `${groupOf(t.apiVersion)}/${t.plural}`),
-      'lattice.dev/latticeservices/status', 'lattice.dev/latticeservices/finalizers', 'events.k8s.io/events',
+      // Status and finalizers of every workload kind (LatticeService, LatticeJob, LatticeModel...), written by the controller.
+      ...workloadResourceTypes().flatMap((t) => [`lattice.dev/${t.plural}/status`, `lattice.dev/${t.plural}/finalizers`]),
+      'events.k8s.io/events',
     ].sort();
+    assert.ok(workloadResourceTypes().length >= 3, 'services, jobs and models are workloads');
     assert.deepEqual(granted, expected, 'the ClusterRole lists exactly the kinds the controller reads and derives');
     assert.deepEqual(leaseRoleRules(), [
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
