@@ -14,17 +14,16 @@ import type { Streams } from './render.ts';
 
 /** The modules the commands run on, loaded when a command runs (see main.ts), not at start. */
 async function implementation() {
-  const [platform, { authorizationInput }, { documentKey }, { latticeServiceSchema }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
+  const [platform, { authorizationInput }, { documentKey }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
     import('../compiler/platform.ts'),
     import('../compiler/authorization.ts'),
     import('../compiler/fleet.ts'),
-    import('../api/latticeservice/v1alpha1.ts'),
     import('../policy/index.ts'),
     import('./load.ts'),
     import('./output.ts'),
     import('./render.ts'),
   ]);
-  return { ...platform, authorizationInput, documentKey, latticeServiceSchema, ...policy, loadForCommand, table, renderTime };
+  return { ...platform, authorizationInput, documentKey, ...policy, loadForCommand, table, renderTime };
 }
 
 

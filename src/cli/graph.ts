@@ -9,7 +9,7 @@
  * Exit status: 0 the graph was drawn (one-sided edges are not a failure; `lattice render` reports
  * them in each service's status), 2 bad invocation or unreadable input.
  */
-import { latticeServiceSchema } from '../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService } from '../api/latticeservice/index.ts';
 import { classify } from '../compiler/platform.ts';
 import { documentKey } from '../compiler/fleet.ts';
 import { ServiceGraph, splitKey, type EdgeState } from '../compiler/graph.ts';
@@ -56,7 +56,7 @@ export function graphOfDocuments(documents: readonly ServiceInput[]): ServiceGra
   for (const doc of classify([...documents]).services) {
     const key = documentKey(doc.object);
     if (graph.has(key)) continue;
-    const parsed = latticeServiceSchema.safeParse(doc.object);
+    const parsed = parseLatticeService(doc.object);
     graph.set(key, parsed.success ? parsed.data : null);
   }
   return graph;

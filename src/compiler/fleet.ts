@@ -22,7 +22,8 @@
  * Settings, SecretProviders, ImageProviders, quotas or namespace labels changing affect every
  * service: build a new Fleet then.
  */
-import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService } from '../api/latticeservice/index.ts';
 import { deriveService, nameCollision, withErrors } from './pipeline.ts';
 import { ClaimIndex, claimsOf as objectClaimsOf } from './collisions.ts';
 import { deriveBaseline } from './baseline.ts';
@@ -256,7 +257,7 @@ export class Fleet {
     const { validated: given, ...rest } = input;
     let service = trustValidated ? given : undefined;
     if (service === undefined) {
-      const parsed = latticeServiceSchema.safeParse(input.object);
+      const parsed = parseLatticeService(input.object);
       if (parsed.success) service = parsed.data;
     }
     this.inputs.set(key, service !== undefined ? { ...rest, validated: service } : rest);

@@ -7,7 +7,8 @@
  */
 import { API_VERSION } from '../api/common.ts';
 import { kindProblem } from '../api/kinds.ts';
-import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { KIND as SERVICE_KIND, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService, SERVICE_API_VERSIONS } from '../api/latticeservice/index.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../api/secretprovider/v1alpha1.ts';
 import { KIND as QUOTA_KIND } from '../api/latticequota/v1alpha1.ts';
@@ -117,7 +118,7 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
   for (const doc of documents) {
     const { apiVersion, kind, name } = kindOf(doc.object);
     let rejection: ReturnType<typeof kindProblem>;
-    if (apiVersion === API_VERSION && kind === SERVICE_KIND) out.services.push(doc);
+    if (kind === SERVICE_KIND && SERVICE_API_VERSIONS.includes(apiVersion)) out.services.push(doc);
     else if (apiVersion === API_VERSION && kind === PLATFORM_KIND) out.platforms.push(doc);
     else if (apiVersion === API_VERSION && kind === PROVIDER_KIND) out.providers.push(doc);
     else if (apiVersion === API_VERSION && kind === IMAGE_PROVIDER_KIND) out.imageProviders.push(doc);
@@ -151,7 +152,7 @@ export function snapshotPlatform(documents: readonly PlatformDocument[]): Platfo
   const classified = classify([...documents]);
   classified.services = classified.services.map((doc) => {
     const { validated: _given, ...rest } = doc;
-    const parsed = latticeServiceSchema.safeParse(doc.object);
+    const parsed = parseLatticeService(doc.object);
     return parsed.success ? { ...rest, validated: parsed.data } : rest;
   });
   return { classified };
@@ -164,7 +165,7 @@ function snapshotOf(input: readonly PlatformDocument[] | PlatformSnapshot): Plat
 /** The validated service of a snapshot's document, or of any document (validated now). */
 function validatedService(doc: PlatformDocument): LatticeService | undefined {
   if (doc.validated) return doc.validated;
-  const parsed = latticeServiceSchema.safeParse(doc.object);
+  const parsed = parseLatticeService(doc.object);
   return parsed.success ? parsed.data : undefined;
 }
 
