@@ -36,6 +36,13 @@ export interface MigrateResult {
 
 type AnyPair = Pair<unknown, unknown>;
 
+/** A document that cannot be migrated; `offset` is where in the text (the field), when known. */
+class MigrateError extends Error {
+  constructor(message: string, readonly offset?: number) {
+    super(message);
+  }
+}
+
 const keyOf = (pair: AnyPair): unknown => (isScalar(pair.key) ? pair.key.value : pair.key);
 
 function pairIn(map: YAMLMap, key: string): AnyPair | undefined {
@@ -108,7 +115,8 @@ function moveInDocument(doc: Document, spec: YAMLMap): void {
         destParent = p.value;
       }
       const last = relTo[relTo.length - 1]!;
-      if (pairIn(destParent, last)) throw new Error(`spec.${move.to.join('.')} is set as well as spec.${move.from.join('.')}: keep one`);
+      const taken = pairIn(destParent, last);
+      if (taken) throw new MigrateError(`spec.${move.to.join('.')} is set as well as spec.${move.from.join('.')}: keep one`, (isScalar(taken.key) ? taken.key.range?.[0] : undefined));
       const index = srcParent.items.indexOf(pair as never);
       if (index === 0 && srcParent.commentBefore) {
         // A comment above the first key of a block map is the map's: it belongs to the pair that moves.
@@ -170,7 +178,8 @@ export function migrateText(text: string, file: string): MigrateResult {
       if (isMap(spec)) moveInDocument(doc, spec);
       expected.set(i, expectedMigration(object));
     } catch (err) {
-      errors.push(`${file}:${line}: LatticeService ${name}: ${(err as Error).message}`);
+      const at = err instanceof MigrateError && err.offset !== undefined ? lineOf(err.offset) : line;
+      errors.push(`${file}:${at}: LatticeService ${name}: ${(err as Error).message}`);
       return;
     }
     out += text.slice(cursor, start) + doc.toString(options);

@@ -156,7 +156,6 @@ export async function render(paths: string[], options: RenderOptions, io: Stream
   const rendered = await renderPaths(paths, options, io, timings);
   if (!rendered) return EXIT.usage;
   const { loaded, result } = rendered;
-  if (!options.quiet) io.stderr(deprecationWarning(loaded.documents));
   const shown = selectResult(result, options);
   if (shown !== result && shown.services.length === 0) {
     const known = result.services.map((s) => s.key);
@@ -175,6 +174,8 @@ export async function render(paths: string[], options: RenderOptions, io: Stream
   timings.mark('serialize');
   const failed = shown.services.some((s) => s.status.phase !== 'Ready') || shown.problems.length > 0;
   if (!options.quiet || failed || loaded.errors.length > 0) io.stderr(summary(shown));
+  // After the summary, once per run: rendering goes on, both versions derive the same.
+  if (!options.quiet) io.stderr(deprecationWarning(loaded.documents));
   io.stderr(timings.report());
   if (loaded.errors.length > 0) return EXIT.usage;
   return failed ? EXIT.failed : EXIT.ok;
