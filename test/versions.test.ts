@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
@@ -17,7 +20,7 @@ import { MOVES } from '../src/api/latticeservice/v1beta1.ts';
 import { movePath } from '../src/api/latticeservice/moves.ts';
 import { CONVERSION_ANNOTATION, V1ALPHA1, V1BETA1, convertLatticeService, parseLatticeService } from '../src/api/latticeservice/index.ts';
 import { SERVICE_V1ALPHA1_WARNING } from '../src/api/constants.ts';
-import { reviewConversion } from '../src/controller/conversion.ts';
+import { reviewConversion, serveConversionWebhook } from '../src/controller/conversion.ts';
 import { migrateText } from '../src/cli/migrate.ts';
 import { validateService } from '../src/compiler/validate.ts';
 import { crdProblems, re2ToRegExp } from './support/structural.ts';
@@ -501,4 +504,59 @@ test('a v1alpha1 tree and its migrated v1beta1 copy render the same objects, and
     if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
     else process.env.SOURCE_DATE_EPOCH = saved;
   }
+});
+
+// ------------------------------------------------------------------------------------------------
+// The webhook over HTTPS (a certificate made with openssl, as cert-manager's Secret holds it).
+// ------------------------------------------------------------------------------------------------
+
+function makeCertificate(dir: string, cn: string): void {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '1', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+}
+
+function post(url: string, path: string, body: string, ca: Buffer, method = 'POST'): Promise<{ status: number; text: string; cn: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${url}${path}`, { method, ca, headers: { 'content-type': 'application/json' } }, (res) => {
+      const peer = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, cn: peer }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+test('the webhook serves ConversionReviews over HTTPS, answers bad requests with a clear 4xx, and picks up a renewed certificate', { skip: hasOpenssl ? false : 'openssl not installed' }, async () => {
+  const certDir = mkdtempSync(join(tmpdir(), 'lattice-webhook-'));
+  makeCertificate(certDir, 'first');
+  const server = await serveConversionWebhook({ host: '127.0.0.1', port: 0 }, { certDir, reloadMs: 50 });
+  try {
+    const ca = readFileSync(join(certDir, 'tls.crt'));
+    const ok = await post(server.url, '/convert', JSON.stringify(REVIEW), ca);
+    assert.equal(ok.status, 200);
+    const answer = JSON.parse(ok.text) as { response: { uid: string; result: { status: string }; convertedObjects: { apiVersion: string }[] } };
+    assert.equal(answer.response.uid, REVIEW.request.uid);
+    assert.deepEqual(answer.response.convertedObjects.map((o) => o.apiVersion), ['lattice.dev/v1beta1', 'lattice.dev/v1beta1']);
+    const junk = await post(server.url, '/convert', '{not json', ca);
+    assert.equal(junk.status, 400);
+    assert.match((JSON.parse(junk.text) as { response: { result: { status: string; message: string } } }).response.result.message, /^the body is not JSON/);
+    assert.equal((await post(server.url, '/other', '{}', ca)).status, 404);
+    assert.equal((await post(server.url, '/convert', '', ca, 'GET')).status, 405);
+    // cert-manager renews the Secret: the next connection gets the new certificate.
+    makeCertificate(certDir, 'second');
+    const renewed = readFileSync(join(certDir, 'tls.crt'));
+    let cn = '';
+    for (let i = 0; i < 40 && cn !== 'second'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      cn = (await post(server.url, '/convert', JSON.stringify(REVIEW), renewed).catch(() => ({ cn: '' }))).cn;
+    }
+    assert.equal(cn, 'second');
+  } finally {
+    await server.close();
+  }
+  await assert.rejects(serveConversionWebhook({ host: '127.0.0.1', port: 0 }, { certDir: join(certDir, 'missing') }), /cannot read the webhook's serving certificate in .*missing \(tls\.crt, tls\.key\)/);
 });
