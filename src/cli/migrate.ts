@@ -145,7 +145,7 @@ function expectedMigration(object: unknown): unknown {
 
 /** True when sequences in `text` are written at their key's indentation (`key:\n- a`). */
 function flatSequences(text: string): boolean {
-  return /^( *)[^\s#-][^\n]*:[ \t]*\n\1- /m.test(text);
+  return /^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(text);
 }
 
 /** Migrates the v1alpha1 LatticeService documents of one file's text (`file` names it in errors). Pure. */
@@ -158,6 +158,7 @@ export function migrateText(text: string, file: string): MigrateResult {
     for (const e of d.errors) errors.push(`${file}:${e.linePos?.[0].line ?? lineOf(e.pos[0])}: ${e.message.split('\n')[0]}`);
   }
   if (errors.length > 0) return { text, migrated: 0, errors };
+  const crlf = text.includes('\r\n');
   const options = { lineWidth: 0, indentSeq: !flatSequences(text), flowCollectionPadding: /[[{] [^\s\]}]/.test(text) };
   let out = '';
   let cursor = 0;
@@ -182,7 +183,8 @@ export function migrateText(text: string, file: string): MigrateResult {
       errors.push(`${file}:${at}: LatticeService ${name}: ${(err as Error).message}`);
       return;
     }
-    out += text.slice(cursor, start) + doc.toString(options);
+    const printed = doc.toString(options);
+    out += text.slice(cursor, start) + (crlf ? printed.replace(/\n/g, '\r\n') : printed);
     cursor = end;
     migrated++;
   });

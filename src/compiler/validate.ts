@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
-import { parseLatticeService } from '../api/latticeservice/index.ts';
+import { V1BETA1, movedField, parseLatticeService } from '../api/latticeservice/index.ts';
 import { explainPath, fieldsAt } from '../api/explain.ts';
 import { nearestName } from '../api/names.ts';
 import type { Diagnostic, ServiceInput } from './types.ts';
@@ -55,6 +55,10 @@ export function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: 
     if (issue.code === 'unrecognized_keys') {
       const known = fieldsAt(kind, path, version) ?? [];
       return issue.keys.map((key) => {
+        const moved = kind === 'LatticeService' && version === V1BETA1 ? movedField([...path, key]) : undefined;
+        if (moved !== undefined) {
+          return diagnostic([...path, key], `unknown field "${key}": lattice.dev/v1beta1 moved it to ${moved} (docs/versioning.md); \`lattice migrate\` makes such moves in v1alpha1 files`);
+        }
         const near = nearestName(key, known);
         const hint = near ? `did you mean "${near}"? ` : '';
         return diagnostic([...path, key], `unknown field "${key}": ${hint}\`lattice explain ${explainPath(kind, path)}\` lists the allowed fields${near ? '' : known.length > 0 ? ` (${known.join(', ')})` : ''}`);

@@ -48,6 +48,18 @@ export function parseLatticeService(object: unknown, params?: { reportInput?: bo
   return { success: false, error: { issues: hub.error.issues.map((issue) => ({ ...issue, path: v1beta1IssuePath(issue.path) })) } };
 }
 
+/**
+ * For an unknown field of a v1beta1 LatticeService at `path` (from the document root): where that
+ * field went, when it is a v1alpha1 field that v1beta1 moved (`spec.workload.hostNetwork` ->
+ * `spec.hostNetwork`); undefined otherwise. Turns the likeliest mistake after a migration into a fix.
+ */
+export function movedField(path: readonly (string | number)[]): string | undefined {
+  if (path[0] !== 'spec') return undefined;
+  const moved = v1beta1IssuePath(path);
+  if (moved.length === path.length && moved.every((s, i) => s === path[i])) return undefined;
+  return moved.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`)).join('');
+}
+
 /** True when `object` is a LatticeService of the deprecated v1alpha1. */
 export function isDeprecatedServiceVersion(object: unknown): boolean {
   const o = object as { apiVersion?: unknown; kind?: unknown } | null | undefined;
