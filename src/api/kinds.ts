@@ -266,10 +266,12 @@ export function kindProblem(apiVersion: string, kind: string): KindProblem | und
     };
   }
   if (known && (!group.includes('.') || editDistance(group.toLowerCase(), GROUP) <= 3)) {
+    // Keep the version the document names when it is served (lattice.io/v1alpha1 -> lattice.dev/v1alpha1).
+    const same = servedVersions(known).some((v) => v.version === version) ? `${known.group}/${version}` : served(known);
     return {
       reason: 'WrongAPIGroup',
       field: 'apiVersion',
-      message: `${kind} is a Lattice kind, but apiVersion ${apiVersion === '' ? '(none)' : apiVersion} is not Lattice's API group, so Lattice cannot read this document. Did you mean apiVersion: ${served(known)}?`,
+      message: `${kind} is a Lattice kind, but apiVersion ${apiVersion === '' ? '(none)' : apiVersion} is not Lattice's API group, so Lattice cannot read this document. Did you mean apiVersion: ${same}?`,
     };
   }
   return undefined;
