@@ -133,7 +133,7 @@ test('crds prints one CustomResourceDefinition per kind', async () => {
 test('explain prints the field docs; an unknown field lists the valid ones', async () => {
   const r = await lattice('explain', 'latticeservice.spec');
   assert.equal(r.code, 0);
-  assert.ok(r.stdout.startsWith('KIND:     LatticeService\nVERSION:  lattice.dev/v1alpha1\n\nFIELD: spec <Object> -required-\n'), r.stdout);
+  assert.ok(r.stdout.startsWith('KIND:     LatticeService\nVERSION:  lattice.dev/v1beta1\n\nFIELD: spec <Object> -required-\n'), r.stdout);
   assert.ok(r.stdout.includes('\n  replicas\t<integer>\n    Number of pods; the minimum when autoscaling is set. Default 1.\n'), r.stdout);
   const c = await lattice('explain', 'ls.spec.workload.containers.resources.limits.memory');
   assert.match(c.stdout, /FIELD: memory <IntOrString>/);

@@ -177,8 +177,8 @@ describe('lattice install', () => {
     for (const o of objects) assertValid(o as { apiVersion: string; kind: string });
   });
 
-  it('prints, in apply order, the namespace, every CRD, the identity, RBAC, a 2-replica Deployment and the metrics Service', () => {
-    assert.deepEqual(objects.map((o) => o.kind), ['Namespace', ...allCrds().map(() => 'CustomResourceDefinition'), 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service']);
+  it('prints, in apply order, the namespace, every CRD, the identity, RBAC, a 2-replica Deployment, the metrics Service and the conversion webhook', () => {
+    assert.deepEqual(objects.map((o) => o.kind), ['Namespace', ...allCrds().map(() => 'CustomResourceDefinition'), 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service', 'Service', 'Issuer', 'Certificate']);
     const ns = objects[0] as { metadata: { name: string; labels: Record<string, string> } };
     assert.equal(ns.metadata.name, 'lattice-system');
     assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
@@ -188,11 +188,22 @@ describe('lattice install', () => {
     assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } });
     const c = pod.containers[0]!;
     assert.deepEqual(c.securityContext, { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
-    assert.deepEqual(c.args, ['controller', '--listen=:8080', '--identity=$(POD_NAME)', '--lease-namespace=lattice-system', '--lease-name=lattice-controller']);
+    assert.deepEqual(c.args, ['controller', '--listen=:8080', '--identity=$(POD_NAME)', '--lease-namespace=lattice-system', '--lease-name=lattice-controller', '--webhook-listen=:9443', '--webhook-cert-dir=/var/run/lattice/webhook-tls']);
     assert.equal((c.livenessProbe as { httpGet: { path: string } }).httpGet.path, '/healthz');
     assert.equal((c.readinessProbe as { httpGet: { path: string } }).httpGet.path, '/readyz');
-    const svc = objects.at(-1) as { spec: { ports: { port: number; name: string }[] } };
-    assert.deepEqual(svc.spec.ports.map((p) => [p.name, p.port]), [['metrics', 8080]]);
+    const services = objects.filter((o) => o.kind === 'Service') as { metadata: { name: string }; spec: { ports: { port: number; name: string; targetPort: string }[] } }[];
+    assert.deepEqual(services.map((svc) => [svc.metadata.name, svc.spec.ports.map((p) => [p.name, p.port, p.targetPort])]), [
+      ['lattice-controller-metrics', [['metrics', 8080, 'metrics']]],
+      ['lattice-controller-webhook', [['webhook', 443, 'webhook']]],
+    ]);
+    // The webhook: the pods listen on 9443 with the cert-manager certificate mounted; the CRD's CA comes from the same Certificate.
+    assert.deepEqual((c.ports as { name: string; containerPort: number }[]).map((p) => [p.name, p.containerPort]), [['metrics', 8080], ['webhook', 9443]]);
+    assert.deepEqual(c.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }, { name: 'webhook-tls', mountPath: '/var/run/lattice/webhook-tls', readOnly: true }]);
+    assert.deepEqual((pod.volumes as unknown[])[1], { name: 'webhook-tls', secret: { secretName: 'lattice-controller-webhook' } });
+    const cert = objects.find((o) => o.kind === 'Certificate') as { metadata: { name: string; namespace: string }; spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string } } };
+    assert.deepEqual([cert.metadata.namespace, cert.metadata.name, cert.spec.secretName, cert.spec.dnsNames[0], cert.spec.issuerRef.name], ['lattice-system', 'lattice-controller-webhook', 'lattice-controller-webhook', 'lattice-controller-webhook.lattice-system.svc', 'lattice-controller-selfsigned']);
+    const crd = objects.find((o) => (o as { metadata: { name: string } }).metadata.name === 'latticeservices.lattice.dev') as { metadata: { annotations: Record<string, string> } };
+    assert.equal(crd.metadata.annotations['cert-manager.io/inject-ca-from'], `${cert.metadata.namespace}/${cert.metadata.name}`);
   });
 
   it('grants exactly what the controller does: no get, no Secrets, no wildcards', () => {
@@ -250,7 +261,7 @@ describe('lattice controller (CLI)', () => {
     let help = '';
     await run(['controller', '--help'], { stdout: (t) => void (help += t), stderr: () => undefined });
     const docs = readFileSync(new URL('../docs/controller.md', import.meta.url), 'utf8');
-    assert.equal(command.options.length, 19);
+    assert.equal(command.options.length, 21);
     for (const o of command.options) {
       assert.ok(o.description && o.description.length > 15, `${o.long} has no description`);
       assert.ok(help.includes(o.long!), `--help does not show ${o.long}`);

@@ -22,12 +22,14 @@ test('the LatticeService CRD: short name ls, printer columns, status subresource
   };
   assert.equal(crd.spec.scope, 'Namespaced');
   assert.deepEqual(crd.spec.names.shortNames, ['ls']);
-  const v = crd.spec.versions[0]!;
-  assert.deepEqual([v.name, v.served, v.storage], ['v1alpha1', true, true]);
-  assert.deepEqual(v.subresources, { status: {} });
-  assert.deepEqual(v.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]), [
-    ['Phase', '.status.phase'], ['Replicas', '.spec.replicas'], ['Resources', '.status.resourceCount'], ['Age', '.metadata.creationTimestamp'],
-  ]);
+  // Both versions served, newest first; v1alpha1 is stored (docs/versioning.md) and deprecated.
+  assert.deepEqual(crd.spec.versions.map((v) => [v.name, v.served, v.storage]), [['v1beta1', true, false], ['v1alpha1', true, true]]);
+  for (const v of crd.spec.versions) {
+    assert.deepEqual(v.subresources, { status: {} });
+    assert.deepEqual(v.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]), [
+      ['Phase', '.status.phase'], ['Replicas', '.spec.replicas'], ['Resources', '.status.resourceCount'], ['Age', '.metadata.creationTimestamp'],
+    ]);
+  }
 });
 
 test('the example documents are valid against the generated CRDs (what the API server would store)', () => {

@@ -342,7 +342,7 @@ test('a Lattice kind under a version that is not served is an error naming the s
   const dir = tmp({ 'web.yaml': service('web').replace('lattice.dev/v1alpha1', 'lattice.dev/v1') });
   const r = await lattice('render', dir);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /error: LatticeService web: .*web\.yaml:1:1 apiVersion: apiVersion lattice\.dev\/v1 is not served for LatticeService: Lattice serves only lattice\.dev\/v1alpha1\. Did you mean apiVersion: lattice\.dev\/v1alpha1\?/);
+  assert.match(r.stderr, /error: LatticeService web: .*web\.yaml:1:1 apiVersion: apiVersion lattice\.dev\/v1 is not served for LatticeService: Lattice serves lattice\.dev\/v1beta1 and lattice\.dev\/v1alpha1\. Did you mean apiVersion: lattice\.dev\/v1beta1\?/);
 });
 
 test('a Lattice kind under a mistyped or missing API group is an error, not ignored', async () => {

@@ -9,7 +9,7 @@ import { dns1123LabelProblem, dns1035LabelProblem, DNS1123_SUBDOMAIN } from './n
 
 import { PLATFORM_NAMESPACE } from './constants.ts';
 
-export { GROUP, VERSION, API_VERSION, PLATFORM_NAMESPACE } from './constants.ts';
+export { GROUP, VERSION, API_VERSION, PLATFORM_NAMESPACE, SERVICE_V1ALPHA1_WARNING, V1ALPHA1_DEPRECATION } from './constants.ts';
 
 /**
  * `record[key]` when `key` is an own property of `record`, else undefined. User-chosen keys

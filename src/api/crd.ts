@@ -8,7 +8,8 @@
  * no `$ref`, and `properties` never stands beside `additionalProperties`.
  */
 import { z } from 'zod';
-import { KINDS, type KindDefinition } from './kinds.ts';
+import { KINDS, atVersion, servedVersions, type KindDefinition } from './kinds.ts';
+import { CONVERSION_WEBHOOK } from './constants.ts';
 
 /** An OpenAPI v3 schema node as it appears in a CRD. */
 export interface JSONSchemaProps {
@@ -109,23 +110,46 @@ export function kindSchema(def: KindDefinition): JSONSchemaProps {
   return { type: 'object', description: def.description, properties, required: ['spec'] };
 }
 
-/** The CustomResourceDefinition of one kind, as the API server accepts it. */
+/**
+ * The CustomResourceDefinition of one kind, as the API server accepts it. A kind served in several
+ * versions (LatticeService) lists every version, newest first: exactly one `storage: true`
+ * (`storageVersion`), a deprecated one with `deprecated: true` and its `deprecationWarning`, and
+ * `spec.conversion` of strategy `Webhook` pointing at the controller's conversion endpoint
+ * ({@link CONVERSION_WEBHOOK}, `conversionReviewVersions: [v1]`), whose CA cert-manager's CA injector
+ * writes into `caBundle` from the annotation `cert-manager.io/inject-ca-from` (cert-manager.io/docs/concepts/ca-injector/).
+ * See kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definition-versioning/.
+ */
 export function crdFor(def: KindDefinition): Record<string, unknown> {
-  const version: Record<string, unknown> = {
-    name: def.version,
-    served: true,
-    storage: true,
-    schema: { openAPIV3Schema: kindSchema(def) },
-    additionalPrinterColumns: def.printerColumns,
+  const storage = def.storageVersion ?? def.version;
+  const versions = servedVersions(def).map((v) => {
+    const atV = atVersion(def, v.version)!;
+    const version: Record<string, unknown> = { name: v.version, served: true, storage: v.version === storage };
+    if (v.deprecationWarning !== undefined) {
+      version.deprecated = true;
+      version.deprecationWarning = v.deprecationWarning;
+    }
+    version.schema = { openAPIV3Schema: kindSchema(atV) };
+    version.additionalPrinterColumns = def.printerColumns;
+    if (atV.status) version.subresources = { status: {} };
+    return version;
+  });
+  const multi = versions.length > 1;
+  const metadata: Record<string, unknown> = {
+    name: `${def.plural}.${def.group}`,
+    labels: { 'app.kubernetes.io/name': 'lattice', 'app.kubernetes.io/part-of': 'lattice' },
   };
-  if (def.status) version.subresources = { status: {} };
+  if (multi) metadata.annotations = { 'cert-manager.io/inject-ca-from': `${CONVERSION_WEBHOOK.namespace}/${CONVERSION_WEBHOOK.certificate}` };
+  const conversion = {
+    strategy: 'Webhook',
+    webhook: {
+      conversionReviewVersions: ['v1'],
+      clientConfig: { service: { namespace: CONVERSION_WEBHOOK.namespace, name: CONVERSION_WEBHOOK.service, path: CONVERSION_WEBHOOK.path, port: CONVERSION_WEBHOOK.port } },
+    },
+  };
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: {
-      name: `${def.plural}.${def.group}`,
-      labels: { 'app.kubernetes.io/name': 'lattice', 'app.kubernetes.io/part-of': 'lattice' },
-    },
+    metadata,
     spec: {
       group: def.group,
       names: {
@@ -137,7 +161,8 @@ export function crdFor(def: KindDefinition): Record<string, unknown> {
         categories: ['lattice'],
       },
       scope: def.scope,
-      versions: [version],
+      versions,
+      ...(multi ? { conversion } : {}),
     },
   };
 }

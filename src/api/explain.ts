@@ -2,7 +2,7 @@
  * Field documentation in the style of `kubectl explain`, read from the same structural schema the
  * CRD publishes, so the two can never disagree.
  */
-import { findKind, KINDS, type KindDefinition } from './kinds.ts';
+import { atVersion, findKind, KINDS, servedVersions, type KindDefinition } from './kinds.ts';
 import { kindSchema, type JSONSchemaProps } from './crd.ts';
 
 /** The type of a schema node the way kubectl explain writes it (`<string>`, `<[]Object>`, `<map[string]string>`). */
@@ -22,13 +22,19 @@ export type ExplainResult = { ok: true; text: string } | { ok: false; error: str
 /**
  * Explains `path` (`latticeservice.spec.workload.containers`): kind, field type, description, and its
  * fields. Map values are entered transparently (`containers.image` is the image of any container).
- * With `recursive`, every nested field is listed.
+ * With `recursive`, every nested field is listed. `apiVersion` (`lattice.dev/v1alpha1`) explains an
+ * older served version; default the newest.
  */
-export function explain(path: string, recursive = false): ExplainResult {
+export function explain(path: string, recursive = false, apiVersion?: string): ExplainResult {
   const [kindName, ...segments] = path.split('.').filter((s) => s.length > 0);
-  const def = kindName ? findKind(kindName) : undefined;
-  if (!def) {
+  const newest = kindName ? findKind(kindName) : undefined;
+  if (!newest) {
     return { ok: false, error: `unknown kind "${kindName ?? ''}". Known kinds: ${KINDS.map((k) => k.singular).join(', ')}.` };
+  }
+  const def = versionOf(newest, apiVersion);
+  if (!def) {
+    const served = servedVersions(newest).map((v) => `${newest.group}/${v.version}`);
+    return { ok: false, error: `${newest.kind} is not served as ${apiVersion}: use ${served.join(' or ')}.` };
   }
   let node: JSONSchemaProps = kindSchema(def);
   let fieldName = def.kind;
@@ -102,22 +108,37 @@ function wrap(text: string, indent: string, width = 100): string[] {
   return out;
 }
 
-const schemas = new Map<KindDefinition, JSONSchemaProps>();
+/** `def` at the version of `apiVersion` (`group/version` or a bare version; undefined: the newest), or undefined when not served. */
+function versionOf(def: KindDefinition, apiVersion?: string): KindDefinition | undefined {
+  if (apiVersion === undefined) return def;
+  const slash = apiVersion.indexOf('/');
+  if (slash >= 0 && apiVersion.slice(0, slash) !== def.group) return undefined;
+  return atVersion(def, apiVersion.slice(slash + 1));
+}
 
-/** {@link kindSchema}, computed once per kind. */
+const schemas = new Map<string, JSONSchemaProps>();
+
+/** {@link kindSchema}, computed once per kind and version. */
 function cachedSchema(def: KindDefinition): JSONSchemaProps {
-  let schema = schemas.get(def);
-  if (!schema) schemas.set(def, (schema = kindSchema(def)));
+  const key = `${def.kind}/${def.version}`;
+  let schema = schemas.get(key);
+  if (!schema) schemas.set(key, (schema = kindSchema(def)));
   return schema;
+}
+
+/** The kind named `kind` at `apiVersion` (the newest when undefined or not served). */
+function kindAt(kind: string, apiVersion?: string): KindDefinition | undefined {
+  const def = findKind(kind);
+  return def ? (versionOf(def, apiVersion) ?? def) : undefined;
 }
 
 /**
  * The field names the schema of `kind` allows in the object at data path `path` (map keys and list
  * indexes are walked through), or undefined when the path leaves the schema. Used to suggest the
- * nearest name for an unknown field.
+ * nearest name for an unknown field. `apiVersion`: the document's (default the newest version).
  */
-export function fieldsAt(kind: string, path: readonly (string | number)[]): string[] | undefined {
-  const def = findKind(kind);
+export function fieldsAt(kind: string, path: readonly (string | number)[], apiVersion?: string): string[] | undefined {
+  const def = kindAt(kind, apiVersion);
   if (!def) return undefined;
   let node: JSONSchemaProps | undefined = cachedSchema(def);
   for (const segment of path) {
@@ -129,8 +150,8 @@ export function fieldsAt(kind: string, path: readonly (string | number)[]): stri
 }
 
 /** The `lattice explain` argument for the object at data path `path` of `kind` (map keys left out). */
-export function explainPath(kind: string, path: readonly (string | number)[]): string {
-  const def = findKind(kind);
+export function explainPath(kind: string, path: readonly (string | number)[], apiVersion?: string): string {
+  const def = kindAt(kind, apiVersion);
   const names: string[] = [def?.singular ?? kind.toLowerCase()];
   let node: JSONSchemaProps | undefined = def ? cachedSchema(def) : undefined;
   for (const segment of path) {
@@ -141,5 +162,6 @@ export function explainPath(kind: string, path: readonly (string | number)[]): s
       node = node.properties[segment];
     } else node = node.additionalProperties;
   }
-  return names.join('.');
+  const older = def !== undefined && apiVersion !== undefined && def.version !== findKind(kind)?.version;
+  return names.join('.') + (older ? ` --api-version ${def.group}/${def.version}` : '');
 }

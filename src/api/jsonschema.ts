@@ -8,7 +8,7 @@
  * writes, with defaults optional), so the editor, the CRD and `lattice render` never disagree.
  */
 import { z } from 'zod';
-import { KINDS, findKind, type KindDefinition } from './kinds.ts';
+import { KINDS, atVersion, findKind, servedVersions, type KindDefinition } from './kinds.ts';
 
 /** A JSON Schema document (draft-07). */
 export type JsonSchema = Record<string, unknown>;
@@ -46,10 +46,21 @@ function documentSchema(def: KindDefinition): JsonSchema {
   return { title: def.kind, description: def.description, type: 'object', properties, required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false };
 }
 
-/** The JSON Schema (draft-07) of one kind, by any of its names (`latticeservice`, `ls`, ...); undefined for an unknown kind. */
-export function kindJsonSchema(name: string): JsonSchema | undefined {
-  const def = findKind(name);
-  return def ? { $schema: DRAFT_07, $id: `https://lattice.dev/schemas/${def.singular}.json`, ...documentSchema(def) } : undefined;
+/**
+ * The JSON Schema (draft-07) of one kind, by any of its names (`latticeservice`, `ls`, ...), at its
+ * newest version or at `version` (`v1alpha1`); undefined for an unknown kind or an unserved version.
+ */
+export function kindJsonSchema(name: string, version?: string): JsonSchema | undefined {
+  const newest = findKind(name);
+  const def = newest ? atVersion(newest, version) : undefined;
+  if (!newest || !def) return undefined;
+  const file = def === newest ? def.singular : `${def.singular}-${def.version}`;
+  return { $schema: DRAFT_07, $id: `https://lattice.dev/schemas/${file}.json`, ...documentSchema(def) };
+}
+
+/** Every served version of every kind, as kind definitions (the newest of each kind first). */
+export function everyVersion(): KindDefinition[] {
+  return KINDS.flatMap((k) => servedVersions(k).map((v) => atVersion(k, v.version)!));
 }
 
 /**
@@ -59,16 +70,18 @@ export function kindJsonSchema(name: string): JsonSchema | undefined {
  */
 export function allKindsJsonSchema(): JsonSchema {
   const definitions: Record<string, JsonSchema> = {};
-  for (const def of KINDS) definitions[def.kind] = documentSchema(def);
+  const all = everyVersion();
+  const name = (def: KindDefinition): string => (findKind(def.kind)?.version === def.version ? def.kind : `${def.kind}.${def.version}`);
+  for (const def of all) definitions[name(def)] = documentSchema(def);
   return {
     $schema: DRAFT_07,
     $id: 'https://lattice.dev/schemas/all.json',
     title: 'Lattice resources',
     type: 'object',
     definitions,
-    allOf: KINDS.map((def) => ({
+    allOf: all.map((def) => ({
       if: { properties: { apiVersion: { const: `${def.group}/${def.version}` }, kind: { const: def.kind } }, required: ['apiVersion', 'kind'] },
-      then: { $ref: `#/definitions/${def.kind}` },
+      then: { $ref: `#/definitions/${name(def)}` },
     })),
   };
 }

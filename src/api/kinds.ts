@@ -4,10 +4,11 @@
  * so adding a kind here is what makes it known everywhere.
  */
 import type { z } from 'zod';
-import { GROUP, VERSION } from './common.ts';
+import { GROUP, VERSION, SERVICE_V1ALPHA1_WARNING } from './common.ts';
 import { editDistance, nearestName } from './names.ts';
 import * as latticeService from './latticeservice/v1alpha1.ts';
 import * as latticeModel from './latticemodel/v1alpha1.ts';
+import * as latticeServiceV1beta1 from './latticeservice/v1beta1.ts';
 import * as latticePlatform from './latticeplatform/v1alpha1.ts';
 import * as secretProvider from './secretprovider/v1alpha1.ts';
 import * as imageProvider from './imageprovider/v1alpha1.ts';
@@ -24,6 +25,15 @@ export interface PrinterColumn {
   description?: string;
 }
 
+/** An older version of a kind, still served beside {@link KindDefinition.version}. */
+export interface OlderVersion {
+  version: string;
+  spec: z.ZodType;
+  status?: z.ZodType;
+  /** Set when the version is deprecated: the CRD's `deprecationWarning` (date, replacement, how to migrate). */
+  deprecationWarning?: string;
+}
+
 /** Everything needed to publish and document one kind. */
 export interface KindDefinition {
   kind: string;
@@ -38,6 +48,29 @@ export interface KindDefinition {
   spec: z.ZodType;
   status?: z.ZodType;
   printerColumns: PrinterColumn[];
+  /**
+   * Older versions still served (LatticeService: v1alpha1). `version`, `spec` and `status` above are
+   * the newest version's: what `lattice explain`, `lattice schema` and the README document first.
+   */
+  olderVersions?: OlderVersion[];
+  /** The version the API server stores (the CRD's `storage: true`); default `version`. docs/versioning.md says why. */
+  storageVersion?: string;
+}
+
+/** Every served version of `def`, newest first, as `{version, spec, status, deprecationWarning}`. */
+export function servedVersions(def: KindDefinition): OlderVersion[] {
+  const newest: OlderVersion = { version: def.version, spec: def.spec };
+  if (def.status) newest.status = def.status;
+  return [newest, ...(def.olderVersions ?? [])];
+}
+
+/** One served version of `def` as a kind definition of its own (`version` undefined: the newest); undefined when not served. */
+export function atVersion(def: KindDefinition, version?: string): KindDefinition | undefined {
+  if (version === undefined || version === def.version) return def;
+  const older = def.olderVersions?.find((v) => v.version === version);
+  if (!older) return undefined;
+  const { olderVersions: _older, storageVersion: _storage, status: _status, ...rest } = def;
+  return { ...rest, version: older.version, spec: older.spec, ...(older.status ? { status: older.status } : {}) };
 }
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
@@ -51,11 +84,15 @@ export const KINDS: KindDefinition[] = [
     shortNames: latticeService.SHORT_NAMES,
     scope: 'Namespaced',
     group: GROUP,
-    version: VERSION,
+    version: latticeServiceV1beta1.VERSION,
     description:
       "A service's intent: its containers, replicas, the services it calls and accepts calls from, and the secrets it reads. The platform derives its Deployment, Service, ServiceAccount, network policies, secrets wiring, metrics scraping and disruption budget.",
-    spec: latticeService.latticeServiceSpecSchema,
+    spec: latticeServiceV1beta1.latticeServiceSpecSchema,
     status: latticeService.latticeServiceStatusSchema,
+    // v1alpha1 stays the storage version for this release, so a rollback to a Lattice without
+    // v1beta1 still reads every stored object (docs/versioning.md).
+    olderVersions: [{ version: VERSION, spec: latticeService.latticeServiceSpecSchema, status: latticeService.latticeServiceStatusSchema, deprecationWarning: SERVICE_V1ALPHA1_WARNING }],
+    storageVersion: VERSION,
     printerColumns: [
       { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed.' },
       { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired (minimum) number of pods.' },
@@ -244,11 +281,12 @@ export function kindProblem(apiVersion: string, kind: string): KindProblem | und
   const served = (k: KindDefinition): string => `${k.group}/${k.version}`;
   if (group.toLowerCase() === GROUP) {
     if (known) {
-      if (group === known.group && version === known.version) return undefined;
+      const versions = servedVersions(known).map((v) => v.version);
+      if (group === known.group && versions.includes(version)) return undefined;
       return {
         reason: 'UnsupportedVersion',
         field: 'apiVersion',
-        message: `apiVersion ${apiVersion} is not served for ${kind}: Lattice serves only ${served(known)}. Did you mean apiVersion: ${served(known)}?`,
+        message: `apiVersion ${apiVersion} is not served for ${kind}: Lattice serves ${versions.length > 1 ? versions.map((v) => `${known.group}/${v}`).join(' and ') : `only ${served(known)}`}. Did you mean apiVersion: ${served(known)}?`,
       };
     }
     if (RESERVED_KINDS.includes(kind)) {
@@ -268,10 +306,12 @@ export function kindProblem(apiVersion: string, kind: string): KindProblem | und
     };
   }
   if (known && (!group.includes('.') || editDistance(group.toLowerCase(), GROUP) <= 3)) {
+    // Keep the version the document names when it is served (lattice.io/v1alpha1 -> lattice.dev/v1alpha1).
+    const same = servedVersions(known).some((v) => v.version === version) ? `${known.group}/${version}` : served(known);
     return {
       reason: 'WrongAPIGroup',
       field: 'apiVersion',
-      message: `${kind} is a Lattice kind, but apiVersion ${apiVersion === '' ? '(none)' : apiVersion} is not Lattice's API group, so Lattice cannot read this document. Did you mean apiVersion: ${served(known)}?`,
+      message: `${kind} is a Lattice kind, but apiVersion ${apiVersion === '' ? '(none)' : apiVersion} is not Lattice's API group, so Lattice cannot read this document. Did you mean apiVersion: ${same}?`,
     };
   }
   return undefined;

@@ -34,6 +34,9 @@ export function fieldReference(): string {
   for (const def of KINDS) {
     const schema = kindSchema(def);
     parts.push(`### ${def.kind} (\`${def.group}/${def.version}\`, ${def.scope === 'Cluster' ? 'cluster-scoped' : 'namespaced'})`, '', def.description, '');
+    for (const older of def.olderVersions ?? []) {
+      parts.push(`Also served: \`${def.group}/${older.version}\`${older.deprecationWarning ? ' (deprecated)' : ''}, which differs only where docs/versioning.md lists; \`lattice explain ${def.singular} --api-version ${def.group}/${older.version}\` shows its fields.`, '');
+    }
     parts.push('| Field | Type | Flags | Description |', '| --- | --- | --- | --- |');
     const out: string[] = [];
     rows(schema.properties!.spec!, 'spec.', out);

@@ -14,7 +14,8 @@
  * Self-contained: no script, no external style, font or image; each page carries a
  * Content-Security-Policy `default-src 'none'` so a browser fetches nothing when viewing it.
  */
-import { latticeServiceSchema, podContainers, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { podContainers, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService } from '../api/latticeservice/index.ts';
 import type { PlatformResult } from '../compiler/platform/snapshot.ts';
 import type { FleetScore, Scorecard } from '../compiler/score/index.ts';
 import type { NamespaceMetadata } from '../policy/index.ts';
@@ -204,7 +205,7 @@ export function buildCatalog(input: CatalogInput): Map<string, string> {
   const files = new Map<string, string>();
   const rows: string[] = [];
   for (const r of [...platform.services].sort((a, b) => a.key.localeCompare(b.key))) {
-    const parsed = latticeServiceSchema.safeParse(r.object);
+    const parsed = parseLatticeService(r.object);
     const service = parsed.success ? parsed.data : undefined;
     const who = owner(namespaces, r.namespace);
     const card = cards.get(r.key);

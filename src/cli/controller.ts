@@ -34,6 +34,8 @@ interface ControllerFlags {
   watchRetry: string;
   drainTimeout: string;
   listen: string;
+  webhookListen: string;
+  webhookCertDir: string;
   logLevel: string;
 }
 
@@ -53,7 +55,7 @@ const DURATION_FLAGS: [keyof ControllerFlags, keyof ControllerTimings, string][]
  * `leaderSettingsProblem` comes from `controller/leader.ts`, passed in because that module loads the
  * Kubernetes client, which `lattice controller --help` does without.
  */
-function settingsFrom(flags: ControllerFlags, leaderSettingsProblem: (t: ControllerTimings) => string | undefined): { ok: true; timings: ControllerTimings; concurrency: number; qps: number; burst: number; listen: { host: string; port: number } | false } | { ok: false; problems: string[] } {
+function settingsFrom(flags: ControllerFlags, leaderSettingsProblem: (t: ControllerTimings) => string | undefined): { ok: true; timings: ControllerTimings; concurrency: number; qps: number; burst: number; listen: { host: string; port: number } | false; webhook: { host: string; port: number } | false } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const timings = { ...DEFAULT_TIMINGS };
   for (const [flag, key, name] of DURATION_FLAGS) {
@@ -83,8 +85,16 @@ function settingsFrom(flags: ControllerFlags, leaderSettingsProblem: (t: Control
       problems.push(`--listen: ${(err as Error).message}`);
     }
   }
+  let webhook: { host: string; port: number } | false = false;
+  if (flags.webhookListen !== 'off') {
+    try {
+      webhook = parseListen(flags.webhookListen);
+    } catch (err) {
+      problems.push(`--webhook-listen: ${(err as Error).message}`);
+    }
+  }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, timings, concurrency, qps, burst, listen };
+  return { ok: true, timings, concurrency, qps, burst, listen, webhook };
 }
 
 /** Runs the controller until a signal or the loss of the Lease; resolves to the exit status. */
@@ -128,6 +138,18 @@ async function runController(flags: ControllerFlags, streams: Streams): Promise<
     logger,
   });
   logger.info({ cluster: kc.getCurrentCluster()?.server, configFrom: source }, 'connecting');
+  // The conversion webhook serves on every replica, leader or not, from the start (src/controller/conversion.ts).
+  let webhook: { url: string; close(): Promise<void> } | undefined;
+  if (settings.webhook) {
+    const { serveConversionWebhook } = await import('../controller/conversion.ts');
+    try {
+      webhook = await serveConversionWebhook(settings.webhook, { certDir: flags.webhookCertDir }, (err) => logger.warn({ err: err.message }, 'webhook certificate reload failed; keeping the previous one'));
+      logger.info({ url: webhook.url }, 'conversion webhook listening');
+    } catch (err) {
+      streams.stderr(`error: --webhook-listen: ${(err as Error).message}\n`);
+      return EXIT.usage;
+    }
+  }
   const onSignal = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'signal received');
     void controller.stop();
@@ -143,6 +165,7 @@ async function runController(flags: ControllerFlags, streams: Streams): Promise<
     const reason = await controller.done;
     return reason === 'stopped' ? EXIT.ok : EXIT.failed;
   } finally {
+    await webhook?.close();
     clearInterval(keepAlive);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -173,6 +196,8 @@ export function registerController(program: Command, setExit: (code: number) => 
     .option('--watch-retry <duration>', 'first delay before restarting a failed watch; doubles up to 30x', d('watchRetryMs'))
     .option('--drain-timeout <duration>', 'on SIGTERM, how long to finish queued reconciles before releasing the Lease', d('drainTimeoutMs'))
     .option('--listen <address>', 'host:port of /healthz, /readyz and /metrics, or "off"', ':8080')
+    .option('--webhook-listen <address>', 'host:port of the CRD conversion webhook (HTTPS, POST /convert), or "off"', 'off')
+    .option('--webhook-cert-dir <dir>', 'folder with the webhook\'s serving certificate, tls.crt and tls.key (re-read when renewed)', '/var/run/lattice/webhook-tls')
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'))
     .addHelpText('after', `
 Durations are Go durations: 500ms, 15s, 10m, 1h30m. Logs: JSON lines on stdout; lines about a

@@ -102,9 +102,10 @@ Render Mermaid at mermaid.live or in Markdown; DOT with \`dot -Tsvg\`.`)
     .description('Document a field of a Lattice kind, like kubectl explain.')
     .argument('<field>', 'kind and field path, e.g. latticeservice.spec.workload.containers')
     .option('-r, --recursive', 'list every nested field')
-    .action(async (field: string, opts: { recursive?: boolean }) => {
+    .option('--api-version <version>', 'explain an older served version, e.g. lattice.dev/v1alpha1 (default: the newest)')
+    .action(async (field: string, opts: { recursive?: boolean; apiVersion?: string }) => {
       const { explain } = await import('../api/explain.ts');
-      const result = explain(field, opts.recursive === true);
+      const result = explain(field, opts.recursive === true, opts.apiVersion);
       if (result.ok) {
         streams.stdout(result.text);
         setExit(EXIT.ok);

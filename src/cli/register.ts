@@ -1,5 +1,5 @@
 /**
- * The command declarations of `lattice diff`, `schema`, `score`, `catalog` and `completion`: names,
+ * The command declarations of `lattice diff`, `migrate`, `schema`, `score`, `catalog` and `completion`: names,
  * arguments, options and help only. Like every `register*` module (see main.ts) this loads nothing
  * but commander and constants; each action imports its implementation when the command runs.
  */
@@ -10,7 +10,7 @@ import type { Streams } from './load.ts';
 
 type SetExit = (code: number) => void;
 
-/** `lattice diff` and `lattice schema`: change safety. */
+/** `lattice diff`, `lattice migrate` and `lattice schema`: change safety. */
 export function registerChangeCommands(program: Command, setExit: SetExit, streams: Streams): void {
   program
     .command('diff')
@@ -30,6 +30,21 @@ Exit status: 0 no differences, 1 differences, 2 bad invocation or unreadable inp
     .action(async (paths: string[], opts: DiffOptions) => {
       const { diffCommand } = await import('./diff.ts');
       setExit(await diffCommand(paths, opts, streams));
+    });
+
+  program
+    .command('migrate')
+    .description('Rewrite LatticeService documents from lattice.dev/v1alpha1 to lattice.dev/v1beta1 in place, keeping comments, key order and every other document.')
+    .argument('<path...>', 'YAML files or folders (searched recursively for *.yaml and *.yml)')
+    .option('--check', 'write nothing; list the files that still need migration and exit 1 if any (for CI)')
+    .addHelpText('after', `
+What changes (docs/versioning.md): spec.workload.hostNetwork moves to spec.hostNetwork, and a
+container's security.capabilities.add list becomes security.capabilities. Running it again
+changes nothing. Exit status: 0 migrated or nothing to do, 1 --check found files to migrate or a
+document could not be migrated (file:line named), 2 bad invocation or unreadable input.`)
+    .action(async (paths: string[], opts: { check?: boolean }) => {
+      const { migrateCommand } = await import('./migrate.ts');
+      setExit(migrateCommand(paths, opts, streams));
     });
 
   program

@@ -7,6 +7,9 @@
  * stderr: a short summary. Exit status: 0 all Ready, 1 any service or platform resource failed,
  * 2 bad invocation or unparseable input.
  */
+import { isDeprecatedServiceVersion } from '../api/latticeservice/index.ts';
+import { SERVICE_V1ALPHA1_WARNING } from '../api/constants.ts';
+import type { SourceLocation } from '../api/source.ts';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { derivePlatform, snapshotPlatform, type PlatformResult } from '../compiler/platform/snapshot.ts';
@@ -171,9 +174,24 @@ export async function render(paths: string[], options: RenderOptions, io: Stream
   timings.mark('serialize');
   const failed = shown.services.some((s) => s.status.phase !== 'Ready') || shown.problems.length > 0;
   if (!options.quiet || failed || loaded.errors.length > 0) io.stderr(summary(shown));
+  // After the summary, once per run: rendering goes on, both versions derive the same.
+  if (!options.quiet) io.stderr(deprecationWarning(loaded.documents));
   io.stderr(timings.report());
   if (loaded.errors.length > 0) return EXIT.usage;
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * The deprecation warning for v1alpha1 LatticeServices among `documents`, once for the whole run,
+ * with how many and where the first is ('' when none). Rendering goes on: both versions derive the same.
+ */
+export function deprecationWarning(documents: readonly { object: unknown; origin?: string; locate?: (path: (string | number)[]) => SourceLocation | undefined }[]): string {
+  const old = documents.filter((d) => isDeprecatedServiceVersion(d.object));
+  if (old.length === 0) return '';
+  const at = old[0]!.locate?.(['apiVersion']);
+  const where = at ? `${at.file}:${at.line}` : old[0]!.origin;
+  const first = where !== undefined ? `, first at ${where}` : '';
+  return `warning: ${SERVICE_V1ALPHA1_WARNING} (${old.length} document${old.length === 1 ? '' : 's'}${first})\n`;
 }
 
 function fileName(o: KubeObject | Record<string, unknown>): string {

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KINDS } from '../api/kinds.ts';
-import { allKindsJsonSchema, kindJsonSchema } from '../api/jsonschema.ts';
+import { allKindsJsonSchema, everyVersion, kindJsonSchema } from '../api/jsonschema.ts';
 import { EXIT } from './exit.ts';
 import type { Streams } from './load.ts';
 
@@ -17,8 +17,13 @@ export function schemaCommand(kind: string | undefined, opts: { outDir?: string 
   if (opts.outDir !== undefined) {
     mkdirSync(opts.outDir, { recursive: true });
     writeFileSync(join(opts.outDir, 'all.json'), json(allKindsJsonSchema()));
-    for (const def of KINDS) writeFileSync(join(opts.outDir, `${def.singular}.json`), json(kindJsonSchema(def.kind)));
-    streams.stderr(`Wrote ${KINDS.length + 1} schemas to ${opts.outDir}.\n`);
+    // The newest version of each kind as <kind>.json, an older served one as <kind>-<version>.json.
+    const defs = everyVersion();
+    for (const def of defs) {
+      const newest = KINDS.find((k) => k.kind === def.kind)!.version === def.version;
+      writeFileSync(join(opts.outDir, newest ? `${def.singular}.json` : `${def.singular}-${def.version}.json`), json(kindJsonSchema(def.kind, def.version)));
+    }
+    streams.stderr(`Wrote ${defs.length + 1} schemas to ${opts.outDir}.\n`);
     return EXIT.ok;
   }
   const schema = kind === undefined ? allKindsJsonSchema() : kindJsonSchema(kind);

@@ -14,6 +14,7 @@
  * - Permissions are what Cedar gates (docs/policy.md): secrets read (ExternalSecret remote keys),
  *   security relaxations of containers and pods, and the hostnames a service's routes publish.
  */
+import { CONVERSION_ANNOTATION, SERVICE_API_VERSIONS, V1BETA1, convertLatticeService } from '../api/latticeservice/index.ts';
 import diff from 'microdiff';
 import { LABELS } from './naming.ts';
 import type { KubeObject } from './types.ts';
@@ -80,10 +81,17 @@ const SERVER_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimest
 /**
  * A copy of `o` without what churns between two renders or between a render and the cluster:
  * server-set metadata, the `kubectl.kubernetes.io/last-applied-configuration` annotation, and the
- * condition timestamps (`lastTransitionTime`) and `observedGeneration` of a status.
+ * condition timestamps (`lastTransitionTime`) and `observedGeneration` of a status. A LatticeService
+ * is compared at `lattice.dev/v1beta1` (converted when written as v1alpha1, without the
+ * `lattice.dev/conversion-data` annotation): moving a tree to a new API version is not a change of
+ * intent, so `lattice diff` of a v1alpha1 tree and its `lattice migrate`d copy shows nothing.
  */
 export function normalizeForDiff(o: KubeObject): KubeObject {
-  const copy = structuredClone(o);
+  let copy = structuredClone(o);
+  if (o.kind === 'LatticeService' && o.apiVersion !== V1BETA1 && SERVICE_API_VERSIONS.includes(o.apiVersion)) {
+    copy = convertLatticeService(copy, V1BETA1) as unknown as KubeObject;
+    if (copy.metadata.annotations) delete copy.metadata.annotations[CONVERSION_ANNOTATION];
+  }
   for (const key of SERVER_METADATA) delete copy.metadata[key];
   if (copy.metadata.annotations) {
     delete copy.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'];
@@ -99,7 +107,10 @@ export function normalizeForDiff(o: KubeObject): KubeObject {
 
 /** Indexes objects by {@link objectKey}; a later duplicate replaces an earlier one. */
 function index(objects: readonly KubeObject[]): Map<string, KubeObject> {
-  return new Map(objects.map((o) => [objectKey(o), normalizeForDiff(o)]));
+  return new Map(objects.map((o) => {
+    const n = normalizeForDiff(o);
+    return [objectKey(n), n];
+  }));
 }
 
 function fieldChanges(a: KubeObject, b: KubeObject): FieldChange[] {

@@ -8,7 +8,8 @@
  * bilateral mesh names peers by it (a caller declares `type: service` with the callee's name,
  * whatever its kind). Two workloads of one namespace and name, of any kinds, are a DuplicateName.
  */
-import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { KIND as SERVICE_KIND, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService } from '../api/latticeservice/index.ts';
 import { deriveService } from './service/pipeline.ts';
 import { KIND as JOB_KIND, latticeJobSchema, type LatticeJob } from '../api/latticejob/v1alpha1.ts';
 import { deriveJob } from './job/pipeline.ts';
@@ -47,7 +48,8 @@ export interface WorkloadKind<T = unknown> {
 export const SERVICE_WORKLOAD: WorkloadKind<LatticeService> = {
   kind: SERVICE_KIND,
   parse(object) {
-    const parsed = latticeServiceSchema.safeParse(object);
+    // Either served version (lattice.dev/v1alpha1 or v1beta1), read as the internal shape.
+    const parsed = parseLatticeService(object);
     return parsed.success ? parsed.data : undefined;
   },
   view: (service) => service,

@@ -17,7 +17,8 @@
  * service is its uid and two flags, dropped by {@link AdoptionMetrics.forget} when the service goes.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService } from '../api/latticeservice/index.ts';
 import { ESCAPE_HATCH_KINDS, escapeHatches } from '../compiler/score/hatches.ts';
 import type { NamespaceMetadata } from '../policy/index.ts';
 
@@ -39,7 +40,7 @@ function validated(object: unknown): LatticeService | undefined {
   if (object === null || typeof object !== 'object') return undefined;
   let service = validatedCache.get(object);
   if (service === undefined) {
-    const parsed = latticeServiceSchema.safeParse(object);
+    const parsed = parseLatticeService(object);
     service = parsed.success ? parsed.data : null;
     validatedCache.set(object, service);
   }

@@ -11,11 +11,17 @@
  * 6. Deployment: 2 replicas (one leads, one stands by), restricted security context, read-only root
  *    filesystem with an emptyDir at /tmp (Node.js keeps its compile cache there; see bin/lattice.js), probes on
  *    /healthz and /readyz, spread over nodes;
- * 7. Service `lattice-controller-metrics` for Prometheus (port 8080, /metrics).
+ * 7. Service `lattice-controller-metrics` for Prometheus (port 8080, /metrics);
+ * 8. the CRD conversion webhook (src/controller/conversion.ts): Service `lattice-controller-webhook`
+ *    (443 to the pods' 9443), a self-signed cert-manager `Issuer` and the serving `Certificate` for
+ *    `lattice-controller-webhook.lattice-system.svc`, whose Secret the pods mount read-only; cert-manager's
+ *    CA injector copies its CA into the CRDs (annotation `cert-manager.io/inject-ca-from`). cert-manager is
+ *    part of the target cluster (GUIDE: "The target cluster").
  *
  * Objects are in apply order: the namespace and CRDs before what lives in them.
  */
 import { PLATFORM_NAMESPACE } from '../api/common.ts';
+import { CONVERSION_WEBHOOK } from '../api/constants.ts';
 import { allCrds } from '../api/crd.ts';
 import { DERIVED_KINDS, READ_KINDS, groupOf, latticeResourceTypes, workloadResourceTypes, type ResourceType } from './resources.ts';
 import { KINDS } from '../api/kinds.ts';
@@ -24,6 +30,8 @@ import { KINDS } from '../api/kinds.ts';
 export const CONTROLLER_NAME = 'lattice-controller';
 /** Port of /healthz, /readyz and /metrics. */
 export const METRICS_PORT = 8080;
+/** Where the pods mount the webhook's serving certificate (`tls.crt`, `tls.key`). */
+export const WEBHOOK_CERT_DIR = '/var/run/lattice/webhook-tls';
 /** UID the image runs as (Dockerfile `USER`); numeric so the kubelet can check runAsNonRoot. */
 export const CONTROLLER_UID = 10001;
 
@@ -102,7 +110,11 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
   const ns = PLATFORM_NAMESPACE;
   const meta = (name: string, namespaced = true): Record<string, unknown> => ({ name, ...(namespaced ? { namespace: ns } : {}), labels: labels(opts.version) });
   const selector = { 'app.kubernetes.io/name': 'lattice', 'app.kubernetes.io/component': 'controller' };
-  const args = ['controller', `--listen=:${METRICS_PORT}`, '--identity=$(POD_NAME)', `--lease-namespace=${ns}`, `--lease-name=${CONTROLLER_NAME}`, ...(opts.extraArgs ?? [])];
+  const args = [
+    'controller', `--listen=:${METRICS_PORT}`, '--identity=$(POD_NAME)', `--lease-namespace=${ns}`, `--lease-name=${CONTROLLER_NAME}`,
+    `--webhook-listen=:${CONVERSION_WEBHOOK.containerPort}`, `--webhook-cert-dir=${WEBHOOK_CERT_DIR}`, ...(opts.extraArgs ?? []),
+  ];
+  const webhookHost = `${CONVERSION_WEBHOOK.service}.${CONVERSION_WEBHOOK.namespace}.svc`;
   return [
     {
       apiVersion: 'v1',
@@ -158,7 +170,10 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'NODE_ENV', value: 'production' },
                 ],
-                ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
+                ports: [
+                  { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                  { name: 'webhook', containerPort: CONVERSION_WEBHOOK.containerPort, protocol: 'TCP' },
+                ],
                 livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3 },
                 readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, failureThreshold: 2 },
                 startupProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 2, failureThreshold: 30 },
@@ -170,11 +185,11 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
                   capabilities: { drop: ['ALL'] },
                   seccompProfile: { type: 'RuntimeDefault' },
                 },
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, { name: 'webhook-tls', mountPath: WEBHOOK_CERT_DIR, readOnly: true }],
                 terminationMessagePolicy: 'FallbackToLogsOnError',
               },
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }, { name: 'webhook-tls', secret: { secretName: CONVERSION_WEBHOOK.certificate } }],
             topologySpreadConstraints: [
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
             ],
@@ -187,6 +202,31 @@ export function installManifests(opts: InstallOptions): Record<string, unknown>[
       kind: 'Service',
       metadata: meta(`${CONTROLLER_NAME}-metrics`),
       spec: { type: 'ClusterIP', selector, ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(CONVERSION_WEBHOOK.service),
+      spec: { type: 'ClusterIP', selector, ports: [{ name: 'webhook', port: CONVERSION_WEBHOOK.port, targetPort: 'webhook', protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Issuer',
+      metadata: meta(`${CONTROLLER_NAME}-selfsigned`),
+      spec: { selfSigned: {} },
+    },
+    {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: meta(CONVERSION_WEBHOOK.certificate),
+      spec: {
+        secretName: CONVERSION_WEBHOOK.certificate,
+        commonName: webhookHost,
+        dnsNames: [webhookHost, `${webhookHost}.cluster.local`],
+        issuerRef: { kind: 'Issuer', name: `${CONTROLLER_NAME}-selfsigned` },
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+        usages: ['server auth', 'digital signature', 'key encipherment'],
+      },
     },
   ];
 }

@@ -93,9 +93,13 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
 /** Kubernetes kinds (not Lattice's) the controller reads: namespaces carry the team labels policies look at. */
 export const READ_KINDS: readonly ResourceType[] = [{ apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false }];
 
-/** Lattice kinds as resource types. Derived from the kind registry, so new kinds are watched and granted without a change here. */
+/**
+ * Lattice kinds as resource types. Derived from the kind registry, so new kinds are watched and
+ * granted without a change here. The controller reads each kind at its storage version: no
+ * conversion webhook call on its own watches, so it keeps working while the webhook is down.
+ */
 export function latticeResourceTypes(kinds: readonly KindDefinition[] = KINDS): ResourceType[] {
-  return kinds.map((k) => ({ apiVersion: `${k.group}/${k.version}`, kind: k.kind, plural: k.plural, namespaced: k.scope === 'Namespaced' }));
+  return kinds.map((k) => ({ apiVersion: `${k.group}/${k.storageVersion ?? k.version}`, kind: k.kind, plural: k.plural, namespaced: k.scope === 'Namespaced' }));
 }
 
 /**

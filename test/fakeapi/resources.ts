@@ -46,7 +46,8 @@ export function defaultResources(): FakeResource[] {
     const group = k.apiVersion.includes('/') ? k.apiVersion.split('/')[0]! : '';
     out.push(res(k.apiVersion, k.kind, k.plural, k.namespaced, withStatus.has(k.kind), BUILTIN_GROUPS.has(group)));
   }
-  for (const k of KINDS) out.push(res(`${k.group}/${k.version}`, k.kind, k.plural, k.scope === 'Namespaced', k.status !== undefined, false));
+  // Each Lattice kind at its storage version (the fake server does not convert between versions).
+  for (const k of KINDS) out.push(res(`${k.group}/${k.storageVersion ?? k.version}`, k.kind, k.plural, k.scope === 'Namespaced', k.status !== undefined, false));
   const seen = new Set<string>();
   return out.filter((r) => {
     const id = `${r.group}/${r.version}/${r.plural}`;

@@ -7,7 +7,8 @@
  */
 import { API_VERSION } from '../../api/common.ts';
 import { kindProblem } from '../../api/kinds.ts';
-import { latticeServiceSchema, podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { KIND as SERVICE_KIND, podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService, SERVICE_API_VERSIONS } from '../../api/latticeservice/index.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../../api/secretprovider/v1alpha1.ts';
 import { KIND as QUOTA_KIND } from '../../api/latticequota/v1alpha1.ts';
@@ -119,7 +120,7 @@ export function classify(documents: PlatformDocument[]): ClassifiedDocuments {
   for (const doc of documents) {
     const { apiVersion, kind, name } = kindOf(doc.object);
     let rejection: ReturnType<typeof kindProblem>;
-    if (apiVersion === API_VERSION && WORKLOAD_KINDS.has(kind)) out.services.push(doc);
+    if (WORKLOAD_KINDS.has(kind) && (apiVersion === API_VERSION || (kind === SERVICE_KIND && SERVICE_API_VERSIONS.includes(apiVersion)))) out.services.push(doc);
     else if (apiVersion === API_VERSION && kind === PLATFORM_KIND) out.platforms.push(doc);
     else if (apiVersion === API_VERSION && kind === PROVIDER_KIND) out.providers.push(doc);
     else if (apiVersion === API_VERSION && kind === IMAGE_PROVIDER_KIND) out.imageProviders.push(doc);
@@ -154,7 +155,7 @@ export function snapshotPlatform(documents: readonly PlatformDocument[]): Platfo
   classified.services = classified.services.map((doc) => {
     const { validated: _given, ...rest } = doc;
     if (workloadKindOf(doc.object) !== SERVICE_WORKLOAD) return rest;
-    const parsed = latticeServiceSchema.safeParse(doc.object);
+    const parsed = parseLatticeService(doc.object);
     return parsed.success ? { ...rest, validated: parsed.data } : rest;
   });
   return { classified };

@@ -12,7 +12,8 @@
  * The score of a service is the weighted share of applicable checks passed, 0 to 100 (weights:
  * error 3, warning 2, info 1).
  */
-import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { parseLatticeService } from '../../api/latticeservice/index.ts';
 import type { SourceLocation } from '../../api/source.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { documentKey } from '../platform/fleet.ts';
@@ -269,7 +270,7 @@ export function scoreService(result: ServiceResult, doc: ServiceInput | undefine
     const location = doc?.locate?.(path);
     return location ? { path: path.join('.'), location } : { path: path.join('.') };
   };
-  const parsed = latticeServiceSchema.safeParse(result.object);
+  const parsed = parseLatticeService(result.object);
   const checks: CheckResult[] = [];
   const firstError = result.diagnostics.find((d) => d.severity === 'error');
   checks.push({

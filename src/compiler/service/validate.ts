@@ -3,7 +3,8 @@
  * diagnostic with the field path, the input position when known, and the fix.
  */
 import type { z } from 'zod';
-import { latticeServiceSchema, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { V1BETA1, movedField, parseLatticeService } from '../../api/latticeservice/index.ts';
 import { explainPath, fieldsAt } from '../../api/explain.ts';
 import { nearestName } from '../../api/names.ts';
 import type { Diagnostic, ServiceInput } from '../types.ts';
@@ -29,7 +30,7 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 
 /** Validates `input.object` as a LatticeService, collecting every problem at once. */
 export function validateService(input: ServiceInput): ValidationResult {
-  const result = latticeServiceSchema.safeParse(input.object, { reportInput: true });
+  const result = parseLatticeService(input.object, { reportInput: true });
   if (result.success) return { ok: true, service: result.data };
   return { ok: false, diagnostics: issuesToDiagnostics(result.error.issues, input) };
 }
@@ -42,6 +43,8 @@ export function validateService(input: ServiceInput): ValidationResult {
  */
 export function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: Pick<ServiceInput, 'locate'> & { object?: unknown }): Diagnostic[] {
   const kind = String((input.object as { kind?: unknown } | undefined)?.kind ?? 'LatticeService');
+  const apiVersion = (input.object as { apiVersion?: unknown } | undefined)?.apiVersion;
+  const version = typeof apiVersion === 'string' ? apiVersion : undefined;
   return issues.flatMap((issue) => {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     const diagnostic = (at: (string | number)[], message: string): Diagnostic => {
@@ -50,8 +53,12 @@ export function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: 
       return d;
     };
     if (issue.code === 'unrecognized_keys') {
-      const known = fieldsAt(kind, path) ?? [];
+      const known = fieldsAt(kind, path, version) ?? [];
       return issue.keys.map((key) => {
+        const moved = kind === 'LatticeService' && version === V1BETA1 ? movedField([...path, key]) : undefined;
+        if (moved !== undefined) {
+          return diagnostic([...path, key], `unknown field "${key}": lattice.dev/v1beta1 moved it to ${moved} (docs/versioning.md); \`lattice migrate\` makes such moves in v1alpha1 files`);
+        }
         const near = nearestName(key, known);
         const hint = near ? `did you mean "${near}"? ` : '';
         return diagnostic([...path, key], `unknown field "${key}": ${hint}\`lattice explain ${explainPath(kind, path)}\` lists the allowed fields${near ? '' : known.length > 0 ? ` (${known.join(', ')})` : ''}`);
