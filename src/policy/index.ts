@@ -34,6 +34,7 @@ export {
   namespaceFacts,
   securityOverrides,
   LATTICE_ACTIONS,
+  UNASKED_ACTIONS,
   type LatticeAction,
   type AuthorizationRequest,
   type ServiceAuthorizationInput,

@@ -8,6 +8,7 @@
 import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { parseImageReference } from '../supplychain/reference.ts';
 import { secretPathProblem } from '../api/secretpath.ts';
+import { volumeRole } from '../api/latticeservice/volumes.ts';
 import { CEDAR_NAMESPACE, type CedarValueJson, type EntityJson } from './cedar.ts';
 
 /** The Cedar actions of the Lattice schema. */
@@ -20,7 +21,14 @@ export const LATTICE_ACTIONS = [
   'SkipImageVerification',
   'ExposeRoute',
   'AccessCloud',
+  'AccessVolume',
 ] as const;
+
+/**
+ * Actions of the schema Lattice never asks about (the original Lattice's access proxy): policies
+ * naming them validate and load, and are kept out of every decision.
+ */
+export const UNASKED_ACTIONS = ['AccessCluster'] as const;
 
 /** A Cedar action of the Lattice schema. */
 export type LatticeAction = (typeof LATTICE_ACTIONS)[number];
@@ -76,6 +84,15 @@ export interface ServiceAuthorizationInput {
   defaultSecretProvider?: string;
   /** Image signature verification results, matched to containers by the exact reference. */
   imageVerifications?: readonly ImageVerification[];
+  /** The owner of a shared volume id in a namespace, when one service owns it (src/compiler/workload/volumes.ts). */
+  volumeOwner?: (namespace: string, id: string) => VolumeOwnerFacts | undefined;
+}
+
+/** What the Volume entity says about the service owning a shared volume. */
+export interface VolumeOwnerFacts {
+  /** `<namespace>/<name>` of the owning service. */
+  owner: string;
+  accessMode: string;
 }
 
 /** Who owns the resource of a request, for "who to contact" in a denial. */
@@ -101,12 +118,30 @@ export interface AuthorizationRequest {
   path: string;
   /** The owner of the resource, when it has one (secrets under a namespace path). */
   owner?: ResourceOwner;
+  /**
+   * The same question under another name (the original Lattice's vocabulary: a `SecretPath`, an
+   * endpoint id `host:port`, the override id `readWriteRootFilesystem`). The engine asks each alias
+   * too and combines: a forbid satisfied under any name denies, else a permit under any name allows
+   * (fail closed: the primary request is always asked). `onlyIf`: ask the alias only when some policy
+   * of the action contains this text (an alias type no policy names cannot change the answer).
+   */
+  aliases?: RequestAlias[];
+}
+
+/** Another name for the resource of a request (see {@link AuthorizationRequest.aliases}). */
+export interface RequestAlias {
+  resource: EntityRef;
+  /** The alias resource's entity (the principal and namespaces are the request's). */
+  entity: EntityJson;
+  onlyIf?: string;
 }
 
 const T = {
   Namespace: `${CEDAR_NAMESPACE}::Namespace`,
   Service: `${CEDAR_NAMESPACE}::Service`,
   Secret: `${CEDAR_NAMESPACE}::Secret`,
+  SecretPath: `${CEDAR_NAMESPACE}::SecretPath`,
+  Volume: `${CEDAR_NAMESPACE}::Volume`,
   Image: `${CEDAR_NAMESPACE}::Image`,
   ExternalEndpoint: `${CEDAR_NAMESPACE}::ExternalEndpoint`,
   Mesh: `${CEDAR_NAMESPACE}::Mesh`,
@@ -226,8 +261,8 @@ function request(ctx: ServiceContext, fields: Omit<AuthorizationRequest, 'princi
 export function imageEntity(image: string, verifications?: readonly ImageVerification[]): EntityJson {
   const parsed = parseImageReference(image);
   const attrs: Record<string, CedarValueJson> = parsed.ok
-    ? { registry: parsed.ref.registry, repository: parsed.ref.repository }
-    : { registry: '', repository: image };
+    ? { registry: parsed.ref.registry, repository: parsed.ref.repository, name: parsed.ref.repository.split('/').pop() ?? parsed.ref.repository }
+    : { registry: '', repository: image, name: image };
   if (parsed.ok && parsed.ref.tag !== undefined) attrs.tag = parsed.ref.tag;
   if (parsed.ok && parsed.ref.digest !== undefined) attrs.digest = parsed.ref.digest;
   const verification = verifications?.find((v) => v.image === image);
@@ -273,6 +308,8 @@ function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
       path: `spec.workload.resources.${key}`,
       extra: [{ uid: resource, attrs, parents }, ...extra],
     });
+    // The original Lattice's type name for the same secret (same id and attributes).
+    r.aliases = [{ resource: { type: T.SecretPath, id: resource.id }, entity: { uid: { type: T.SecretPath, id: resource.id }, attrs, parents }, onlyIf: 'SecretPath' }];
     if (owner) r.owner = owner;
     out.push(r);
   }
@@ -320,16 +357,19 @@ function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
       const ep = parseEndpoint(text);
       if (!ep) return;
       const resource = { type: T.ExternalEndpoint, id: ep.id };
-      out.push(
-        request(ctx, {
-          action: 'AccessExternalEndpoint',
-          resource,
-          resourceDescription: `endpoint ${ep.id} (resource ${key})`,
-          requestPhrase: `call ExternalEndpoint ${ep.id}`,
-          path: `spec.workload.resources.${key}.params.endpoints.${i}`,
-          extra: [{ uid: resource, attrs: { host: ep.host, port: ep.port, scheme: ep.scheme }, parents: [] }],
-        }),
-      );
+      const attrs = { host: ep.host, port: ep.port, scheme: ep.scheme, protocol: ep.scheme };
+      const r = request(ctx, {
+        action: 'AccessExternalEndpoint',
+        resource,
+        resourceDescription: `endpoint ${ep.id} (resource ${key})`,
+        requestPhrase: `call ExternalEndpoint ${ep.id}`,
+        path: `spec.workload.resources.${key}.params.endpoints.${i}`,
+        extra: [{ uid: resource, attrs, parents: [] }],
+      });
+      // The original Lattice's id, "<host>:<port>" (IPv6 hosts in brackets, as in the URL).
+      const refId = `${ep.id.slice(ep.id.indexOf('://') + 3)}`;
+      r.aliases = [{ resource: { type: T.ExternalEndpoint, id: refId }, entity: { uid: { type: T.ExternalEndpoint, id: refId }, attrs, parents: [] } }];
+      out.push(r);
     });
   }
   return out;
@@ -351,6 +391,13 @@ export function securityOverrides(security: ContainerSecurity | undefined): Arra
   return out;
 }
 
+/**
+ * Override ids of the original Lattice that name one of ours: a policy may write either, both are
+ * asked (crates/lattice-workload/src/authorization/security.rs in github.com/evan-hines-js/lattice
+ * asks `readWriteRootFilesystem` for `readOnlyRootFilesystem: false`).
+ */
+export const SECURITY_OVERRIDE_ALIASES: Readonly<Record<string, string>> = { readOnlyRootFilesystem: 'readWriteRootFilesystem' };
+
 function overrideEntity(id: string): EntityJson {
   const colon = id.indexOf(':');
   const attrs: Record<string, CedarValueJson> = colon === -1 ? { kind: id } : { kind: id.slice(0, colon), capability: id.slice(colon + 1) };
@@ -361,7 +408,7 @@ function securityRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
   const overrideRequest = (id: string, path: string, container?: string): AuthorizationRequest => {
     const entity = overrideEntity(id);
-    return request(ctx, {
+    const r = request(ctx, {
       action: 'OverrideSecurity',
       resource: entity.uid as EntityRef,
       context: container === undefined ? {} : { container },
@@ -370,6 +417,9 @@ function securityRequests(ctx: ServiceContext): AuthorizationRequest[] {
       path,
       extra: [entity],
     });
+    const alias = SECURITY_OVERRIDE_ALIASES[id];
+    if (alias !== undefined) r.aliases = [{ resource: { type: T.SecurityOverride, id: alias }, entity: { uid: { type: T.SecurityOverride, id: alias }, attrs: entity.attrs, parents: [] } }];
+    return r;
   };
   for (const [name, container] of sortedContainers(ctx.input.service)) {
     const security = (container as { security?: ContainerSecurity }).security;
@@ -406,7 +456,8 @@ function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
  * runAsUser 0 or runAsNonRoot false, `readOnlyRootFilesystem` for false, `allowPrivilegeEscalation`
  * for true, `hostNetwork` for spec.workload.hostNetwork), AllowWildcard (each inbound `id: "*"`),
  * ExposeRoute (each host of each route of spec.ingress, internal or public), AccessCloud (each
- * action on each resource of spec.cloudAccess). Containers, resources and routes
+ * action on each resource of spec.cloudAccess), AccessVolume (each volume resource mounting another
+ * service's shared volume id). Containers, resources and routes
  * are taken in name order, so the list is the same however the input was read.
  */
 export function serviceRequests(input: ServiceAuthorizationInput): AuthorizationRequest[] {
@@ -419,7 +470,40 @@ export function serviceRequests(input: ServiceAuthorizationInput): Authorization
     ...wildcardRequests(ctx),
     ...routeRequests(ctx),
     ...cloudRequests(ctx),
+    ...volumeRequests(ctx),
   ];
+}
+
+/**
+ * AccessVolume requests: one per volume resource that mounts another service's shared volume (an
+ * `id` without `params.size`). The resource is `Lattice::Volume::"<namespace>/<id>"` (the original
+ * Lattice's id), member of its Namespace, with the owner and access mode when an owner exists.
+ * Asked in addition to the owner's consent (its allowedConsumers), never instead of it.
+ */
+function volumeRequests(ctx: ServiceContext): AuthorizationRequest[] {
+  const out: AuthorizationRequest[] = [];
+  for (const [key, res] of sortedResources(ctx.input.service)) {
+    if (res.type !== 'volume' || res.id === undefined || volumeRole(res) !== 'consumer') continue;
+    const id = `${ctx.namespace}/${res.id}`;
+    const resource = { type: T.Volume, id };
+    const attrs: Record<string, CedarValueJson> = { namespace: ctx.namespace, volume_id: res.id };
+    const owner = ctx.input.volumeOwner?.(ctx.namespace, res.id);
+    if (owner) {
+      attrs.owner = owner.owner;
+      attrs.accessMode = owner.accessMode;
+    }
+    out.push(
+      request(ctx, {
+        action: 'AccessVolume',
+        resource,
+        resourceDescription: `volume ${res.id} (resource ${key})`,
+        requestPhrase: `mount Volume ${id}`,
+        path: `spec.workload.resources.${key}.id`,
+        extra: [{ uid: resource, attrs, parents: [{ type: T.Namespace, id: ctx.namespace }] }],
+      }),
+    );
+  }
+  return out;
 }
 
 /** True when an IAM action or ARN pattern holds an IAM wildcard (`*` or `?`, IAM's two wildcard characters). */

@@ -11,6 +11,9 @@ import { API_VERSION, condition, dnsLabel, duration, objectMeta, ownValue, quant
 import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { parseQuantity } from '../quantity.ts';
+import { volumeIdProblem, volumeParamsSchema, volumeRole } from './volumes.ts';
+
+export { volumeParamsSchema, type VolumeParams } from './volumes.ts';
 
 export const KIND = 'LatticeService';
 export const PLURAL = 'latticeservices';
@@ -153,14 +156,28 @@ const file = z
     }
   });
 
-const volume = z.strictObject({
-  source: z
-    .string()
-    .optional()
-    .describe('Name of a resource of type volume (or ${resources.NAME}) shared by the containers that mount it; omitted: a volume private to this mount.'),
-  readOnly: z.boolean().optional().describe('Mount read-only (default false).'),
-  sizeLimit: quantity.optional().describe('Size limit of the emptyDir volume (default: the platform setting defaultVolumeSizeLimit, 1Gi).'),
-});
+const volume = z
+  .strictObject({
+    source: z
+      .string()
+      .optional()
+      .describe('Name of a resource of type volume (or ${resources.NAME}): a pod-local emptyDir shared by the containers that mount it, or a persistent volume (claim); omitted: an emptyDir private to this mount.'),
+    path: z
+      .string()
+      .min(1)
+      .refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.split('/').includes('..'), 'must be a relative path inside the volume, without ".." segments (e.g. media/tv)')
+      .optional()
+      .describe('Sub-path inside the volume to mount instead of its root (Kubernetes volumeMounts subPath), e.g. tv.'),
+    readOnly: z.boolean().optional().describe('Mount read-only (default false).'),
+    sizeLimit: quantity.optional().describe('Size limit of the emptyDir volume (default: the platform setting defaultVolumeSizeLimit, 1Gi). Only without source.'),
+    medium: z.enum(['Memory']).optional().describe('Memory: a tmpfs emptyDir counted against the memory limit. Only without source (a shared volume sets params.medium).'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.source === undefined) return;
+    for (const k of ['sizeLimit', 'medium'] as const) {
+      if (v[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `${k} describes a volume private to this mount; with source the volume is the resource's: set params.${k} on the volume resource instead, or remove ${k}` });
+    }
+  });
 
 const capabilityName = z
   .string()
@@ -221,7 +238,7 @@ export const containerSchema = z.strictObject({
   volumes: z
     .record(absolutePath, volume)
     .optional()
-    .describe('Writable scratch volumes (emptyDir), mount path to volume. The root filesystem is read-only, so this is where a container writes.'),
+    .describe('Writable volumes, mount path to volume: scratch space (emptyDir), or a volume resource (pod-local or persistent). The root filesystem is read-only, so this is where a container writes.'),
 });
 
 /** A port of the workload's Service. */
@@ -260,11 +277,6 @@ export const externalServiceParamsSchema = z.strictObject({
     .describe('URLs the service calls, e.g. https://api.stripe.com or tcp://db.example.com:5432.'),
 });
 
-/** `params` of a resource of type volume. */
-export const volumeParamsSchema = z.strictObject({
-  sizeLimit: quantity.optional().describe('Size limit of the shared emptyDir volume.'),
-  medium: z.enum(['Memory']).optional().describe('Memory: a tmpfs volume counted against the memory limit.'),
-});
 
 /** `params` of a resource of type gpu. */
 export const gpuParamsSchema = z.strictObject({
@@ -313,12 +325,12 @@ export const resourceSchema = z
     id: z
       .string()
       .optional()
-      .describe('Identity of the resource. Service: the other service name (default: this key), or "*" with inbound for any caller. Secret: the remote key or path (default <namespace>/<key>), a normal path: no empty, . or .. segment, no leading /, backslash or percent-encoding.'),
+      .describe('Identity of the resource. Service: the other service name (default: this key), or "*" with inbound for any caller. Secret: the remote key or path (default <namespace>/<key>), a normal path: no empty, . or .. segment, no leading /, backslash or percent-encoding. Volume: the shared volume id (DNS label, at most 50): with params.size this service owns claim vol-<id>; without, it mounts the claim of the service that owns the id.'),
     namespace: dnsLabel.optional().describe('For type service: namespace of the other service (default: this namespace).'),
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints}; volume: {sizeLimit, medium}; gpu: {count, model}.'),
+      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints}; volume: {size, storageClass, accessMode, allowedConsumers} (persistent) or {sizeLimit, medium} (pod-local); gpu: {count, model}.'),
   })
   .superRefine((r, ctx) => {
     const paramsSchema = RESOURCE_PARAMS[r.type];
@@ -335,6 +347,13 @@ export const resourceSchema = z
           }
         }
       }
+    }
+    if (r.type === 'volume' && r.id !== undefined) {
+      const problem = volumeIdProblem(r.id);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['id'], message: `volume id ${JSON.stringify(r.id)} ${problem}` });
+    }
+    if (r.type === 'volume' && r.id === undefined && Array.isArray(r.params?.allowedConsumers)) {
+      ctx.addIssue({ code: 'custom', path: ['params', 'allowedConsumers'], message: 'allowedConsumers shares the volume by its id, and this volume has none: add id (e.g. id: media-storage), or remove allowedConsumers' });
     }
     if (r.type === 'secret' && r.id !== undefined) {
       const problem = secretPathProblem(r.id);
@@ -608,6 +627,19 @@ export const latticeServiceSpecSchema = z
         }
       }
     }
+    const maxReplicas = Math.max(spec.replicas, spec.autoscaling?.max ?? 0);
+    for (const [rname, r] of Object.entries(resources)) {
+      if (r.type !== 'volume' || volumeRole(r) !== 'owner' || maxReplicas <= 1) continue;
+      const mode = (r.params as { accessMode?: string } | undefined)?.accessMode ?? 'ReadWriteOnce';
+      if (mode !== 'ReadWriteOnce') continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workload', 'resources', rname, 'params', 'accessMode'],
+        message:
+          `volume ${rname} is ReadWriteOnce (the default) and the service runs up to ${maxReplicas} pods: a ReadWriteOnce claim attaches to one node, so every pod would have to run on that node (no tolerance of a node failure, and pods elsewhere stay Pending with a Multi-Attach error). ` +
+          'Use accessMode: ReadWriteMany with a storage class that supports it, or run 1 replica (replicas: 1, no autoscaling above 1)',
+      });
+    }
     const seenTargetPorts = new Map<string, string>();
     for (const [name, p] of Object.entries(ports)) {
       const key = `${p.targetPort ?? p.port}/${p.protocol}`;
@@ -667,7 +699,5 @@ export type ExternalServiceParams = z.output<typeof externalServiceParamsSchema>
 export type Route = z.output<typeof routeSchema>;
 /** Container resources as declared (explicit values or a profile). */
 export type ContainerResources = Container['resources'];
-/** Parsed params of a volume resource. */
-export type VolumeParams = z.output<typeof volumeParamsSchema>;
 /** `spec.cloudAccess`, validated. */
 export type CloudAccess = z.output<typeof cloudAccessSchema>;

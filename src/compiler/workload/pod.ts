@@ -166,8 +166,9 @@ export function podTemplate(state: DerivationState, name: string, options: PodTe
   }
   if (pod.volumes.length > 0) podSpec.volumes = pod.volumes;
   if (pod.imagePullSecrets.length > 0) podSpec.imagePullSecrets = pod.imagePullSecrets;
-  const labels = { ...options.labels, ...standardLabels(name, state.ctx.settings.partOf ?? namespaceOf(state)) };
-  return { metadata: { labels, annotations: { [ANNOTATIONS.configHash]: configHash(state) } }, spec: podSpec };
+  if (pod.podAffinity && pod.podAffinity.length > 0) podSpec.affinity = { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: pod.podAffinity } };
+  const labels = { ...pod.podLabels, ...options.labels, ...standardLabels(name, state.ctx.settings.partOf ?? namespaceOf(state)) };
+  return { metadata: { labels, annotations: { ...pod.podAnnotations, [ANNOTATIONS.configHash]: configHash(state) } }, spec: podSpec };
 }
 
 function container(
