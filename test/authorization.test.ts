@@ -120,7 +120,7 @@ test('an invalid forbid still refuses the requests of the actions it names (fail
   assert.equal(blocked.status.phase, 'Failed');
   assert.equal(conditionOf(blocked, 'PolicyAuthorized').reason, 'PolicyInvalid');
   // A disabled CedarPolicy with a bad forbid blocks nothing.
-  const off = policy('typo', typo.spec.policies as string);
+  const off = policy('typo', (typo.spec as { policies: string }).policies);
   (off.spec as { enabled?: boolean }).enabled = false;
   const free = resultOf(derive([provider(), ...namespaces, deployAny, off, service('plain', {}, 'commerce')]), 'commerce/plain');
   assert.equal(free.status.phase, 'Ready', JSON.stringify(free.status.conditions));
