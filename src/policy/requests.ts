@@ -84,6 +84,11 @@ export interface ServiceAuthorizationInput {
   defaultSecretProvider?: string;
   /** Image signature verification results, matched to containers by the exact reference. */
   imageVerifications?: readonly ImageVerification[];
+  /**
+   * The registry credential of an ImageProvider a service names in imagePullSecrets: its
+   * SecretProvider (undefined: the default) and remote key; undefined when no such provider has one.
+   */
+  imageProviderCredential?: (name: string) => { provider?: string; remoteKey: string } | undefined;
   /** The owner of a shared volume id in a namespace, when one service owns it (src/compiler/workload/volumes.ts). */
   volumeOwner?: (namespace: string, id: string) => VolumeOwnerFacts | undefined;
 }
@@ -275,7 +280,20 @@ export function imageEntity(image: string, verifications?: readonly ImageVerific
 
 function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
-  for (const [key, res] of sortedResources(ctx.input.service)) {
+  const resources = ctx.input.service.spec.workload.resources ?? {};
+  // Registry credentials of ImageProviders named in imagePullSecrets: synced into the service's
+  // namespace, so read like any secret (AccessSecret, default deny).
+  const pulls: Array<[string, { type: string; id?: string; params?: Record<string, unknown> }, string]> = [];
+  (ctx.input.service.spec.imagePullSecrets ?? []).forEach((name, i) => {
+    if (Object.hasOwn(resources, name)) return;
+    const cred = ctx.input.imageProviderCredential?.(name);
+    if (cred) pulls.push([name, { type: 'secret', id: cred.remoteKey, params: cred.provider === undefined ? {} : { provider: cred.provider } }, `spec.imagePullSecrets.${i}`]);
+  });
+  const all: Array<[string, { type: string; id?: string | undefined; params?: Record<string, unknown> | undefined }, string]> = [
+    ...sortedResources(ctx.input.service).map(([k, r]): [string, typeof r, string] => [k, r, `spec.workload.resources.${k}`]),
+    ...pulls,
+  ];
+  for (const [key, res, fieldPath] of all) {
     if (res.type !== 'secret') continue;
     const params = (res.params ?? {}) as { provider?: unknown };
     const provider = typeof params.provider === 'string' ? params.provider : (ctx.input.defaultSecretProvider ?? 'default');
@@ -305,7 +323,7 @@ function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
       resource,
       resourceDescription: `secret ${label}`,
       requestPhrase: `access Secret ${label}`,
-      path: `spec.workload.resources.${key}`,
+      path: fieldPath,
       extra: [{ uid: resource, attrs, parents }, ...extra],
     });
     // The original Lattice's type name for the same secret (same id and attributes).

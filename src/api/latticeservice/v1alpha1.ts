@@ -506,7 +506,7 @@ export const latticeServiceSpecSchema = z
     imagePullSecrets: z
       .array(dnsLabel)
       .optional()
-      .describe('Names of secret resources holding registry credentials (key .dockerconfigjson); each is synced as a kubernetes.io/dockerconfigjson Secret and used to pull the images.'),
+      .describe('Registry credentials to pull the images with, each synced as a kubernetes.io/dockerconfigjson Secret: the name of a secret resource (key .dockerconfigjson), or of an ImageProvider with credentials (the original Lattice\'s meaning; its credential is read with a Cedar AccessSecret permit like any secret).'),
     autoscaling: z
       .strictObject({
         max: z.number().int().min(1).describe('Maximum number of pods.'),
@@ -609,7 +609,11 @@ export const latticeServiceSpecSchema = z
         ctx.addIssue({ code: 'custom', path, message: `${use} names "${name}", a resource of type ${r.type}; only resources of type secret can be used here` });
       }
     };
-    spec.imagePullSecrets?.forEach((name, i) => requireSecret(name, ['imagePullSecrets', i], 'imagePullSecrets'));
+    // A name that is not a declared resource may be an ImageProvider (checked when deriving: the
+    // platform's providers are not known here); a declared resource must be a secret.
+    spec.imagePullSecrets?.forEach((name, i) => {
+      if (ownValue(resources, name) !== undefined) requireSecret(name, ['imagePullSecrets', i], 'imagePullSecrets');
+    });
     for (const [cname, c] of Object.entries(spec.workload.containers)) {
       c.envFrom?.forEach((name, i) => requireSecret(name, ['workload', 'containers', cname, 'envFrom', i], 'envFrom'));
       for (const [mount, v] of Object.entries(c.volumes ?? {})) {

@@ -13,6 +13,7 @@ import { PolicyEngine, type PolicySource, type ServiceAuthorizationInput } from 
 import { LATTICE_ACTIONS, UNASKED_ACTIONS } from '../../policy/requests.ts';
 import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { volumeOwnerFacts } from './volumes.ts';
+import { credentialKey } from '../../api/imageprovider/v1alpha1.ts';
 import type { DerivationContext, DerivationState, Diagnostic, InvalidPolicy } from '../types.ts';
 
 /** Condition type written by this gate. */
@@ -53,6 +54,11 @@ export function authorizationInput(service: LatticeService, ctx: DerivationConte
   const key = `${service.metadata.namespace ?? 'default'}/${service.metadata.name}`;
   const input: ServiceAuthorizationInput = { service, namespaces: ctx.namespaces, volumeOwner: volumeOwnerFacts(ctx, key) };
   if (ctx.defaultSecretProvider !== undefined) input.defaultSecretProvider = ctx.defaultSecretProvider;
+  input.imageProviderCredential = (name) => {
+    const credentials = ctx.imageProviders.find((p) => p.metadata.name === name)?.spec.credentials;
+    if (credentials === undefined) return undefined;
+    return credentials.provider === undefined ? { remoteKey: credentialKey(credentials) } : { provider: credentials.provider, remoteKey: credentialKey(credentials) };
+  };
   if (ctx.images) {
     input.imageVerifications = Object.values(service.spec.workload.containers).flatMap((c) => {
       const v = ctx.images?.get(c.image);
