@@ -12,6 +12,7 @@ import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { parseQuantity } from '../quantity.ts';
 import { volumeIdProblem, volumeParamsSchema, volumeRole } from './volumes.ts';
+import { backupSchema } from './backup.ts';
 
 export { volumeParamsSchema, type VolumeParams } from './volumes.ts';
 
@@ -538,6 +539,9 @@ export const latticeServiceSpecSchema = z
       })
       .optional()
       .describe('Observability settings. Metrics are scraped automatically; this only says where.'),
+    backup: backupSchema
+      .optional()
+      .describe('How Velero backs the service up: hooks around the backup and which volumes it copies (pod annotations Velero reads). The Backup schedules are the platform\'s.'),
     deploy: z
       .strictObject({
         strategy: z
@@ -629,6 +633,28 @@ export const latticeServiceSpecSchema = z
               : `volume source "${v.source}" is a resource of type ${r.type}; it must be of type volume`,
           });
         }
+      }
+    }
+    for (const phase of ['pre', 'post'] as const) {
+      spec.backup?.hooks?.[phase]?.forEach((h, i) => {
+        if (ownValue(spec.workload.containers, h.container) === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['backup', 'hooks', phase, i, 'container'], message: `container "${h.container}" is not declared in workload.containers (declared: ${Object.keys(spec.workload.containers).join(', ')})` });
+        }
+      });
+    }
+    const backupVolumes = spec.backup?.volumes;
+    for (const field of ['include', 'exclude'] as const) {
+      backupVolumes?.[field]?.forEach((v, i) => {
+        const r = ownValue(resources, v);
+        if (r?.type !== 'volume') {
+          ctx.addIssue({ code: 'custom', path: ['backup', 'volumes', field, i], message: `"${v}" is not a volume resource of this service: name a resource of type volume in workload.resources` });
+        }
+      });
+    }
+    if (backupVolumes !== undefined) {
+      const unused = backupVolumes.defaultPolicy === 'opt-in' ? 'exclude' : 'include';
+      if ((backupVolumes[unused]?.length ?? 0) > 0) {
+        ctx.addIssue({ code: 'custom', path: ['backup', 'volumes', unused], message: `${unused} has no effect with defaultPolicy ${backupVolumes.defaultPolicy}: ${unused === 'include' ? 'every volume is backed up unless excluded; set defaultPolicy: opt-in to back up only the listed ones' : 'only included volumes are backed up; remove exclude'}` });
       }
     }
     const maxReplicas = Math.max(spec.replicas, spec.autoscaling?.max ?? 0);

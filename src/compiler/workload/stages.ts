@@ -11,6 +11,7 @@ import { imageGate } from './images.ts';
 import { authorizationGate } from './authorization.ts';
 import { deriveConfig } from './config.ts';
 import { derivePersistentVolumes, volumeGate } from './volumes.ts';
+import { deriveBackup } from './backup.ts';
 
 /** A step of a derivation. Stages read the state and append objects, diagnostics and conditions. */
 export type Stage = (state: DerivationState) => void;
@@ -26,9 +27,10 @@ export const WORKLOAD_GATES: readonly Stage[] = [protectedNamespaceGate, imageGa
 /**
  * Derivers every workload runs first: configuration and secret wiring (ConfigMaps, ExternalSecrets,
  * the env, files and volumes of each container, into `state.pod`), then the PersistentVolumeClaims
- * the workload owns and the pod affinity its ReadWriteOnce claims need. The pod template reads the result.
+ * the workload owns and the pod affinity its ReadWriteOnce claims need, then Velero's backup annotations.
+ * The pod template reads the result.
  */
-export const WORKLOAD_DERIVERS: readonly Stage[] = [deriveConfig, derivePersistentVolumes];
+export const WORKLOAD_DERIVERS: readonly Stage[] = [deriveConfig, derivePersistentVolumes, deriveBackup];
 
 /** True when the state holds an error diagnostic (the derivation is refused as a whole). */
 export function hasErrors(state: Pick<DerivationState, 'diagnostics'>): boolean {
