@@ -32,12 +32,21 @@ export const backupHookSchema = z.strictObject({
   onError: z.enum(['Continue', 'Fail']).optional().describe('What a failing command does to the backup: Fail (Velero\'s default) or Continue.'),
 });
 
+/** A list of at most one hook (see the module comment). */
+function oneHook(phase: 'pre' | 'post') {
+  return z.array(backupHookSchema).superRefine((hooks, ctx) => {
+    if (hooks.length > 1) {
+      ctx.addIssue({ code: 'custom', message: `Velero's pod annotations hold one ${phase} hook per pod (velero.io/docs/main/backup-hooks): combine the ${hooks.length} commands into one, e.g. ["/bin/sh", "-c", "first && second"]` });
+    }
+  });
+}
+
 /** `spec.backup`. */
 export const backupSchema = z.strictObject({
   hooks: z
     .strictObject({
-      pre: z.array(backupHookSchema).max(1, 'Velero\'s pod annotations hold one pre hook: combine the commands into one (e.g. /bin/sh -c "a && b")').optional().describe('Run before Velero backs up the pod (e.g. flush or freeze). At most one.'),
-      post: z.array(backupHookSchema).max(1, 'Velero\'s pod annotations hold one post hook: combine the commands into one (e.g. /bin/sh -c "a && b")').optional().describe('Run after the pod is backed up (e.g. unfreeze). At most one.'),
+      pre: oneHook('pre').optional().describe('Run before Velero backs up the pod (e.g. flush or freeze). At most one.'),
+      post: oneHook('post').optional().describe('Run after the pod is backed up (e.g. unfreeze). At most one.'),
     })
     .optional()
     .describe('Commands Velero runs in the pod around its backup (pod annotations pre/post.hook.backup.velero.io/*).'),
