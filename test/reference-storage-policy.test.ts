@@ -16,18 +16,21 @@ import type { KubeObject } from '../src/compiler/types.ts';
 import { NOW, conditionOf, objectOf, resultOf } from './support/fixtures.ts';
 import { validateObject } from './support/schemas.ts';
 
+/** Parsed YAML data (what JSON.parse returns): the tests reach into documents by known paths. */
+type Json = ReturnType<typeof JSON.parse>;
+
 const DIR = fileURLToPath(new URL('./reference/storage-policy/', import.meta.url));
 
 /** The corpus documents, optionally edited (a deep copy), with their file positions. */
-function corpus(edit?: (docs: Record<string, any>[]) => void): PlatformDocument[] {
+function corpus(edit?: (docs: Json[]) => void): PlatformDocument[] {
   const out: PlatformDocument[] = [];
-  const objects: Record<string, any>[] = [];
+  const objects: Json[] = [];
   const locates: PlatformDocument['locate'][] = [];
   for (const file of ['platform.yaml', 'media.yaml']) {
     const { documents, errors } = parseYamlDocuments(readFileSync(`${DIR}${file}`, 'utf8'), `${DIR}${file}`);
     assert.deepEqual(errors, []);
     for (const d of documents) {
-      objects.push(structuredClone(d.object) as Record<string, any>);
+      objects.push(structuredClone(d.object) as Json);
       locates.push(d.locate);
     }
   }
@@ -36,11 +39,11 @@ function corpus(edit?: (docs: Record<string, any>[]) => void): PlatformDocument[
   return out;
 }
 
-function derive(edit?: (docs: Record<string, any>[]) => void): PlatformResult {
+function derive(edit?: (docs: Json[]) => void): PlatformResult {
   return derivePlatform(corpus(edit), { now: NOW });
 }
 
-function doc(docs: Record<string, any>[], kind: string, name: string): Record<string, any> {
+function doc(docs: Json[], kind: string, name: string): Json {
   const d = docs.find((x) => x.kind === kind && x.metadata?.name === name);
   if (!d) throw new Error(`no ${kind} ${name} in the corpus`);
   return d;
@@ -77,17 +80,17 @@ test('persistent volumes: the owner derives each claim, field by field, never ow
   assert.equal(sonarr.objects.filter((o) => o.kind === 'PersistentVolumeClaim').length, 0, 'a consumer derives no claim');
 });
 
-function podSpec(r: typeof jellyfin): Record<string, any> {
-  return (objectOf(r, 'Deployment').spec as any).template;
+function podSpec(r: typeof jellyfin): Json {
+  return (objectOf(r, 'Deployment').spec as Json).template;
 }
 
 test('volumes in the pod: claims, sub-paths, tmpfs on the mount, ReadWriteOnce co-location', () => {
   const tpl = podSpec(jellyfin);
-  assert.deepEqual(tpl.spec.volumes.filter((v: any) => v.persistentVolumeClaim), [
+  assert.deepEqual(tpl.spec.volumes.filter((v: Json) => v.persistentVolumeClaim), [
     { name: 'shared-media-storage', persistentVolumeClaim: { claimName: 'vol-media-storage' } },
     { name: 'shared-config', persistentVolumeClaim: { claimName: 'jellyfin-config' } },
   ]);
-  assert.deepEqual(tpl.spec.volumes.find((v: any) => v.emptyDir), { name: 'main-scratch-0', emptyDir: { sizeLimit: '256Mi', medium: 'Memory' } });
+  assert.deepEqual(tpl.spec.volumes.find((v: Json) => v.emptyDir), { name: 'main-scratch-0', emptyDir: { sizeLimit: '256Mi', medium: 'Memory' } });
   // The private ReadWriteOnce claim keeps the owner's pods on one node (rolling updates included).
   assert.deepEqual(tpl.spec.affinity, {
     podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'jellyfin' } }, topologyKey: 'kubernetes.io/hostname' }] },
@@ -298,7 +301,7 @@ test('one bad policy in a CedarPolicy does not drop the others; its forbid still
 });
 
 test('CedarPolicy priority/propagate and AccessCluster policies are accepted and decide nothing else', () => {
-  const p = doc(corpus().map((d) => d.object as Record<string, any>), 'CedarPolicy', 'media-policies');
+  const p = doc(corpus().map((d) => d.object as Json), 'CedarPolicy', 'media-policies');
   assert.equal(p.spec.priority, 100);
   assert.ok(!result.problems.some((x) => x.name === 'media-policies'));
 });
@@ -339,4 +342,16 @@ test('derived claims are retained: the controller gives them no owner reference 
   assert.equal(derivedKind('v1', 'ConfigMap')?.retained, undefined);
   const claims: KubeObject[] = jellyfin.objects.filter((o) => o.kind === 'PersistentVolumeClaim');
   for (const c of claims) assert.equal((c.metadata as { ownerReferences?: unknown }).ownerReferences, undefined);
+});
+
+test('the incremental fleet re-derives a shared volume\'s consumers when its owner changes', () => {
+  const fleet = derive().fleet;
+  assert.ok(fleet);
+  const owner = structuredClone(doc(corpus().map((d) => d.object as Json), 'LatticeService', 'jellyfin'));
+  owner.spec.workload.resources['media-storage'].params.allowedConsumers = [];
+  const change = fleet.upsert({ object: owner });
+  const s = change.rederived.find((r) => r.key === 'media/sonarr');
+  assert.ok(s, `sonarr is re-derived: ${change.rederived.map((r) => r.key).join(', ')}`);
+  assert.equal(s.status.phase, 'Failed');
+  assert.ok(s.diagnostics.some((d) => d.reason === 'VolumeConsentMissing'));
 });
