@@ -355,3 +355,30 @@ test('the incremental fleet re-derives a shared volume\'s consumers when its own
   assert.equal(s.status.phase, 'Failed');
   assert.ok(s.diagnostics.some((d) => d.reason === 'VolumeConsentMissing'));
 });
+
+test('ImageProvider in the reference shape: authorities with inline keys verify; keys only in a secret store verify nothing (fail closed)', async () => {
+  const { imageProviderSchema } = await import('../src/api/imageprovider/v1alpha1.ts');
+  const { ImageVerifier, isBlocking } = await import('../src/supplychain/verify.ts');
+  const { FakeRegistry } = await import('./fixtures/supplychain/fake-registry.ts');
+  const host = 'registry.example.com';
+  const parse = (trust: Json) => imageProviderSchema.parse({
+    apiVersion: 'lattice.dev/v1alpha1', kind: 'ImageProvider', metadata: { name: 'ref', namespace: 'lattice-system' },
+    spec: { type: 'harbor', registry: `${host}/team`, credentials: { id: 'ci/registry', provider: 'vault' }, trust },
+  });
+  const remoteOnly = parse({ authorities: [{ name: 'release', key: { id: 'signing/release-pub', provider: 'vault' } }] });
+  const reg = new FakeRegistry(host);
+  const digest = reg.putImage('team/app');
+  const v = await new ImageVerifier({ providers: [remoteOnly], fetch: reg.fetch }).verify(`${host}/team/app@${digest}`);
+  assert.equal(v.outcome, 'SignatureMissing', v.message);
+  assert.equal(v.enforced, true);
+  assert.ok(isBlocking(v), 'an image under an enforcing provider whose keys cannot be read is refused, not waved through');
+  assert.match(v.message, /secret-store references .* that Lattice does not read/);
+  // The same provider with no trust at all requires no signature: the difference is the point.
+  const none = imageProviderSchema.parse({ apiVersion: 'lattice.dev/v1alpha1', kind: 'ImageProvider', metadata: { name: 'ref', namespace: 'lattice-system' }, spec: { registry: `${host}/team` } });
+  assert.equal((await new ImageVerifier({ providers: [none], fetch: reg.fetch }).verify(`${host}/team/app@${digest}`)).outcome, 'NotRequired');
+  // Shapes that cannot be honoured are refused with the field named.
+  const bad = imageProviderSchema.safeParse({ apiVersion: 'lattice.dev/v1alpha1', kind: 'ImageProvider', metadata: { name: 'x', namespace: 'lattice-system' }, spec: { registry: host, insecure: true, credentials: { id: 'a', secret: 'b' } } });
+  assert.ok(!bad.success);
+  const paths = bad.error.issues.map((i) => i.path.join('.'));
+  assert.ok(paths.includes('spec.insecure') && paths.includes('spec.credentials'), paths.join(', '));
+});
