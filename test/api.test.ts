@@ -135,7 +135,7 @@ test('field rules: requests above limits, probes, files', () => {
 test('reference rules (checked once every field is valid): imagePullSecrets, envFrom, volume sources, metrics port, autoscaling', () => {
   const r = latticeServiceSchema.safeParse(service('web', {
     replicas: 5,
-    imagePullSecrets: ['nope'],
+    imagePullSecrets: ['db'],
     autoscaling: { max: 3, metrics: [{ metric: 'cpu', target: 150 }] },
     observability: { metrics: { port: 'prom' } },
     workload: {
@@ -154,7 +154,8 @@ test('reference rules (checked once every field is valid): imagePullSecrets, env
   assert.ok(!r.success);
   const messages = issuesToDiagnostics(r.error.issues, {}).map((d) => `${d.path}: ${d.message}`);
   const expect = (re: RegExp): void => assert.ok(messages.some((m) => re.test(m)), `no issue matching ${re}:\n${messages.join('\n')}`);
-  expect(/^spec\.imagePullSecrets\[0\]: imagePullSecrets names "nope", which is not declared in workload\.resources/);
+  // An undeclared name may be an ImageProvider (checked when deriving); a declared one must be a secret.
+  expect(/^spec\.imagePullSecrets\[0\]: imagePullSecrets names "db", a resource of type service; only resources of type secret/);
   expect(/envFrom\[0\]: envFrom names "db", a resource of type service; only resources of type secret/);
   expect(/volumes\["\/data"\]\.source: volume source "db" is a resource of type service/);
   expect(/volumes\["\/cache"\]\.source: volume source "\$\{resources\.nowhere\}" is not a declared resource: add `nowhere: \{type: volume\}`/);

@@ -139,17 +139,18 @@ describe('requests of a service', () => {
     assert.deepEqual(entity(web, 'Image', `registry.example.com/shop/web:1.2@${DIGEST}`).attrs, {
       registry: 'registry.example.com',
       repository: 'shop/web',
+      name: 'web',
       tag: '1.2',
       digest: DIGEST,
       signed: true,
       verifiedBy: 'ci@example.com',
     });
     const agent = requests[2] as AuthorizationRequest;
-    assert.deepEqual(entity(agent, 'Image', 'docker.io/datadog/agent:7').attrs, { registry: 'docker.io', repository: 'datadog/agent', tag: '7' });
+    assert.deepEqual(entity(agent, 'Image', 'docker.io/datadog/agent:7').attrs, { registry: 'docker.io', repository: 'datadog/agent', name: 'agent', tag: '7' });
   });
 
   test('endpoint, override and route entities', () => {
-    assert.deepEqual(entity(requests[5] as AuthorizationRequest, 'ExternalEndpoint', 'http://legacy.example.com:8080').attrs, { host: 'legacy.example.com', port: 8080, scheme: 'http' });
+    assert.deepEqual(entity(requests[5] as AuthorizationRequest, 'ExternalEndpoint', 'http://legacy.example.com:8080').attrs, { host: 'legacy.example.com', port: 8080, scheme: 'http', protocol: 'http' });
     assert.deepEqual(entity(requests[7] as AuthorizationRequest, 'SecurityOverride', 'capability:SYS_PTRACE').attrs, { kind: 'capability', category: 'capability', override_id: 'capability:SYS_PTRACE', capability: 'SYS_PTRACE' });
     assert.deepEqual(entity(requests[13] as AuthorizationRequest, 'SecurityOverride', 'hostNetwork').attrs, { kind: 'hostNetwork', category: 'pod', override_id: 'hostNetwork' });
     assert.deepEqual(entity(requests[15] as AuthorizationRequest, 'Route', 'admin.internal.example.com').attrs, { host: 'admin.internal.example.com', exposure: 'internal', namespace: 'commerce', kind: 'HTTPRoute' });

@@ -13,6 +13,7 @@ import {
   policyTextLocator,
   serviceRequests,
   LATTICE_ACTIONS,
+  UNASKED_ACTIONS,
   LATTICE_SCHEMA,
 } from '../src/policy/index.ts';
 import { schemaJson } from '../src/policy/cedar.ts';
@@ -125,7 +126,7 @@ describe('invalid CedarPolicies', () => {
         'typos',
         [
           'permit (principal, action == Lattice::Action::"ReadSecret", resource);',
-          'permit (principal is Lattice::User, action == Lattice::Action::"AccessSecret", resource);',
+          'permit (principal is Lattice::Person, action == Lattice::Action::"AccessSecret", resource);',
           'permit (principal, action == Lattice::Action::"AccessSecret", resource) when { context.container == "x" };',
         ].join('\n'),
       ),
@@ -133,7 +134,7 @@ describe('invalid CedarPolicies', () => {
     assert.equal(r.valid, false);
     const messages = r.problems.map((p) => `${p.policyId} ${p.position?.line}: ${p.message}`);
     assert.ok(messages.some((m) => m.startsWith('typos/0 1: ') && m.includes('ReadSecret')), messages.join('\n'));
-    assert.ok(messages.some((m) => m.startsWith('typos/1 2: ') && m.includes('Lattice::User')), messages.join('\n'));
+    assert.ok(messages.some((m) => m.startsWith('typos/1 2: ') && m.includes('Lattice::Person')), messages.join('\n'));
     assert.ok(messages.some((m) => m.startsWith('typos/2 3: ') && m.includes('container')), messages.join('\n'));
   });
 
@@ -254,8 +255,8 @@ describe('the schema file', () => {
     if (json.type !== 'success') return;
     assert.deepEqual(Object.keys(json.json), ['Lattice']);
     const ns = json.json.Lattice;
-    assert.deepEqual(Object.keys(ns?.actions ?? {}).sort(), [...LATTICE_ACTIONS].sort());
-    assert.deepEqual(Object.keys(ns?.entityTypes ?? {}).sort(), ['CloudPermission', 'ExternalEndpoint', 'Image', 'Mesh', 'Namespace', 'Route', 'Secret', 'SecurityOverride', 'Service']);
+    assert.deepEqual(Object.keys(ns?.actions ?? {}).sort(), [...LATTICE_ACTIONS, ...UNASKED_ACTIONS].sort());
+    assert.deepEqual(Object.keys(ns?.entityTypes ?? {}).sort(), ['CloudPermission', 'Cluster', 'ExternalEndpoint', 'Group', 'Image', 'Mesh', 'Namespace', 'Route', 'Secret', 'SecretPath', 'SecurityOverride', 'Service', 'User', 'Volume']);
     assert.match(LATTICE_SCHEMA, /^namespace Lattice \{$/m);
   });
 });

@@ -121,7 +121,7 @@ describe('ImageProvider schema', () => {
     assert.equal(parsed.spec.registry, 'registry.example.com/team');
     assert.deepEqual(parsed.spec.credentials, { secret: 'registry/team-pull', provider: 'vault' });
     assert.equal(parsed.spec.trust?.enforce, true);
-    assert.deepEqual(parsed.spec.trust?.keys.map((k) => k.name), ['release', 'ci']);
+    assert.deepEqual(parsed.spec.trust?.keys?.map((k) => k.name), ['release', 'ci']);
   });
 
   test('refuses RSA and private keys, duplicate key names, other namespaces and unknown fields', () => {

@@ -8,7 +8,7 @@ import type { LatticeServiceStatus } from '../api/latticeservice/v1alpha1.ts';
 import type { ConditionDraft, Diagnostic, KubeObject } from './types.ts';
 
 /** Condition types in the order they are written. */
-export const CONDITION_ORDER = ['Validated', 'PlatformSupported', 'SecretsResolved', 'ImageVerified', 'PolicyAuthorized', 'QuotaSatisfied', 'DependenciesAgreed', 'InboundRestricted', 'Ready'];
+export const CONDITION_ORDER = ['Validated', 'PlatformSupported', 'SecretsResolved', 'ImageVerified', 'PolicyAuthorized', 'VolumesResolved', 'QuotaSatisfied', 'DependenciesAgreed', 'InboundRestricted', 'Ready'];
 
 /** `file:line:col` of a diagnostic, or its field path, for messages. */
 export function where(d: Diagnostic): string {

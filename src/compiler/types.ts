@@ -3,7 +3,7 @@
  * its working state, and its outputs (derived objects, status, diagnostics). Pure data: no I/O here
  * or anywhere in the compiler.
  */
-import type { EnvFromSource, EnvVar, LocalObjectReference, Volume, VolumeMount } from 'kubernetes-types/core/v1.d.ts';
+import type { EnvFromSource, EnvVar, LocalObjectReference, PodAffinityTerm, Volume, VolumeMount } from 'kubernetes-types/core/v1.d.ts';
 import type { SourceLocation } from '../api/source.ts';
 import type { LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import type { PlatformSettings } from '../api/latticeplatform/v1alpha1.ts';
@@ -103,9 +103,10 @@ export interface DerivationContext {
    */
   skipImageVerification?: (service: LatticeService, image: string, verification: ImageVerification) => { allowed: boolean; policies: string[] };
   /**
-   * CedarPolicies that could not be loaded (a Cedar error, or not a valid CedarPolicy document) and
-   * are not disabled. While any is listed, the authorization gate refuses every service: the missing
-   * policies could forbid what the others permit (fail closed).
+   * Enabled CedarPolicies that could not be loaded as a whole (a Cedar syntax error, or not a valid
+   * CedarPolicy document), and single forbid policies left out of an otherwise usable CedarPolicy.
+   * The authorization gate refuses every request of an action one of them could have forbidden
+   * (fail closed); left-out permits are not listed (without them, default deny already refuses).
    */
   invalidPolicies?: readonly InvalidPolicy[];
   /** The Cedar policy engine built from the platform's CedarPolicies (parsed once per change of them). */
@@ -148,6 +149,13 @@ export interface InvalidPolicy {
   message: string;
   /** spec.owner of the CedarPolicy, when known. */
   owner?: string;
+  /** The policy left out, when only one policy of the CedarPolicy is (`<name>/<id>`); absent: the whole CedarPolicy. */
+  policyId?: string;
+  /**
+   * The actions whose requests it could have forbidden: a left-out forbid's action scope. Undefined:
+   * every action (a whole CedarPolicy left out, or a forbid with an unconstrained action scope).
+   */
+  actions?: string[];
 }
 
 /** What concerns contribute to one container before the workload module assembles the pod. */
@@ -169,6 +177,12 @@ export interface PodWiring {
    * `lattice.dev/config-hash` pod annotation. Holds references and non-secret text only.
    */
   configInputs: Record<string, string>;
+  /** Extra pod labels (e.g. `lattice.dev/volume-owner-<id>`); never override the standard labels. */
+  podLabels?: Record<string, string>;
+  /** Extra pod annotations (e.g. Velero's backup annotations). */
+  podAnnotations?: Record<string, string>;
+  /** Required pod affinity terms (e.g. beside the node a ReadWriteOnce claim is attached to). */
+  podAffinity?: PodAffinityTerm[];
 }
 
 /** A condition as a stage reports it; the pipeline adds observedGeneration and transition time. */

@@ -385,6 +385,8 @@ function withOwner(o: KubeObject, owner: ReturnType<typeof ownerReferenceFor>, n
     throw new WriteError(objectId(o), { message: 'wrong namespace' },
       `Lattice derived ${objectId(o)} outside the service's namespace ${namespace}; an owner reference cannot cross namespaces, so the controller could not prune it and did not apply it. This is a bug in Lattice: please report it.`);
   }
+  // Data-holding kinds (PersistentVolumeClaims) get no owner reference: never garbage-collected or pruned.
+  if (derivedKind(o.apiVersion, o.kind)?.retained) return o;
   return { ...o, metadata: { ...o.metadata, ownerReferences: [owner] } };
 }
 

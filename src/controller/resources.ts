@@ -43,6 +43,13 @@ export interface DerivedKind extends ResourceType {
    * (an invalid CedarPolicy, an unreachable registry: `UNDECIDED_REASONS` in reconcile.ts).
    */
   secretBearing?: boolean;
+  /**
+   * Objects that hold data (PersistentVolumeClaims): applied without an owner reference, so neither
+   * Kubernetes' garbage collector (when the LatticeService is deleted) nor the controller's prune
+   * (which only deletes objects owned by the service) ever deletes them. Removing one is a person's
+   * decision (`kubectl delete pvc`), never a side effect of a rename, a refused spec or a policy change.
+   */
+  retained?: boolean;
 }
 
 const SERVICE = ['service'] as const;
@@ -60,6 +67,7 @@ export const DERIVED_KINDS: readonly DerivedKind[] = [
   { apiVersion: 'managedidentity.azure.com/v1api20230131', kind: 'UserAssignedIdentity', plural: 'userassignedidentities', namespaced: true, levels: SERVICE, providedBy: 'Azure Service Operator v2 (managedidentity.azure.com CRDs)' },
   { apiVersion: 'managedidentity.azure.com/v1api20230131', kind: 'FederatedIdentityCredential', plural: 'federatedidentitycredentials', namespaced: true, levels: SERVICE, providedBy: 'Azure Service Operator v2 (managedidentity.azure.com CRDs)' },
   { apiVersion: 'authorization.azure.com/v1api20220401', kind: 'RoleAssignment', plural: 'roleassignments', namespaced: true, levels: SERVICE, providedBy: 'Azure Service Operator v2 (authorization.azure.com CRDs)' },
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes', retained: true },
   { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, levels: SERVICE, providedBy: 'Kubernetes' },
   { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', plural: 'externalsecrets', namespaced: true, levels: SERVICE, providedBy: 'External Secrets Operator (v0.17 or later serves external-secrets.io/v1)', secretBearing: true },
   { apiVersion: 'scheduling.volcano.sh/v1beta1', kind: 'PodGroup', plural: 'podgroups', namespaced: true, levels: SERVICE, providedBy: 'Volcano' },

@@ -20,6 +20,7 @@ import {
 import { validateCedarPolicies, type CedarPolicyValidation, type LoadedPolicy, type PolicyProblem, type PolicySource } from './load.ts';
 import {
   LATTICE_ACTIONS,
+  UNASKED_ACTIONS,
   exposeRouteRequest,
   serviceRequests,
   skipImageVerificationRequest,
@@ -46,6 +47,7 @@ export const DENIAL_REASONS: Readonly<Record<LatticeAction, string>> = {
   SkipImageVerification: 'SkipImageVerificationDenied',
   ExposeRoute: 'RouteExposureDenied',
   AccessCloud: 'CloudAccessDenied',
+  AccessVolume: 'VolumeAccessDenied',
 };
 
 /** What Cedar decided for one request. */
@@ -123,6 +125,8 @@ export class PolicyEngine {
   private readonly origins: ReadonlyMap<string, PolicyOrigin>;
   /** Preparsed policy set id per action; empty after dispose(). */
   private policySets: Map<LatticeAction, string>;
+  /** The text of every policy in each action's set, for {@link RequestAlias.onlyIf}. */
+  private readonly policyText: ReadonlyMap<LatticeAction, string>;
 
   private constructor(validations: CedarPolicyValidation[], options: PolicyEngineOptions) {
     this.validations = validations;
@@ -135,16 +139,20 @@ export class PolicyEngine {
     // for this action (Cedar checks the scope first), so leaving it out changes neither the decision
     // nor the diagnostics, and each decision evaluates fewer policies.
     const sets = Object.fromEntries(LATTICE_ACTIONS.map((a) => [a, {} as Record<string, string>])) as Record<LatticeAction, Record<string, string>>;
+    const known: readonly string[] = [...LATTICE_ACTIONS, ...UNASKED_ACTIONS];
     for (const validation of validations) {
-      if (!validation.valid || !validation.enabled) continue;
+      // A CedarPolicy with an error in one policy still contributes its other policies
+      // (`policies` holds only the good ones); `usable` is false only when none can be trusted.
+      if (!validation.usable || !validation.enabled) continue;
       for (const policy of validation.policies) {
         origins.set(policy.id, { policy, validation });
-        const scoped = policy.actions?.every((a) => (LATTICE_ACTIONS as readonly string[]).includes(a));
-        const actions = scoped ? (policy.actions as LatticeAction[]) : LATTICE_ACTIONS;
+        const scoped = policy.actions?.every((a) => known.includes(a));
+        const actions = scoped ? (policy.actions as string[]).filter((a): a is LatticeAction => (LATTICE_ACTIONS as readonly string[]).includes(a)) : LATTICE_ACTIONS;
         for (const action of actions) sets[action][policy.id] = policy.text;
       }
     }
     this.origins = origins;
+    this.policyText = new Map(LATTICE_ACTIONS.map((a) => [a, Object.values(sets[a]).join('\n')]));
     this.policyIds = [...origins.keys()];
     const ids = new Map<LatticeAction, string>();
     for (const action of LATTICE_ACTIONS) {
@@ -174,8 +182,37 @@ export class PolicyEngine {
     this.policySets = new Map();
   }
 
-  /** Asks Cedar about one request. */
+  /**
+   * Asks Cedar about one request, and about each of its aliases (the same question in the original
+   * Lattice's vocabulary, {@link AuthorizationRequest.aliases}). Combined fail-closed: an error
+   * under any name is an error; a forbid satisfied under any name denies; otherwise a permit under
+   * any name allows; otherwise the primary request's denial (no permit) stands.
+   */
   authorize(request: AuthorizationRequest): AuthorizationDecision {
+    const primary = this.authorizeOne(request);
+    const aliases = (request.aliases ?? []).filter((a) => a.onlyIf === undefined || (this.policyText.get(request.action) ?? '').includes(a.onlyIf));
+    if (aliases.length === 0) return primary;
+    const all = [
+      primary,
+      ...aliases.map((a) => {
+        const entities = request.entities.filter((e) => {
+          const uid = e.uid as { type: string; id: string };
+          return uid.type !== request.resource.type || uid.id !== request.resource.id;
+        });
+        return this.authorizeOne({ ...request, resource: a.resource, entities: [...entities, a.entity], aliases: [] });
+      }),
+    ];
+    const errored = all.find((d) => d.outcome === 'error');
+    if (errored) return { ...errored, resource: primary.resource };
+    const forbidden = all.find((d) => d.outcome === 'deny' && d.determiningPolicies.length > 0);
+    if (forbidden) return { ...forbidden, resource: primary.resource };
+    const allowed = all.find((d) => d.outcome === 'allow');
+    if (allowed) return { ...allowed, resource: primary.resource };
+    return primary;
+  }
+
+  /** Asks Cedar about one request, without its aliases. */
+  private authorizeOne(request: AuthorizationRequest): AuthorizationDecision {
     const policySetId = this.policySets.get(request.action);
     if (policySetId === undefined) throw new Error('PolicyEngine used after dispose()');
     const answer = isAuthorizedPreparsed({

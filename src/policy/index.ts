@@ -35,6 +35,7 @@ export {
   securityOverrides,
   podSecurityOverrides,
   LATTICE_ACTIONS,
+  UNASKED_ACTIONS,
   type LatticeAction,
   type AuthorizationRequest,
   type ServiceAuthorizationInput,

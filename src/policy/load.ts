@@ -1,9 +1,11 @@
 /**
  * Loading CedarPolicy documents: each one's `spec.policies` text is split into its policies, each
  * policy gets its Lattice id (`<CedarPolicy name>/<@id annotation or 0-based position>`), and the
- * whole text is validated against the Lattice schema in strict mode (Cedar's validator). A CedarPolicy
- * with any error is reported with Cedar's own message, line and column and is not used; the others
- * load regardless.
+ * whole text is validated against the Lattice schema in strict mode (Cedar's validator). Every error
+ * is reported with Cedar's own message, line and column. A policy with an error is left out and the
+ * other policies of its CedarPolicy are used; a CedarPolicy whose text cannot be split into policies
+ * (a syntax error, a template) is left out as a whole. What a left-out forbid could have forbidden is
+ * refused by the authorization gate (fail closed).
  */
 import type { CedarPolicy } from '../api/cedarpolicy/v1alpha1.ts';
 import {
@@ -62,6 +64,23 @@ export interface LoadedPolicy {
   actions?: string[];
 }
 
+/**
+ * A policy left out because of an error in it. Its effect and action scope parsed (Cedar's parser
+ * read them), so what it could have decided is known: a rejected `forbid` keeps every request of
+ * its actions (all actions when `actions` is undefined) from being allowed, a rejected `permit`
+ * permits nothing (default deny covers it). See src/compiler/workload/authorization.ts.
+ */
+export interface RejectedPolicy {
+  id: string;
+  effect: 'permit' | 'forbid';
+  /** Actions of its scope; undefined when unconstrained. */
+  actions?: string[];
+  /** Its first error. */
+  message: string;
+  position?: TextPosition;
+  location?: { file?: string; line: number; column: number };
+}
+
 /** The result of loading one CedarPolicy. */
 export interface CedarPolicyValidation {
   /** metadata.name. */
@@ -71,8 +90,17 @@ export interface CedarPolicyValidation {
   owner?: string;
   /** True when no problem of severity error was found. */
   valid: boolean;
-  /** The policies, in source order (empty when the text does not parse). */
+  /**
+   * False when an error concerns the CedarPolicy as a whole (its text does not parse, a template,
+   * a duplicate name, a policy that cannot be told apart): then none of its policies is used. True
+   * otherwise, even with errors in single policies: those are left out (see `rejectedPolicies`) and
+   * the others are used.
+   */
+  usable: boolean;
+  /** The policies in use, in source order: every policy without an error (none when not usable). */
   policies: LoadedPolicy[];
+  /** Policies left out because of an error in them (only when usable), with what they could decide. */
+  rejectedPolicies: RejectedPolicy[];
   problems: PolicyProblem[];
   /** The source, for mapping positions of evaluation errors later. */
   source: PolicySource;
@@ -142,7 +170,31 @@ export function validateCedarPolicies(sources: readonly PolicySource[]): CedarPo
     }
   }
   return prepared.map(({ result }) => {
-    if (!result.valid) result.policies = [];
+    // AccessSecret applies to Secret and to its alias SecretPath (same attributes): Cedar reports a
+    // problem once per type; the SecretPath copy says nothing new.
+    result.problems = result.problems.filter((p) => {
+      const twin = p.message.replaceAll('`Lattice::SecretPath`', '`Lattice::Secret`');
+      return twin === p.message || !result.problems.some((q) => q !== p && q.policyId === p.policyId && q.message === twin);
+    });
+    // Errors tied to one policy leave that policy out; any other error leaves the whole object out.
+    const errors = result.problems.filter((p) => p.severity === 'error');
+    const bad = new Map<string, PolicyProblem>();
+    for (const e of errors) if (e.policyId !== undefined && !bad.has(e.policyId)) bad.set(e.policyId, e);
+    result.usable = errors.every((e) => e.policyId !== undefined && result.policies.some((p) => p.id === e.policyId));
+    if (!result.usable) {
+      result.policies = [];
+    } else {
+      for (const p of result.policies) {
+        const e = bad.get(p.id);
+        if (!e) continue;
+        const r: RejectedPolicy = { id: p.id, effect: p.effect, message: e.message };
+        if (p.actions !== undefined) r.actions = p.actions;
+        if (e.position) r.position = e.position;
+        if (e.location) r.location = e.location;
+        result.rejectedPolicies.push(r);
+      }
+      result.policies = result.policies.filter((p) => !bad.has(p.id));
+    }
     // Problems without a position (about the whole CedarPolicy) first, then in text order.
     const key = (p: PolicyProblem): number => (p.position ? p.position.line * 1e6 + p.position.column : -1);
     result.problems.sort((a, b) => key(a) - key(b));
@@ -168,7 +220,7 @@ function prepare(source: PolicySource): Prepared {
   const { policy } = source;
   const name = policy.metadata.name;
   const text = policy.spec.policies;
-  const result: CedarPolicyValidation = { name, enabled: policy.spec.enabled, valid: true, policies: [], problems: [], source };
+  const result: CedarPolicyValidation = { name, enabled: policy.spec.enabled, valid: true, usable: true, policies: [], rejectedPolicies: [], problems: [], source };
   if (policy.spec.owner !== undefined) result.owner = policy.spec.owner;
   const problem = (severity: PolicyProblem['severity'], message: string, index?: number, policyId?: string): void => {
     const p: PolicyProblem = { severity, cedarPolicy: name, message };
@@ -214,10 +266,10 @@ function prepare(source: PolicySource): Prepared {
       return;
     }
     const annotated = parsed.info.annotations.id;
-    if (annotated !== undefined && annotated.trim() === '') {
-      problem('error', 'the @id annotation is empty: give the policy a name, e.g. @id("team-secrets"), or remove the annotation to use its position', at);
-    }
     const id = `${name}/${annotated !== undefined && annotated.trim() !== '' ? annotated : String(index)}`;
+    if (annotated !== undefined && annotated.trim() === '') {
+      problem('error', 'the @id annotation is empty: give the policy a name, e.g. @id("team-secrets"), or remove the annotation to use its position', at, id);
+    }
     if (ids.has(id)) problem('error', `two policies have the id ${id}: give each policy a distinct @id`, at, id);
     ids.add(id);
     const loaded: LoadedPolicy = { id, cedarPolicy: name, index, effect: parsed.info.effect, text: policyText };

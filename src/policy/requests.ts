@@ -9,6 +9,7 @@ import { RUNTIME_DEFAULT_CAPABILITIES, addedCapabilities, hostNetworkOf, podCont
 import { parseImageReference } from '../supplychain/reference.ts';
 import { secretPathProblem } from '../api/secretpath.ts';
 import { parsedEndpoints } from '../api/latticeservice/endpoint.ts';
+import { volumeRole } from '../api/latticeservice/volumes.ts';
 import { CEDAR_NAMESPACE, type CedarValueJson, type EntityJson } from './cedar.ts';
 
 /** The Cedar actions of the Lattice schema. */
@@ -21,7 +22,14 @@ export const LATTICE_ACTIONS = [
   'SkipImageVerification',
   'ExposeRoute',
   'AccessCloud',
+  'AccessVolume',
 ] as const;
+
+/**
+ * Actions of the schema Lattice never asks about (the original Lattice's access proxy): policies
+ * naming them validate and load, and are kept out of every decision.
+ */
+export const UNASKED_ACTIONS = ['AccessCluster'] as const;
 
 /** A Cedar action of the Lattice schema. */
 export type LatticeAction = (typeof LATTICE_ACTIONS)[number];
@@ -102,6 +110,20 @@ export interface ServiceAuthorizationInput {
   defaultSecretProvider?: string;
   /** Image signature verification results, matched to containers by the exact reference. */
   imageVerifications?: readonly ImageVerification[];
+  /**
+   * The registry credential of an ImageProvider a service names in imagePullSecrets: its
+   * SecretProvider (undefined: the default) and remote key; undefined when no such provider has one.
+   */
+  imageProviderCredential?: (name: string) => { provider?: string; remoteKey: string } | undefined;
+  /** The owner of a shared volume id in a namespace, when one service owns it (src/compiler/workload/volumes.ts). */
+  volumeOwner?: (namespace: string, id: string) => VolumeOwnerFacts | undefined;
+}
+
+/** What the Volume entity says about the service owning a shared volume. */
+export interface VolumeOwnerFacts {
+  /** `<namespace>/<name>` of the owning service. */
+  owner: string;
+  accessMode: string;
 }
 
 /** Who owns the resource of a request, for "who to contact" in a denial. */
@@ -127,12 +149,30 @@ export interface AuthorizationRequest {
   path: string;
   /** The owner of the resource, when it has one (secrets under a namespace path). */
   owner?: ResourceOwner;
+  /**
+   * The same question under another name (the original Lattice's vocabulary: a `SecretPath`, an
+   * endpoint id `host:port`, the override id `readWriteRootFilesystem`). The engine asks each alias
+   * too and combines: a forbid satisfied under any name denies, else a permit under any name allows
+   * (fail closed: the primary request is always asked). `onlyIf`: ask the alias only when some policy
+   * of the action contains this text (an alias type no policy names cannot change the answer).
+   */
+  aliases?: RequestAlias[];
+}
+
+/** Another name for the resource of a request (see {@link AuthorizationRequest.aliases}). */
+export interface RequestAlias {
+  resource: EntityRef;
+  /** The alias resource's entity (the principal and namespaces are the request's). */
+  entity: EntityJson;
+  onlyIf?: string;
 }
 
 const T = {
   Namespace: `${CEDAR_NAMESPACE}::Namespace`,
   Service: `${CEDAR_NAMESPACE}::Service`,
   Secret: `${CEDAR_NAMESPACE}::Secret`,
+  SecretPath: `${CEDAR_NAMESPACE}::SecretPath`,
+  Volume: `${CEDAR_NAMESPACE}::Volume`,
   Image: `${CEDAR_NAMESPACE}::Image`,
   ExternalEndpoint: `${CEDAR_NAMESPACE}::ExternalEndpoint`,
   Mesh: `${CEDAR_NAMESPACE}::Mesh`,
@@ -252,8 +292,8 @@ function request(ctx: ServiceContext, fields: Omit<AuthorizationRequest, 'princi
 export function imageEntity(image: string, verifications?: readonly ImageVerification[]): EntityJson {
   const parsed = parseImageReference(image);
   const attrs: Record<string, CedarValueJson> = parsed.ok
-    ? { registry: parsed.ref.registry, repository: parsed.ref.repository }
-    : { registry: '', repository: image };
+    ? { registry: parsed.ref.registry, repository: parsed.ref.repository, name: parsed.ref.repository.split('/').pop() ?? parsed.ref.repository }
+    : { registry: '', repository: image, name: image };
   if (parsed.ok && parsed.ref.tag !== undefined) attrs.tag = parsed.ref.tag;
   if (parsed.ok && parsed.ref.digest !== undefined) attrs.digest = parsed.ref.digest;
   const verification = verifications?.find((v) => v.image === image);
@@ -266,7 +306,20 @@ export function imageEntity(image: string, verifications?: readonly ImageVerific
 
 function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
-  for (const [key, res] of sortedResources(ctx.input.service)) {
+  const resources = ctx.input.service.spec.workload.resources ?? {};
+  // Registry credentials of ImageProviders named in imagePullSecrets: synced into the service's
+  // namespace, so read like any secret (AccessSecret, default deny).
+  const pulls: Array<[string, { type: string; id?: string; params?: Record<string, unknown> }, string]> = [];
+  (ctx.input.service.spec.imagePullSecrets ?? []).forEach((name, i) => {
+    if (Object.hasOwn(resources, name)) return;
+    const cred = ctx.input.imageProviderCredential?.(name);
+    if (cred) pulls.push([name, { type: 'secret', id: cred.remoteKey, params: cred.provider === undefined ? {} : { provider: cred.provider } }, `spec.imagePullSecrets.${i}`]);
+  });
+  const all: Array<[string, { type: string; id?: string | undefined; params?: Record<string, unknown> | undefined }, string]> = [
+    ...sortedResources(ctx.input.service).map(([k, r]): [string, typeof r, string] => [k, r, `spec.workload.resources.${k}`]),
+    ...pulls,
+  ];
+  for (const [key, res, fieldPath] of all) {
     if (res.type !== 'secret') continue;
     const params = (res.params ?? {}) as { provider?: unknown };
     const provider = typeof params.provider === 'string' ? params.provider : (ctx.input.defaultSecretProvider ?? 'default');
@@ -296,9 +349,11 @@ function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
       resource,
       resourceDescription: `secret ${label}`,
       requestPhrase: `access Secret ${label}`,
-      path: `spec.workload.resources.${key}`,
+      path: fieldPath,
       extra: [{ uid: resource, attrs, parents }, ...extra],
     });
+    // The original Lattice's type name for the same secret (same id and attributes).
+    r.aliases = [{ resource: { type: T.SecretPath, id: resource.id }, entity: { uid: { type: T.SecretPath, id: resource.id }, attrs, parents }, onlyIf: 'SecretPath' }];
     if (owner) r.owner = owner;
     out.push(r);
   }
@@ -328,16 +383,23 @@ function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
     // the mesh reads it (src/api/latticeservice/endpoint.ts), so what Cedar permits is what is opened.
     for (const { key: at, endpoint: ep } of parsedEndpoints(res.params)) {
       const resource = { type: T.ExternalEndpoint, id: ep.id };
-      out.push(
-        request(ctx, {
-          action: 'AccessExternalEndpoint',
-          resource,
-          resourceDescription: `endpoint ${ep.id} (resource ${key})`,
-          requestPhrase: `call ExternalEndpoint ${ep.id}`,
-          path: `spec.workload.resources.${key}.params.endpoints.${at}`,
-          extra: [{ uid: resource, attrs: { host: ep.host, port: ep.port, scheme: ep.scheme }, parents: [] }],
-        }),
-      );
+      const attrs = { host: ep.host, port: ep.port, scheme: ep.scheme, protocol: ep.scheme };
+      const r = request(ctx, {
+        action: 'AccessExternalEndpoint',
+        resource,
+        resourceDescription: `endpoint ${ep.id} (resource ${key})`,
+        requestPhrase: `call ExternalEndpoint ${ep.id}`,
+        path: `spec.workload.resources.${key}.params.endpoints.${at}`,
+        extra: [{ uid: resource, attrs, parents: [] }],
+      });
+      // The original Lattice's id, "<host>:<port>" (IPv6 hosts in brackets, as in the URL); an
+      // entity endpoint has no reference form.
+      const sep = ep.id.indexOf('://');
+      if (sep !== -1) {
+        const refId = ep.id.slice(sep + 3);
+        r.aliases = [{ resource: { type: T.ExternalEndpoint, id: refId }, entity: { uid: { type: T.ExternalEndpoint, id: refId }, attrs, parents: [] } }];
+      }
+      out.push(r);
     }
   }
   return out;
@@ -424,11 +486,19 @@ function overrideEntity(o: Pick<SecurityOverrideInput, 'id' | 'category' | 'attr
   return { uid: { type: T.SecurityOverride, id: o.id }, attrs, parents: [] };
 }
 
+/**
+ * Override ids of the original Lattice that name one of ours: a policy may write either, both are
+ * asked (crates/lattice-workload/src/authorization/security.rs in github.com/evan-hines-js/lattice
+ * asks `readWriteRootFilesystem` for `readOnlyRootFilesystem: false`).
+ */
+export const SECURITY_OVERRIDE_ALIASES: Readonly<Record<string, string>> = { readOnlyRootFilesystem: 'readWriteRootFilesystem' };
+
 function securityRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
   const overrideRequest = (o: SecurityOverrideInput, path: string, container?: string): AuthorizationRequest => {
     const entity = overrideEntity(o);
-    return request(ctx, {
+    const id = o.id;
+    const r = request(ctx, {
       action: 'OverrideSecurity',
       resource: entity.uid as EntityRef,
       context: container === undefined ? {} : { container },
@@ -437,6 +507,9 @@ function securityRequests(ctx: ServiceContext): AuthorizationRequest[] {
       path,
       extra: [entity],
     });
+    const alias = SECURITY_OVERRIDE_ALIASES[id];
+    if (alias !== undefined) r.aliases = [{ resource: { type: T.SecurityOverride, id: alias }, entity: { uid: { type: T.SecurityOverride, id: alias }, attrs: entity.attrs, parents: [] } }];
+    return r;
   };
   for (const c of sortedContainers(ctx.input.service)) {
     const security = (c.container as { security?: ContainerSecurity }).security;
@@ -484,7 +557,8 @@ function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
  * relaxed field of each container and sidecar, see {@link securityOverrides}, then the pod-level
  * ones, see {@link podSecurityOverrides}), AllowWildcard (each inbound `id: "*"`),
  * ExposeRoute (each host of each route of spec.ingress, internal or public), AccessCloud (each
- * action on each resource of spec.cloudAccess). Containers, resources and routes
+ * action on each resource of spec.cloudAccess), AccessVolume (each volume resource mounting another
+ * service's shared volume id). Containers, resources and routes
  * are taken in name order, so the list is the same however the input was read.
  */
 export function serviceRequests(input: ServiceAuthorizationInput): AuthorizationRequest[] {
@@ -497,7 +571,40 @@ export function serviceRequests(input: ServiceAuthorizationInput): Authorization
     ...wildcardRequests(ctx),
     ...routeRequests(ctx),
     ...cloudRequests(ctx),
+    ...volumeRequests(ctx),
   ];
+}
+
+/**
+ * AccessVolume requests: one per volume resource that mounts another service's shared volume (an
+ * `id` without `params.size`). The resource is `Lattice::Volume::"<namespace>/<id>"` (the original
+ * Lattice's id), member of its Namespace, with the owner and access mode when an owner exists.
+ * Asked in addition to the owner's consent (its allowedConsumers), never instead of it.
+ */
+function volumeRequests(ctx: ServiceContext): AuthorizationRequest[] {
+  const out: AuthorizationRequest[] = [];
+  for (const [key, res] of sortedResources(ctx.input.service)) {
+    if (res.type !== 'volume' || res.id === undefined || volumeRole(res) !== 'consumer') continue;
+    const id = `${ctx.namespace}/${res.id}`;
+    const resource = { type: T.Volume, id };
+    const attrs: Record<string, CedarValueJson> = { namespace: ctx.namespace, volume_id: res.id };
+    const owner = ctx.input.volumeOwner?.(ctx.namespace, res.id);
+    if (owner) {
+      attrs.owner = owner.owner;
+      attrs.accessMode = owner.accessMode;
+    }
+    out.push(
+      request(ctx, {
+        action: 'AccessVolume',
+        resource,
+        resourceDescription: `volume ${res.id} (resource ${key})`,
+        requestPhrase: `mount Volume ${id}`,
+        path: `spec.workload.resources.${key}.id`,
+        extra: [{ uid: resource, attrs, parents: [{ type: T.Namespace, id: ctx.namespace }] }],
+      }),
+    );
+  }
+  return out;
 }
 
 /** True when an IAM action or ARN pattern holds an IAM wildcard (`*` or `?`, IAM's two wildcard characters). */

@@ -24,7 +24,7 @@
  * cached: they may be fixed by signing, or be transient.
  */
 import { createHash } from 'node:crypto';
-import type { ImageProvider } from '../api/imageprovider/v1alpha1.ts';
+import { credentialKey, trustedKeysOf, type ImageProvider } from '../api/imageprovider/v1alpha1.ts';
 import { parsePublicKey, type TrustedKey } from './keys.ts';
 import { isDigestPinned, parseImageReference, type ImageReference } from './reference.ts';
 import { parseRegistryScope, scopeCovers } from './scope.ts';
@@ -236,6 +236,12 @@ export class ImageVerifier {
     const base = { image, digest, pinnedImage, ...(provider ? { provider: provider.metadata.name } : {}) } as const;
     if (digest === undefined) return result(image, 'ImageNotPinned', true, notPinnedMessage(image));
     const keys = provider === undefined ? [] : this.keysOf(provider);
+    if (provider !== undefined && provider.spec.trust !== undefined && keys.length === 0 && (provider.spec.trust.authorities ?? []).length > 0) {
+      // Authorities whose keys are only in a secret store: nothing can verify, so nothing is verified.
+      const names = (provider.spec.trust.authorities ?? []).map((a) => a.name).join(', ');
+      const message = `ImageProvider "${provider.metadata.name}" requires signatures by ${names}, whose keys are secret-store references (trust.authorities[].key) that Lattice does not read, so no signature of image "${image}" can be verified. Ask the platform team to put each PEM key inline (trust.authorities[].publicKey or trust.keys).`;
+      return { ...base, outcome: 'SignatureMissing', signed: false, verifiedBy: '', enforced: provider.spec.trust.enforce, message };
+    }
     if (provider === undefined || provider.spec.trust === undefined || keys.length === 0) {
       const why =
         provider === undefined
@@ -456,7 +462,7 @@ export class ImageVerifier {
     let keys = this.trustedKeys.get(id);
     if (keys === undefined) {
       keys = [];
-      for (const k of provider.spec.trust?.keys ?? []) {
+      for (const k of trustedKeysOf(provider.spec.trust)) {
         const parsed = parsePublicKey(k.publicKey);
         if (parsed.ok) keys.push({ name: k.name, algorithm: parsed.algorithm, key: parsed.key });
       }
@@ -473,7 +479,7 @@ function result(image: string, outcome: VerificationOutcome, enforced: boolean, 
 function fingerprint(provider: ImageProvider): string {
   const trust = provider.spec.trust;
   return createHash('sha256')
-    .update(JSON.stringify([provider.spec.registry, trust?.enforce, (trust?.keys ?? []).map((k) => [k.name, k.publicKey.trim()])]))
+    .update(JSON.stringify([provider.spec.registry, trust?.enforce, trustedKeysOf(trust).map((k) => [k.name, k.publicKey.trim()])]))
     .digest('hex')
     .slice(0, 16);
 }
@@ -519,7 +525,7 @@ function unavailableMessage(err: RegistryError, action: string, provider: ImageP
         ? `add an ImageProvider for ${err.registry} with spec.credentials naming a registry credential`
         : provider.spec.credentials === undefined
           ? `give ImageProvider "${provider.metadata.name}" spec.credentials naming a registry credential that can pull from it`
-          : `check that the credential "${provider.spec.credentials.secret}" of ImageProvider "${provider.metadata.name}" is current and can pull from it`;
+          : `check that the credential "${credentialKey(provider.spec.credentials)}" of ImageProvider "${provider.metadata.name}" is current and can pull from it`;
     return `could not ${action}: ${err.message}. An image that cannot be checked is never treated as verified: ${fix}.`;
   }
   return `could not ${action}: ${err.message}. An image that cannot be checked is never treated as verified: check that ${err.registry} is up and reachable from where Lattice runs; the check is repeated on the next reconciliation or render.`;

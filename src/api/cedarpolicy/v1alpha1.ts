@@ -24,6 +24,15 @@ export const cedarPolicySpecSchema = z.strictObject({
     ),
   enabled: z.boolean().default(true).describe('When false, the policies are kept but not used. Default true.'),
   description: z.string().optional().describe('What these policies are for, in a sentence.'),
+  priority: z
+    .number()
+    .int()
+    .optional()
+    .describe('Accepted from the original Lattice (its evaluation order, default 0) and has no effect: a Cedar decision does not depend on the order of policies (a satisfied forbid always wins, then any satisfied permit allows; docs.cedarpolicy.com, "Policy evaluation").'),
+  propagate: z
+    .boolean()
+    .optional()
+    .describe('Accepted from the original Lattice (copy to child clusters, default true) and has no effect: Lattice manages one cluster.'),
   owner: z
     .string()
     .optional()

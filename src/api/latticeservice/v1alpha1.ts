@@ -12,6 +12,10 @@ import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { parseQuantity } from '../quantity.ts';
 import { parseExternalEndpoint } from './endpoint.ts';
+import { volumeIdProblem, volumeParamsSchema, volumeRole } from './volumes.ts';
+import { backupSchema } from './backup.ts';
+
+export { volumeParamsSchema, type VolumeParams } from './volumes.ts';
 
 export const KIND = 'LatticeService';
 export const PLURAL = 'latticeservices';
@@ -151,14 +155,28 @@ const file = z
     }
   });
 
-const volume = z.strictObject({
-  source: z
-    .string()
-    .optional()
-    .describe('Name of a resource of type volume (or ${resources.NAME}) shared by the containers that mount it; omitted: a volume private to this mount.'),
-  readOnly: z.boolean().optional().describe('Mount read-only (default false).'),
-  sizeLimit: quantity.optional().describe('Size limit of the emptyDir volume (default: the platform setting defaultVolumeSizeLimit, 1Gi).'),
-});
+const volume = z
+  .strictObject({
+    source: z
+      .string()
+      .optional()
+      .describe('Name of a resource of type volume (or ${resources.NAME}): a pod-local emptyDir shared by the containers that mount it, or a persistent volume (claim); omitted: an emptyDir private to this mount.'),
+    path: z
+      .string()
+      .min(1)
+      .refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.split('/').includes('..'), 'must be a relative path inside the volume, without ".." segments (e.g. media/tv)')
+      .optional()
+      .describe('Sub-path inside the volume to mount instead of its root (Kubernetes volumeMounts subPath), e.g. tv.'),
+    readOnly: z.boolean().optional().describe('Mount read-only (default false).'),
+    sizeLimit: quantity.optional().describe('Size limit of the emptyDir volume (default: the platform setting defaultVolumeSizeLimit, 1Gi). Only without source.'),
+    medium: z.enum(['Memory']).optional().describe('Memory: a tmpfs emptyDir counted against the memory limit. Only without source (a shared volume sets params.medium).'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.source === undefined) return;
+    for (const k of ['sizeLimit', 'medium'] as const) {
+      if (v[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `${k} describes a volume private to this mount; with source the volume is the resource's: set params.${k} on the volume resource instead, or remove ${k}` });
+    }
+  });
 
 const capabilityName = z
   .string()
@@ -286,7 +304,7 @@ const containerFields = z.strictObject({
   volumes: z
     .record(absolutePath, volume)
     .optional()
-    .describe('Writable scratch volumes (emptyDir), mount path to volume. The root filesystem is read-only, so this is where a container writes.'),
+    .describe('Writable volumes, mount path to volume: scratch space (emptyDir), or a volume resource (pod-local or persistent). The root filesystem is read-only, so this is where a container writes.'),
 });
 
 /**
@@ -394,11 +412,6 @@ export const externalServiceParamsSchema = z
     }
   });
 
-/** `params` of a resource of type volume. */
-export const volumeParamsSchema = z.strictObject({
-  sizeLimit: quantity.optional().describe('Size limit of the shared emptyDir volume.'),
-  medium: z.enum(['Memory']).optional().describe('Memory: a tmpfs volume counted against the memory limit.'),
-});
 
 /** `params` of a resource of type gpu. */
 export const gpuParamsSchema = z.strictObject({
@@ -450,12 +463,12 @@ export const resourceSchema = z
     id: z
       .string()
       .optional()
-      .describe('Identity of the resource. Service: the other service name (default: this key), or "*" with inbound for any caller. Secret: the remote key or path (default <namespace>/<key>), a normal path: no empty, . or .. segment, no leading /, backslash or percent-encoding.'),
+      .describe('Identity of the resource. Service: the other service name (default: this key), or "*" with inbound for any caller. Secret: the remote key or path (default <namespace>/<key>), a normal path: no empty, . or .. segment, no leading /, backslash or percent-encoding. Volume: the shared volume id (DNS label, at most 50): with params.size this service owns claim vol-<id>; without, it mounts the claim of the service that owns the id.'),
     namespace: dnsLabel.optional().describe('For type service: namespace of the other service (default: this namespace).'),
     params: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints, resolution}; volume: {sizeLimit, medium}; gpu: {count, memory, compute, model, tolerations, resource}.'),
+      .describe('Type-specific parameters. secret: {provider, keys, refreshInterval, secretType}; external-service: {endpoints, resolution}; volume: {size, storageClass, accessMode, allowedConsumers} (persistent) or {sizeLimit, medium} (pod-local); gpu: {count, memory, compute, model, tolerations, resource}.'),
   })
   .superRefine((r, ctx) => {
     const paramsSchema = RESOURCE_PARAMS[r.type];
@@ -472,6 +485,13 @@ export const resourceSchema = z
           }
         }
       }
+    }
+    if (r.type === 'volume' && r.id !== undefined) {
+      const problem = volumeIdProblem(r.id);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['id'], message: `volume id ${JSON.stringify(r.id)} ${problem}` });
+    }
+    if (r.type === 'volume' && r.id === undefined && Array.isArray(r.params?.allowedConsumers)) {
+      ctx.addIssue({ code: 'custom', path: ['params', 'allowedConsumers'], message: 'allowedConsumers shares the volume by its id, and this volume has none: add id (e.g. id: media-storage), or remove allowedConsumers' });
     }
     if (r.type === 'secret' && r.id !== undefined) {
       const problem = secretPathProblem(r.id);
@@ -791,7 +811,7 @@ export const latticeServiceSpecSchema = z
     imagePullSecrets: z
       .array(dnsLabel)
       .optional()
-      .describe('Names of secret resources holding registry credentials (key .dockerconfigjson); each is synced as a kubernetes.io/dockerconfigjson Secret and used to pull the images.'),
+      .describe('Registry credentials to pull the images with, each synced as a kubernetes.io/dockerconfigjson Secret: the name of a secret resource (key .dockerconfigjson), or of an ImageProvider with credentials (the original Lattice\'s meaning; its credential is read with a Cedar AccessSecret permit like any secret).'),
     autoscaling: z
       .strictObject({
         max: z.number().int().min(1).describe('Maximum number of pods.'),
@@ -842,6 +862,9 @@ export const latticeServiceSpecSchema = z
       })
       .optional()
       .describe('Observability settings. Metrics are scraped automatically; this only says where.'),
+    backup: backupSchema
+      .optional()
+      .describe('How Velero backs the service up: hooks around the backup and which volumes it copies (pod annotations Velero reads). The Backup schedules are the platform\'s.'),
     deploy: z
       .strictObject({
         strategy: z
@@ -935,7 +958,11 @@ export const latticeServiceSpecSchema = z
         ctx.addIssue({ code: 'custom', path, message: `${use} names "${name}", a resource of type ${r.type}; only resources of type secret can be used here` });
       }
     };
-    spec.imagePullSecrets?.forEach((name, i) => requireSecret(name, ['imagePullSecrets', i], 'imagePullSecrets'));
+    // A name that is not a declared resource may be an ImageProvider (checked when deriving: the
+    // platform's providers are not known here); a declared resource must be a secret.
+    spec.imagePullSecrets?.forEach((name, i) => {
+      if (ownValue(resources, name) !== undefined) requireSecret(name, ['imagePullSecrets', i], 'imagePullSecrets');
+    });
     for (const [cname, c] of Object.entries(spec.workload.containers)) {
       c.envFrom?.forEach((name, i) => requireSecret(name, ['workload', 'containers', cname, 'envFrom', i], 'envFrom'));
       for (const [mount, v] of Object.entries(c.volumes ?? {})) {
@@ -971,6 +998,41 @@ export const latticeServiceSpecSchema = z
     const gpus = Object.entries(resources).filter(([, r]) => r.type === 'gpu');
     if (gpus.length > 1) {
       ctx.addIssue({ code: 'custom', path: ['workload', 'resources', gpus[1]![0]], message: `a pod takes one gpu resource; ${gpus.map(([n]) => n).join(' and ')} are both of type gpu: merge them into one (count is the number of GPUs)` });
+    }
+    for (const phase of ['pre', 'post'] as const) {
+      spec.backup?.hooks?.[phase]?.forEach((h, i) => {
+        if (ownValue(spec.workload.containers, h.container) === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['backup', 'hooks', phase, i, 'container'], message: `container "${h.container}" is not declared in workload.containers (declared: ${Object.keys(spec.workload.containers).join(', ')})` });
+        }
+      });
+    }
+    const backupVolumes = spec.backup?.volumes;
+    for (const field of ['include', 'exclude'] as const) {
+      backupVolumes?.[field]?.forEach((v, i) => {
+        const r = ownValue(resources, v);
+        if (r?.type !== 'volume') {
+          ctx.addIssue({ code: 'custom', path: ['backup', 'volumes', field, i], message: `"${v}" is not a volume resource of this service: name a resource of type volume in workload.resources` });
+        }
+      });
+    }
+    if (backupVolumes !== undefined) {
+      const unused = backupVolumes.defaultPolicy === 'opt-in' ? 'exclude' : 'include';
+      if ((backupVolumes[unused]?.length ?? 0) > 0) {
+        ctx.addIssue({ code: 'custom', path: ['backup', 'volumes', unused], message: `${unused} has no effect with defaultPolicy ${backupVolumes.defaultPolicy}: ${unused === 'include' ? 'every volume is backed up unless excluded; set defaultPolicy: opt-in to back up only the listed ones' : 'only included volumes are backed up; remove exclude'}` });
+      }
+    }
+    const maxReplicas = Math.max(spec.replicas, spec.autoscaling?.max ?? 0);
+    for (const [rname, r] of Object.entries(resources)) {
+      if (r.type !== 'volume' || volumeRole(r) !== 'owner' || maxReplicas <= 1) continue;
+      const mode = (r.params as { accessMode?: string } | undefined)?.accessMode ?? 'ReadWriteOnce';
+      if (mode !== 'ReadWriteOnce') continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workload', 'resources', rname, 'params', 'accessMode'],
+        message:
+          `volume ${rname} is ReadWriteOnce (the default) and the service runs up to ${maxReplicas} pods: a ReadWriteOnce claim attaches to one node, so every pod would have to run on that node (no tolerance of a node failure, and pods elsewhere stay Pending with a Multi-Attach error). ` +
+          'Use accessMode: ReadWriteMany with a storage class that supports it, or run 1 replica (replicas: 1, no autoscaling above 1)',
+      });
     }
     const seenTargetPorts = new Map<string, string>();
     for (const [name, p] of Object.entries(ports)) {
@@ -1080,7 +1142,5 @@ export type ExternalServiceParams = z.output<typeof externalServiceParamsSchema>
 export type Route = z.output<typeof routeSchema>;
 /** Container resources as declared (explicit values or a profile). */
 export type ContainerResources = Container['resources'];
-/** Parsed params of a volume resource. */
-export type VolumeParams = z.output<typeof volumeParamsSchema>;
 /** `spec.cloudAccess`, validated. */
 export type CloudAccess = z.output<typeof cloudAccessSchema>;

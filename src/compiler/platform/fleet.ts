@@ -147,9 +147,11 @@ export class Fleet {
     const key = documentKey(input.object);
     const affected = this.graph.neighbours(key);
     for (const k of this.claimantsOf(key)) affected.add(k);
+    for (const k of this.volumePeersOf(key)) affected.add(k);
     this.index_(key, input);
     for (const k of this.graph.neighbours(key)) affected.add(k);
     for (const k of this.claimantsOf(key)) affected.add(k);
+    for (const k of this.volumePeersOf(key)) affected.add(k);
     for (const k of this.refreshQuotas()) affected.add(k);
     affected.delete(key);
     const collided = new Set<string>();
@@ -164,6 +166,7 @@ export class Fleet {
     if (!this.inputs.has(key)) return { key, rederived: [] };
     const affected = this.graph.neighbours(key);
     for (const k of this.claimantsOf(key)) affected.add(k);
+    for (const k of this.volumePeersOf(key)) affected.add(k);
     this.unclaim(key);
     this.inputs.delete(key);
     this.values.delete(key);
@@ -247,6 +250,25 @@ export class Fleet {
   }
 
   /** Every service claiming a host that service `key` claims (itself included). */
+  /**
+   * The services of `key`'s namespace that name one of its volume ids (owner and consumers of a
+   * shared volume): a change to an owner's allowedConsumers or access mode changes its consumers'
+   * derivations, and a consumer appearing changes nothing of the owner's, but re-deriving both is cheap.
+   */
+  private volumePeersOf(key: string): Set<string> {
+    const out = new Set<string>();
+    const me = this.index.get(key)?.service;
+    if (!me) return out;
+    const namespace = me.metadata.namespace ?? 'default';
+    const ids = new Set(Object.values(me.spec.workload.resources ?? {}).filter((r) => r.type === 'volume' && r.id !== undefined).map((r) => r.id!));
+    if (ids.size === 0) return out;
+    for (const [k, { service }] of this.index) {
+      if (k === key || (service.metadata.namespace ?? 'default') !== namespace) continue;
+      if (Object.values(service.spec.workload.resources ?? {}).some((r) => r.type === 'volume' && r.id !== undefined && ids.has(r.id))) out.add(k);
+    }
+    return out;
+  }
+
   private claimantsOf(key: string): Set<string> {
     const out = new Set<string>();
     for (const host of this.claimedHosts.get(key) ?? []) for (const c of this.hostClaims.get(host) ?? []) out.add(c.key);

@@ -16,7 +16,7 @@
  * service asking for none of it (demand 0) is not failed for it.
  */
 import { API_VERSION } from '../../api/common.ts';
-import { latticeQuotaSchema, KIND as QUOTA_KIND, type LatticeQuota, type QuotaHard } from '../../api/latticequota/v1alpha1.ts';
+import { latticeQuotaSchema, limitsAsHard, quotaHardOf, quotaSelectorOf, KIND as QUOTA_KIND, type LatticeQuota, type QuotaHard } from '../../api/latticequota/v1alpha1.ts';
 import { podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import type { PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { parseQuantity } from '../../api/quantity.ts';
@@ -70,6 +70,8 @@ export interface QuotaUsage {
   byKey: ReadonlyMap<string, ServiceDemand>;
   /** Sum of the services' total demand. */
   used: Demand;
+  /** Caps on any single service (the original Lattice's maxPerWorkload), in the units of {@link Demand}. */
+  caps?: Partial<Demand>;
 }
 
 /** Labels of each namespace, by name, read from `v1 Namespace` objects. */
@@ -106,11 +108,15 @@ export function serviceDemand(service: LatticeService, settings: Pick<PlatformSe
 /**
  * Whether a quota covers namespace `namespace`: its name is in `selector.namespaces` (when given)
  * and it carries every label of `selector.namespaceLabels` with the same value (when given). An
- * empty selector covers every namespace. A namespace with no Namespace object has no labels.
+ * empty selector covers every namespace. A namespace with no Namespace object has no labels. A
+ * quota in the original Lattice's form covers what its principal names (`quotaSelectorOf`): a
+ * `Lattice::Service` principal only the service `key` (`namespace/name`). A disabled quota covers nothing.
  */
-export function quotaCovers(quota: LatticeQuota, namespace: string, namespaceLabels: NamespaceLabels): boolean {
-  const { namespaces, namespaceLabels: wanted } = quota.spec.selector;
+export function quotaCovers(quota: LatticeQuota, namespace: string, namespaceLabels: NamespaceLabels, key?: string): boolean {
+  if (!quota.spec.enabled) return false;
+  const { namespaces, namespaceLabels: wanted, services } = quotaSelectorOf(quota.spec);
   if (namespaces !== undefined && !namespaces.includes(namespace)) return false;
+  if (services !== undefined && (key === undefined || !services.includes(key))) return false;
   if (wanted !== undefined) {
     const labels = namespaceLabels.get(namespace) ?? {};
     for (const [k, v] of Object.entries(wanted)) if (labels[k] !== v) return false;
@@ -141,11 +147,13 @@ export function computeQuotaUsage(
   const demands = [...services].map((s) => serviceDemand(s.service, settings)).sort((a, b) => compare(a.key, b.key));
   const out = new Map<string, QuotaUsage>();
   for (const quota of [...quotas].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
-    const covered = demands.filter((d) => quotaCovers(quota, d.namespace, namespaceLabels));
+    const covered = demands.filter((d) => quotaCovers(quota, d.namespace, namespaceLabels, d.key));
     const used = zero();
     for (const d of covered) for (const r of QUOTA_RESOURCES) used[r] += d.total[r];
     const byKey = new Map(covered.map((d) => [d.key, d]));
-    out.set(quota.metadata.name, { name: quota.metadata.name, quota, limits: quotaLimits(quota.spec.hard), services: covered, byKey, used });
+    const usage: QuotaUsage = { name: quota.metadata.name, quota, limits: quotaLimits(quotaHardOf(quota.spec)), services: covered, byKey, used };
+    if (quota.spec.maxPerWorkload !== undefined) usage.caps = quotaLimits(limitsAsHard(quota.spec.maxPerWorkload));
+    out.set(quota.metadata.name, usage);
   }
   return out;
 }
@@ -219,6 +227,19 @@ export function checkQuota(demand: ServiceDemand, usage: QuotaUsage, contact: st
   const own = usage.byKey.get(demand.key);
   const others = zero();
   for (const r of QUOTA_RESOURCES) others[r] = usage.used[r] - (own?.total[r] ?? 0);
+  // The original Lattice's maxPerWorkload: a cap on one service, whatever the others use.
+  const caps = usage.caps ?? {};
+  for (const resource of QUOTA_RESOURCES) {
+    const cap = caps[resource];
+    const asked = demand.total[resource];
+    if (cap === undefined || asked <= cap) continue;
+    const f = (n: number): string => formatAmount(resource, n);
+    const replicas = `${demand.autoscaled ? 'max ' : ''}${demand.replicas} replica${demand.replicas === 1 ? '' : 's'}`;
+    const message =
+      `Quota ${usage.name} allows at most ${formatLimit(resource, cap)} for one service (maxPerWorkload); ` +
+      `${demand.name} requests ${f(asked)} (${replicas} × ${f(demand.perPod[resource])}). Lower the replicas or requests, or ask ${contact} to raise the cap.`;
+    out.push({ quota: usage.name, resource, limit: cap, others: 0, requested: asked, available: cap, message });
+  }
   for (const resource of QUOTA_RESOURCES) {
     const limit = usage.limits[resource];
     const requested = demand.total[resource];

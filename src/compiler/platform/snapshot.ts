@@ -18,7 +18,7 @@ import { KIND as CEDAR_POLICY_KIND, cedarPolicySchema } from '../../api/cedarpol
 import { KIND as TEAM_KIND } from '../../api/latticeteam/v1alpha1.ts';
 import { deriveTeams, type TeamResult } from './team.ts';
 import type { NamespaceMetadata, PolicySource } from '../../policy/index.ts';
-import { authorizationInput, policyEngineFor } from '../workload/authorization.ts';
+import { authorizationInput, invalidPoliciesCovering, policyEngineFor } from '../workload/authorization.ts';
 import type { ImageVerification } from '../../supplychain/verify.ts';
 import { issuesToDiagnostics } from '../service/validate.ts';
 import { Fleet, documentKey } from './fleet.ts';
@@ -297,6 +297,20 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   }
   for (const v of policyEngine.validations) {
     if (v.valid || !v.enabled) continue;
+    if (v.usable) {
+      // One bad policy does not drop the good ones of its CedarPolicy; a bad forbid still blocks
+      // the actions it names (a bad permit permits nothing, which default deny covers).
+      for (const r of v.rejectedPolicies) {
+        if (r.effect !== 'forbid') continue;
+        const at = r.location ?? (r.position ? { file: 'spec.policies', ...r.position } : undefined);
+        const entry: InvalidPolicy = { name: v.name, policyId: r.id, message: `policy ${r.id}: ${r.message}` };
+        if (r.actions !== undefined) entry.actions = r.actions;
+        if (at) entry.where = `${at.file ?? v.source.file ?? 'spec.policies'}:${at.line}:${at.column}`;
+        if (v.owner !== undefined) entry.owner = v.owner;
+        invalidPolicies.push(entry);
+      }
+      continue;
+    }
     const first = v.problems.find((p) => p.severity === 'error');
     // The file position when the CedarPolicy came from a file, else the position in spec.policies.
     const at = first?.location ?? (first?.position ? { file: 'spec.policies', ...first.position } : undefined);
@@ -311,6 +325,8 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   };
   if (images !== undefined) ctx.images = images;
   ctx.skipImageVerification = (service, image) => {
+    const blocking = invalidPoliciesCovering(invalidPolicies, 'SkipImageVerification');
+    if (blocking.length > 0) return { allowed: false, policies: blocking.map((p) => p.policyId ?? p.name) };
     const decision = policyEngine.canSkipImageVerification(authorizationInput(service, ctx), image);
     return { allowed: decision.outcome === 'allow', policies: decision.determiningPolicies };
   };

@@ -42,6 +42,7 @@ export const KIND_ORDER = [
   'UserAssignedIdentity',
   'FederatedIdentityCredential',
   'RoleAssignment',
+  'PersistentVolumeClaim',
   'ConfigMap',
   'ExternalSecret',
   'Secret',

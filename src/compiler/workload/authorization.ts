@@ -10,8 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import { PolicyEngine, type PolicySource, type ServiceAuthorizationInput } from '../../policy/index.ts';
+import { LATTICE_ACTIONS, UNASKED_ACTIONS } from '../../policy/requests.ts';
 import { podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
-import type { DerivationContext, DerivationState, Diagnostic } from '../types.ts';
+import { volumeOwnerFacts } from './volumes.ts';
+import { credentialKey } from '../../api/imageprovider/v1alpha1.ts';
+import type { DerivationContext, DerivationState, Diagnostic, InvalidPolicy } from '../types.ts';
 
 /** Condition type written by this gate. */
 export const POLICY_AUTHORIZED = 'PolicyAuthorized';
@@ -48,8 +51,14 @@ export function policyEngineFor(sources: readonly PolicySource[], platformContac
 
 /** The authorization input of a service: namespace facts, default provider, image verification results. */
 export function authorizationInput(service: LatticeService, ctx: DerivationContext): ServiceAuthorizationInput {
-  const input: ServiceAuthorizationInput = { service, namespaces: ctx.namespaces };
+  const key = `${service.metadata.namespace ?? 'default'}/${service.metadata.name}`;
+  const input: ServiceAuthorizationInput = { service, namespaces: ctx.namespaces, volumeOwner: volumeOwnerFacts(ctx, key) };
   if (ctx.defaultSecretProvider !== undefined) input.defaultSecretProvider = ctx.defaultSecretProvider;
+  input.imageProviderCredential = (name) => {
+    const credentials = ctx.imageProviders.find((p) => p.metadata.name === name)?.spec.credentials;
+    if (credentials === undefined) return undefined;
+    return credentials.provider === undefined ? { remoteKey: credentialKey(credentials) } : { provider: credentials.provider, remoteKey: credentialKey(credentials) };
+  };
   if (ctx.images) {
     input.imageVerifications = podContainers(service.spec).map((p) => p.container).flatMap((c) => {
       const v = ctx.images?.get(c.image);
@@ -64,24 +73,27 @@ export function authorizationGate(state: DerivationState): void {
   const engine = state.ctx.policyEngine;
   if (!engine) throw new Error('the derivation context has no policy engine: build it with buildContext');
   const invalid = state.ctx.invalidPolicies ?? [];
-  if (invalid.length > 0) {
-    // Fail closed: deciding with the valid policies only would drop the invalid ones' forbids.
-    const names = invalid.map((p) => `CedarPolicy ${p.name}${p.where ? ` (${p.where})` : ''}: ${p.message}`).join('; ');
-    const owners = [...new Set(invalid.map((p) => p.owner ?? engine.platformContact))].join(', ');
+  const { decisions, summary } = engine.authorizeService(authorizationInput(state.service, state.ctx));
+  // Fail closed: a request of an action a left-out policy could have forbidden is refused, whatever
+  // the valid policies decide; deciding without that policy would drop its forbid.
+  const blocked = decisions.filter((d) => invalidPoliciesCovering(invalid, d.action).length > 0);
+  if (blocked.length > 0) {
+    const covering = [...new Set(blocked.flatMap((d) => invalidPoliciesCovering(invalid, d.action)))];
+    const names = covering.map((p) => `${p.policyId === undefined ? `CedarPolicy ${p.name}` : `CedarPolicy ${p.name} (policy ${p.policyId}, a forbid)`}${p.where ? ` (${p.where})` : ''}: ${p.message}`).join('; ');
+    const owners = [...new Set(covering.map((p) => p.owner ?? engine.platformContact))].join(', ');
+    const what = blocked.map((d) => `${d.action} for ${d.resourceDescription}`).join(', ');
     state.diagnostics.push({
       severity: 'error',
       condition: POLICY_AUTHORIZED,
       reason: 'PolicyInvalid',
       message:
-        `no authorization decision can be made while ${invalid.length === 1 ? 'a CedarPolicy is' : `${invalid.length} CedarPolicies are`} invalid: ${names}. ` +
-        'An invalid policy could forbid what the others permit, so Lattice refuses every service instead of deciding without it. ' +
+        `no authorization decision can be made for ${what} while ${covering.length === 1 ? 'a Cedar policy that could forbid it is' : `${covering.length} Cedar policies that could forbid it are`} invalid: ${names}. ` +
+        'An invalid policy could forbid what the others permit, so Lattice refuses these requests instead of deciding without it. ' +
         `Contact ${owners} to fix or disable it (spec.enabled: false); \`lattice authz validate\` shows every error.`,
     });
-    return;
   }
-  const { decisions, summary } = engine.authorizeService(authorizationInput(state.service, state.ctx));
   for (const d of decisions) {
-    if (d.outcome === 'allow') continue;
+    if (d.outcome === 'allow' || blocked.includes(d)) continue;
     const diagnostic: Diagnostic = { severity: 'error', condition: POLICY_AUTHORIZED, reason: d.reason, message: d.message };
     if (d.path) {
       diagnostic.path = d.path;
@@ -89,7 +101,17 @@ export function authorizationGate(state: DerivationState): void {
     }
     state.diagnostics.push(diagnostic);
   }
-  if (summary.status === 'True') {
+  if (summary.status === 'True' && blocked.length === 0) {
     state.conditions.set(POLICY_AUTHORIZED, { type: POLICY_AUTHORIZED, status: 'True', reason: summary.reason, message: summary.message });
   }
+}
+
+/**
+ * The left-out policies that could have forbidden a request of `action`: a whole CedarPolicy left
+ * out (`actions` undefined), a forbid whose scope names the action, and a forbid naming an action
+ * the schema does not have (a misspelt action could be meant for any).
+ */
+export function invalidPoliciesCovering(invalid: readonly InvalidPolicy[], action: string): InvalidPolicy[] {
+  const known: readonly string[] = [...LATTICE_ACTIONS, ...UNASKED_ACTIONS];
+  return invalid.filter((p) => p.actions === undefined || p.actions.includes(action) || p.actions.some((a) => !known.includes(a)));
 }

@@ -17,6 +17,7 @@
  */
 import { podContainers, type Container, type VolumeParams } from '../../api/latticeservice/v1alpha1.ts';
 import { parsedEndpoints } from '../../api/latticeservice/endpoint.ts';
+import { claimName, volumeRole } from '../../api/latticeservice/volumes.ts';
 import { ownValue } from '../../api/common.ts';
 import { VALIDATED, fieldPath } from '../service/validate.ts';
 import { childName } from '../naming.ts';
@@ -253,16 +254,25 @@ function deriveVolumes(state: DerivationState, cname: string, container: Contain
       const resource = v.source.replace(/^\$\{resources\.([^}.]+)\}$/, '$1');
       volumeName = childName(['shared', resource]);
       if (!state.pod.volumes.some((vol) => vol.name === volumeName)) {
-        const params = (ownValue(resources, resource)?.params ?? {}) as VolumeParams;
-        const emptyDir: NonNullable<Volume['emptyDir']> = { sizeLimit: params.sizeLimit ?? defaultLimit };
-        if (params.medium) emptyDir.medium = params.medium;
-        state.pod.volumes.push({ name: volumeName, emptyDir });
+        const r = ownValue(resources, resource);
+        const params = (r?.params ?? {}) as VolumeParams;
+        if (r !== undefined && volumeRole(r) !== 'local') {
+          // A persistent volume: the claim this service owns, or the owner's claim (volumes.ts).
+          state.pod.volumes.push({ name: volumeName, persistentVolumeClaim: { claimName: claimName(state.service.metadata.name, resource, r) } });
+        } else {
+          const emptyDir: NonNullable<Volume['emptyDir']> = { sizeLimit: params.sizeLimit ?? defaultLimit };
+          if (params.medium) emptyDir.medium = params.medium;
+          state.pod.volumes.push({ name: volumeName, emptyDir });
+        }
       }
     } else {
       volumeName = childName([cname, 'scratch', String(index++)]);
-      state.pod.volumes.push({ name: volumeName, emptyDir: { sizeLimit: v.sizeLimit ?? defaultLimit } });
+      const emptyDir: NonNullable<Volume['emptyDir']> = { sizeLimit: v.sizeLimit ?? defaultLimit };
+      if (v.medium) emptyDir.medium = v.medium;
+      state.pod.volumes.push({ name: volumeName, emptyDir });
     }
     const mount: ContainerWiring['volumeMounts'][number] = { name: volumeName, mountPath };
+    if (v.path !== undefined) mount.subPath = v.path;
     if (v.readOnly) mount.readOnly = true;
     wiring.volumeMounts.push(mount);
   }

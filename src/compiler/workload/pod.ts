@@ -222,8 +222,9 @@ export function podTemplate(state: DerivationState, name: string, options: PodTe
   }
   if (volumes.length > 0) podSpec.volumes = volumes;
   if (pod.imagePullSecrets.length > 0) podSpec.imagePullSecrets = pod.imagePullSecrets;
-  const labels = { ...options.labels, ...standardLabels(name, state.ctx.settings.partOf ?? namespaceOf(state)) };
-  return { metadata: { labels, annotations }, spec: podSpec };
+  if (pod.podAffinity && pod.podAffinity.length > 0) podSpec.affinity = { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: pod.podAffinity } };
+  const labels = { ...pod.podLabels, ...options.labels, ...standardLabels(name, state.ctx.settings.partOf ?? namespaceOf(state)) };
+  return { metadata: { labels, annotations: { ...pod.podAnnotations, ...annotations } }, spec: podSpec };
 }
 
 function container(

@@ -14,6 +14,8 @@
 import type { SecretProvider } from '../../api/secretprovider/v1alpha1.ts';
 import { ClusterSecretStore } from '@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore';
 import type { SecretParams } from '../../api/latticeservice/v1alpha1.ts';
+import { credentialKey } from '../../api/imageprovider/v1alpha1.ts';
+import { ownValue } from '../../api/common.ts';
 import { childName } from '../naming.ts';
 import { derivedMeta } from '../meta.ts';
 import type { Diagnostic, DerivationState, KubeObject } from '../types.ts';
@@ -52,7 +54,9 @@ export function syncedSecretName(service: string, resource: string): string {
 /**
  * Resolves every secret resource of the service to its provider, reporting a missing default
  * provider or an unknown provider as SecretsResolved errors. Resources used as imagePullSecrets get
- * the dockerconfigjson type.
+ * the dockerconfigjson type. An imagePullSecrets name that is not a resource names an ImageProvider
+ * (the original Lattice's meaning): its credential (`.dockerconfigjson` of `spec.credentials`) is
+ * bound under that name, so it is synced like a secret resource.
  */
 export function bindSecrets(state: DerivationState): Map<string, SecretBinding> {
   const { service, ctx } = state;
@@ -100,6 +104,39 @@ export function bindSecrets(state: DerivationState): Map<string, SecretBinding> 
     if (secretType !== undefined) binding.secretType = secretType;
     bindings.set(resource, binding);
   }
+  (service.spec.imagePullSecrets ?? []).forEach((pull, i) => {
+    if (ownValue(service.spec.workload.resources, pull) !== undefined) return;
+    const path = ['spec', 'imagePullSecrets', i];
+    const ip = ctx.imageProviders.find((p) => p.metadata.name === pull);
+    if (ip === undefined) {
+      state.diagnostics.push(secretError(state, path, 'PullSecretNotFound',
+        `imagePullSecrets names "${pull}", which is neither a secret resource of this service nor an ImageProvider. ` +
+          `Add \`${pull}: {type: secret}\` to workload.resources (a remote secret holding .dockerconfigjson), or name one of the ImageProviders: ${ctx.imageProviders.map((p) => p.metadata.name).join(', ') || '(none declared)'}.`));
+      return;
+    }
+    if (ip.spec.credentials === undefined) {
+      state.diagnostics.push(secretError(state, path, 'PullSecretNotFound',
+        `imagePullSecrets names ImageProvider "${pull}", which has no credentials (a public registry): there is nothing to pull with. Remove "${pull}" from imagePullSecrets, or ask the platform team to add spec.credentials to it.`));
+      return;
+    }
+    const provider = ip.spec.credentials.provider ?? ctx.defaultSecretProvider;
+    if (provider === undefined || !ctx.secretProviders.has(provider)) {
+      state.diagnostics.push(secretError(state, path, provider === undefined ? 'NoSecretProvider' : 'SecretProviderNotFound',
+        `the credential of ImageProvider "${pull}" is read through ${provider === undefined ? 'the default SecretProvider, and the platform has none' : `SecretProvider "${provider}", which does not exist in lattice-system`}. Ask the platform team to fix spec.credentials.provider of ImageProvider "${pull}".`));
+      return;
+    }
+    // The credential is synced into the service's namespace (a pod can only use a pull Secret of
+    // its own namespace); the authorization gate asked AccessSecret for it first.
+    bindings.set(pull, {
+      resource: pull,
+      provider,
+      remoteKey: credentialKey(ip.spec.credentials),
+      keys: ['.dockerconfigjson'],
+      refreshInterval: DEFAULT_REFRESH_INTERVAL,
+      secretType: DOCKER_CONFIG_JSON,
+      secretName: syncedSecretName(name, pull),
+    });
+  });
   return bindings;
 }
 

@@ -12,6 +12,8 @@ import { authorizationGate } from './authorization.ts';
 import { deriveConfig } from './config.ts';
 import { deriveExecAllowLists } from './tetragon.ts';
 import { deriveTopology } from './topology.ts';
+import { derivePersistentVolumes, volumeGate } from './volumes.ts';
+import { deriveBackup } from './backup.ts';
 
 /** A step of a derivation. Stages read the state and append objects, diagnostics and conditions. */
 export type Stage = (state: DerivationState) => void;
@@ -19,17 +21,19 @@ export type Stage = (state: DerivationState) => void;
 /**
  * Gates of every workload, run before anything is derived; any error stops the derivation:
  * the namespace may host workloads, images are pinned (and verified where an ImageProvider
- * enforces it), and Cedar permits the images, secrets and security overrides.
+ * enforces it), Cedar permits the images, secrets, security overrides and shared volumes, and
+ * every shared volume has an owner that consents (volumes.ts).
  */
-export const WORKLOAD_GATES: readonly Stage[] = [protectedNamespaceGate, imageGate, authorizationGate];
+export const WORKLOAD_GATES: readonly Stage[] = [protectedNamespaceGate, imageGate, authorizationGate, volumeGate];
 
 /**
  * Derivers every workload runs first: configuration and secret wiring (ConfigMaps, ExternalSecrets,
- * the env, files and volumes of each container and sidecar, into `state.pod`; the pod template reads
- * the result), the Tetragon executable allow-lists (tetragon.ts) and the Volcano PodGroup of
- * `spec.topology` (topology.ts).
+ * the env, files and volumes of each container and sidecar, into `state.pod`), then the
+ * PersistentVolumeClaims the workload owns and the pod affinity its ReadWriteOnce claims need, Velero's
+ * backup annotations, the Tetragon executable allow-lists (tetragon.ts) and the Volcano PodGroup of
+ * `spec.topology` (topology.ts). The pod template reads the result.
  */
-export const WORKLOAD_DERIVERS: readonly Stage[] = [deriveConfig, deriveExecAllowLists, deriveTopology];
+export const WORKLOAD_DERIVERS: readonly Stage[] = [deriveConfig, derivePersistentVolumes, deriveBackup, deriveExecAllowLists, deriveTopology];
 
 /** True when the state holds an error diagnostic (the derivation is refused as a whole). */
 export function hasErrors(state: Pick<DerivationState, 'diagnostics'>): boolean {
