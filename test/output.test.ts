@@ -98,6 +98,14 @@ test('the writer writes the same text as js-yaml dump with the same options (fuz
       assert.equal(toYaml(object), dump(object, YAML_OPTIONS), `${JSON.stringify(s)} in ${JSON.stringify(object)}`);
     }
   }
+  // Strings of letters, digits and `-_./` starting with a letter (written without asking dump when over 5 characters).
+  const alphabet = 'abyYnNoOfFtTlLeEsSuU0123456789_./-';
+  for (let i = 0; i < 20000; i++) {
+    let s = 'aAyYnNoOtTfF'[Math.floor(random() * 12)]!;
+    const n = Math.floor(random() * 8);
+    for (let j = 0; j < n; j++) s += alphabet[Math.floor(random() * alphabet.length)]!;
+    assert.equal(toYaml({ [s]: s, l: [s] }), dump({ [s]: s, l: [s] }, YAML_OPTIONS), JSON.stringify(s));
+  }
   // What the writer leaves to dump: long and multi-line keys, values that are not plain data.
   const long = 'k'.repeat(1100);
   for (const object of [{ [long]: 1 }, { 'a\nb': { c: 1 } }, { d: new Date(0) }, { f: () => 1 }, [undefined, 1], { u: undefined }, { e: {}, s: [] }, -0, 1e21, Number.NaN]) {

@@ -184,6 +184,15 @@ function newlineIndent(level: number): string {
 }
 
 /**
+ * Strings `dump` surely writes plain, as they are, found without asking it: a letter, then letters,
+ * digits and `-_./`. No such string of more than 5 characters is anything but a string to a YAML
+ * 1.1 or 1.2 reader (the words that are, `false`, `yes`, `NULL`, ..., are 5 characters or fewer;
+ * numbers, `.inf`, `<<`, `---` and sexagesimals start otherwise), and none of these characters needs
+ * quoting (js-yaml's isPlainSafeFirst, isPlainSafe and isPlainSafeLast).
+ */
+const SURELY_PLAIN = /^[A-Za-z][A-Za-z0-9_./-]*$/;
+
+/**
  * A string as `dump` writes it at nesting `level`, as a map value, a sequence item or a whole
  * document. Decided by `dump` itself (once per distinct string): a string without a line break is
  * written the same at every level; a literal block scalar (`|`) is written at level 1 and its
@@ -191,6 +200,7 @@ function newlineIndent(level: number): string {
  * indents every line that is not empty by 2 × max(1, level) spaces).
  */
 function stringText(s: string, level: number): string {
+  if (s.length > 5 && SURELY_PLAIN.test(s)) return s;
   let text = scalars.get(s);
   if (text === undefined) {
     if (scalars.size >= SCALAR_CACHE_LIMIT) scalars.clear();
