@@ -324,7 +324,11 @@ export const positionsAnswered = { jsYaml: 0, yaml: 0 };
 interface PositionNode {
   start: number;
   kind: string | null;
-  result: unknown;
+  /** A scalar's value (a key is compared with it). */
+  value?: unknown;
+  /** A collection's number of entries or items, and which collection it is (js-yaml's result, numbered). */
+  size?: number;
+  id?: number;
   children: PositionNode[];
 }
 
@@ -340,19 +344,28 @@ interface PositionTree {
  * when js-yaml refuses the text.
  */
 function positionTree(source: string): PositionTree | undefined {
-  const stack: PositionNode[] = [{ start: 0, kind: null, result: undefined, children: [] }];
+  const stack: PositionNode[] = [{ start: 0, kind: null, children: [] }];
+  // Collections are numbered rather than kept, so that a located document does not hold a second copy of its data.
+  const ids = new Map<object, number>();
   try {
     load(source, {
       schema: YAML_CORE_SCHEMA,
       listener: (event, state) => {
         const s = state as unknown as { kind: string | null; position: number; result: unknown };
         if (event === 'open') {
-          stack.push({ start: s.position, kind: null, result: undefined, children: [] });
+          stack.push({ start: s.position, kind: null, children: [] });
           return;
         }
         const node = stack.pop()!;
         node.kind = s.kind;
-        node.result = s.result;
+        const r = s.result;
+        if (r === NULL_SCALAR || r === null || typeof r !== 'object') node.value = r;
+        else {
+          node.size = Array.isArray(r) ? r.length : Object.keys(r).length;
+          let id = ids.get(r);
+          if (id === undefined) ids.set(r, (id = ids.size + 1));
+          node.id = id;
+        }
         stack[stack.length - 1]!.children.push(node);
       },
     });
@@ -379,11 +392,11 @@ function contentStart(source: string, at: number): number {
 
 /**
  * js-yaml composes a collection value once more around itself (a block mapping tried first, then
- * kept as the collection it read): the node and its only child hold the same result.
+ * kept as the collection it read): the node and its only child hold the same collection.
  */
 function unwrap(node: PositionNode): PositionNode {
   let n = node;
-  while (n.children.length === 1 && n.children[0]!.result === n.result && (n.kind === 'mapping' || n.kind === 'sequence')) n = n.children[0]!;
+  while (n.children.length === 1 && n.id !== undefined && n.children[0]!.id === n.id && (n.kind === 'mapping' || n.kind === 'sequence')) n = n.children[0]!;
   return n;
 }
 
@@ -400,10 +413,10 @@ function positionOf(tree: PositionTree, path: readonly (string | number)[]): num
   for (const segment of path) {
     if (node.kind === 'mapping') {
       const nodes = node.children;
-      if (nodes.length !== 2 * Object.keys(node.result as object).length) return undefined;
+      if (node.size === undefined || nodes.length !== 2 * node.size) return undefined;
       let found = -1;
       for (let i = 0; i < nodes.length; i += 2) {
-        const key = nodes[i]!.result;
+        const key = nodes[i]!.value;
         if (String(key === NULL_SCALAR ? null : key) === String(segment)) {
           found = i;
           break;
@@ -413,7 +426,7 @@ function positionOf(tree: PositionTree, path: readonly (string | number)[]): num
       offset = contentStart(source, nodes[found]!.start);
       node = unwrap(nodes[found + 1]!);
     } else if (node.kind === 'sequence' && typeof segment === 'number') {
-      if (node.children.length !== (node.result as unknown[]).length) return undefined;
+      if (node.size === undefined || node.children.length !== node.size) return undefined;
       const item = node.children[segment];
       if (!item) break;
       offset = contentStart(source, item.start);
