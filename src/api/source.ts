@@ -299,10 +299,10 @@ export function readCommonYaml(text: string, file: string): SourceDocument[] | u
   values.forEach((object, index) => {
     if (object === null || object === undefined) return;
     const [start, end] = ranges[index]!;
-    let positions: PositionTree | null | undefined;
+    const token = {};
     let tree: Document | undefined;
     const locate = (path: readonly (string | number)[]): SourceLocation => {
-      positions ??= positionTree(text.slice(start, end)) ?? null;
+      const positions = recentPositionTree(token, () => positionTree(text.slice(start, end)) ?? null);
       const offset = positions === null ? undefined : positionOf(positions, path);
       if (offset !== undefined) {
         positionsAnswered.jsYaml++;
@@ -315,6 +315,24 @@ export function readCommonYaml(text: string, file: string): SourceDocument[] | u
     documents.push({ file, index, object, locate });
   });
   return documents;
+}
+
+/** Position trees of the documents located last, most recent last (a service's messages ask for positions in its own document in a row). */
+const recentTrees = new Map<object, PositionTree | null>();
+/** How many position trees are kept, so that memory does not grow with the number of documents located. */
+const RECENT_TREES = 16;
+
+/** The position tree of the document `token` stands for, from the recent ones or built. */
+function recentPositionTree(token: object, build: () => PositionTree | null): PositionTree | null {
+  let tree = recentTrees.get(token);
+  if (tree !== undefined) {
+    recentTrees.delete(token);
+  } else {
+    tree = build();
+    if (recentTrees.size >= RECENT_TREES) recentTrees.delete(recentTrees.keys().next().value!);
+  }
+  recentTrees.set(token, tree);
+  return tree;
 }
 
 /** How many positions of documents read by js-yaml each reader found (for tests: both must be exercised). */
