@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { CORE_SCHEMA, load as jsYamlLoad } from 'js-yaml';
-import { toJsonList, toYaml, toYamlStream, writeJsonList, writeYamlStream } from '../src/cli/output.ts';
+import { CORE_SCHEMA, dump, load as jsYamlLoad } from 'js-yaml';
+import { toJsonList, toYaml, toYamlStream, writeJsonList, writeYamlStream, YAML_OPTIONS } from '../src/cli/output.ts';
 import { outputObjects } from '../src/cli/render.ts';
 import { loadDocuments } from '../src/cli/load.ts';
 import { verifyImages } from '../src/cli/images.ts';
@@ -83,6 +83,34 @@ test('fuzzed objects read back unchanged under the YAML 1.2 core and YAML 1.1 sc
     checked++;
   }
   assert.equal(checked, 1000);
+});
+
+test('the writer writes the same text as js-yaml dump with the same options (fuzzed objects, tricky strings at every depth)', () => {
+  const random = prng(20261207);
+  for (let i = 0; i < 3000; i++) {
+    const object = randomObject(random, { depth: 5, width: 5 });
+    assert.equal(toYaml(object), dump(object, YAML_OPTIONS), `object ${i}: ${JSON.stringify(object)}`);
+  }
+  // Every tricky string as a document, a key and a value at several depths, in maps and sequences.
+  for (const s of TRICKY_STRINGS) {
+    const nested = { [s]: s, a: { [s]: [s, [s, { [s]: s }], { b: { c: s } }] }, list: [s, [s]] };
+    for (const object of [s, [s], nested, [nested], { x: [[nested]] }]) {
+      assert.equal(toYaml(object), dump(object, YAML_OPTIONS), `${JSON.stringify(s)} in ${JSON.stringify(object)}`);
+    }
+  }
+  // Strings of letters, digits and `-_./` starting with a letter (written without asking dump when over 5 characters).
+  const alphabet = 'abyYnNoOfFtTlLeEsSuU0123456789_./-';
+  for (let i = 0; i < 20000; i++) {
+    let s = 'aAyYnNoOtTfF'[Math.floor(random() * 12)]!;
+    const n = Math.floor(random() * 8);
+    for (let j = 0; j < n; j++) s += alphabet[Math.floor(random() * alphabet.length)]!;
+    assert.equal(toYaml({ [s]: s, l: [s] }), dump({ [s]: s, l: [s] }, YAML_OPTIONS), JSON.stringify(s));
+  }
+  // What the writer leaves to dump: long and multi-line keys, values that are not plain data.
+  const long = 'k'.repeat(1100);
+  for (const object of [{ [long]: 1 }, { 'a\nb': { c: 1 } }, { d: new Date(0) }, { f: () => 1 }, [undefined, 1], { u: undefined }, { e: {}, s: [] }, -0, 1e21, Number.NaN]) {
+    assert.equal(toYaml(object), dump(object, YAML_OPTIONS), JSON.stringify(object));
+  }
 });
 
 test('every tricky string reads back as that string, as a value and as a key, for YAML 1.2 and 1.1 readers', () => {

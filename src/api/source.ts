@@ -4,6 +4,7 @@
  * reads the file.
  */
 import { LineCounter, parseAllDocuments, parseDocument, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
+import { FAILSAFE_SCHEMA, load, loadAll, Type } from 'js-yaml';
 
 /** A position in an input file, 1-based like editors show it. */
 export interface SourceLocation {
@@ -33,8 +34,21 @@ export interface SourceError {
 /**
  * Parses every document of a multi-document YAML text. Documents with syntax errors are reported
  * in `errors` (with position) and left out of `documents`; empty documents are skipped.
+ *
+ * The values are what the `yaml` library reads (YAML 1.2, core schema, unique keys). A text in the
+ * common subset (no directives, tags, anchors, aliases, complex keys or tabs; see
+ * {@link readCommonYaml}) is read by js-yaml, about ten times faster, with a schema resolving plain
+ * scalars exactly as the `yaml` core schema does; any other text, and any text js-yaml refuses, is
+ * read by the `yaml` library, whose messages name the problem. Either way, positions come from the
+ * `yaml` library, parsing a document's own text again the first time one of its positions is asked
+ * (test/source.test.ts compares both readers on a fuzzed corpus, positions included). `fast: false`
+ * reads with the `yaml` library only.
  */
-export function parseYamlDocuments(text: string, file: string): { documents: SourceDocument[]; errors: SourceError[] } {
+export function parseYamlDocuments(text: string, file: string, options: { fast?: boolean } = {}): { documents: SourceDocument[]; errors: SourceError[] } {
+  if (options.fast !== false) {
+    const documents = readCommonYaml(text, file);
+    if (documents !== undefined) return { documents, errors: [] };
+  }
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const documents: SourceDocument[] = [];
@@ -112,6 +126,329 @@ function offsetOf(doc: Document, path: readonly (string | number)[]): number {
       if (!item) break;
       offset = item.range?.[0] ?? offset;
       node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+/** Stands for a plain `null`/`~` while js-yaml reads, so that as a map key it becomes `""` as the `yaml` library makes it. */
+const NULL_SCALAR = Object.freeze({ [Symbol.toStringTag]: 'YamlNull', toString: () => '' });
+/** Set when a document read by js-yaml holds {@link NULL_SCALAR}s to replace by null. */
+let sawNull = false;
+
+/** Tags of the core types below: unlike the standard ones, no document names them, so a standard tag in a document shows it is explicit. */
+const CORE_TAG = 'tag:lattice.dev,2026:yaml-core-';
+const coreType = (name: string, test: RegExp, construct: (s: string) => unknown): Type =>
+  new Type(`${CORE_TAG}${name}`, { kind: 'scalar', resolve: (data: unknown) => typeof data === 'string' && test.test(data), construct: (data: string) => construct(data) });
+
+/**
+ * The `yaml` library's YAML 1.2 core schema (yaml/dist/schema/core: null, bool, intOct, int, intHex,
+ * floatNaN, floatExp, float, tried in that order, with its patterns and conversions) for js-yaml.
+ */
+const YAML_CORE_SCHEMA = FAILSAFE_SCHEMA.extend({
+  implicit: [
+    coreType('null', /^(?:~|[Nn]ull|NULL)?$/, () => ((sawNull = true), NULL_SCALAR)),
+    coreType('bool', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T'),
+    coreType('int-oct', /^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)),
+    coreType('int', /^[-+]?[0-9]+$/, (s) => parseInt(s, 10)),
+    coreType('int-hex', /^0x[0-9a-fA-F]+$/, (s) => parseInt(s.substring(2), 16)),
+    coreType('float-nan', /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, (s) => (s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY)),
+    coreType('float-exp', /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, (s) => parseFloat(s)),
+    coreType('float', /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, (s) => parseFloat(s)),
+  ],
+});
+
+/**
+ * Texts left to the `yaml` library: directives (`%YAML 1.1` changes the schema), content on a `---` line, a line starting `---` or `...` that is no marker, explicit keys
+ * (`? `), flow collections as keys (`[a]: b`), empty keys in a flow collection (`[: a]`), a comment
+ * right after a quote, bracket or comma (`"a"#`, `[#`), a sequence item with nothing after its `-` on the line
+ * (js-yaml 4.3 moves the next, less indented item into the inner sequence: `- - b\n  -\n- x`),
+ * a collection as an entry of a flow mapping or after a comma (`{{a: 1}}`, `[a, [b]]`), a byte-order
+ * mark, tabs, carriage returns without a line feed, and this module's own tag names. Matches may be false
+ * alarms (a `? ` inside a string): those texts are only read more slowly.
+ */
+const NOT_COMMON = /^%|^---[ \t]+[^#\s]|^(?:---|\.\.\.)[^\s]|(?:^|[ \t[{,])\?(?:[ \t\r\n]|$)|[\]}][ \t]*:(?:[ \t\r\n,[\]{}]|$)|[[{,]\s*:(?=[\s,[\]{}]|$)|["'[\]{},]#|(?:^|[ \t])-[ \t\r]*(?:#[^\n]*)?$|[{,]\s*[{[]|\ufeff|\t|\r(?!\n)|tag:lattice\.dev/m;
+/** Longest line read by js-yaml: the `yaml` library refuses an implicit key over 1024 characters, js-yaml does not. */
+const MAX_COMMON_LINE = 1024;
+
+/** Replaces every {@link NULL_SCALAR} under `value` by null. */
+function restoreNulls(value: unknown): unknown {
+  if (value === NULL_SCALAR) return null;
+  if (value !== null && typeof value === 'object') {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = restoreNulls(value[i]);
+    } else {
+      const o = value as Record<string, unknown>;
+      for (const key of Object.keys(o)) o[key] = restoreNulls(o[key]);
+    }
+  }
+  return value;
+}
+
+/**
+ * Where each document of `text` lies, as `[start, end)` offsets, split at document markers (a
+ * line starting `---` or `...` followed by a space, a tab or the line end: YAML 1.2.2 §9.1.4; no
+ * scalar may hold such a line). A `---` starts a document; `...` ends one; text outside a
+ * document that holds only blank and comment lines is no document.
+ */
+function documentRanges(text: string): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  let start = -1;
+  let counted = false;
+  const close = (end: number): void => {
+    if (start !== -1 && counted) ranges.push([start, end]);
+    start = -1;
+    counted = false;
+  };
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    const marker = text.startsWith('---', lineStart) ? '---' : text.startsWith('...', lineStart) ? '...' : undefined;
+    const after = text.charCodeAt(lineStart + 3);
+    const isMarker = marker !== undefined && (lineStart + 3 >= text.length || after === 0x20 || after === 0x09 || after === 0x0a || after === 0x0d);
+    if (isMarker && marker === '---') {
+      close(lineStart);
+      start = lineStart;
+      counted = true;
+    } else if (isMarker) {
+      if (start === -1) start = lineStart;
+      close(Math.min(lineEnd + 1, text.length));
+    } else {
+      if (start === -1) start = lineStart;
+      if (!counted) {
+        const line = text.slice(lineStart, lineEnd).trim();
+        if (line !== '' && !line.startsWith('#')) counted = true;
+      }
+    }
+    lineStart = lineEnd + 1;
+  }
+  close(text.length);
+  return ranges;
+}
+
+/**
+ * Whether the node js-yaml read from `input[start, end)` (the separation before it included) is a
+ * flow node (a plain or quoted scalar, a `[...]` or `{...}` collection) over several lines.
+ */
+function multiLineFlowNode(input: string, start: number, end: number, kind: string | null): boolean {
+  const newline = input.indexOf('\n', start);
+  if (newline === -1 || newline >= end) return false;
+  const source = input.slice(start, end).replace(/^(?:[ \t\r\n]|#[^\n]*)*/, '').trimEnd();
+  if (!source.includes('\n')) return false;
+  const first = source[0];
+  // A block scalar (`|`, `>`) or a block collection (`key: value` lines, `- item` lines) is not a flow node.
+  return kind === 'scalar' ? first !== '|' && first !== '>' : first === '{' || first === '[';
+}
+
+/**
+ * The documents of `text` read by js-yaml, or undefined when the text is outside the common subset
+ * (see {@link NOT_COMMON}), uses anchors or tags, or js-yaml refuses it: then the `yaml` library
+ * reads it. Positions are found by the `yaml` library on the document's own text, when first asked.
+ */
+export function readCommonYaml(text: string, file: string): SourceDocument[] | undefined {
+  if (NOT_COMMON.test(text)) return undefined;
+  for (let at = 0; at < text.length; ) {
+    const next = text.indexOf('\n', at);
+    const end = next === -1 ? text.length : next;
+    if (end - at > MAX_COMMON_LINE) return undefined;
+    at = end + 1;
+  }
+  let special = false;
+  let values: unknown[];
+  sawNull = false;
+  const opened: number[] = [];
+  try {
+    values = loadAll(text, undefined, {
+      schema: YAML_CORE_SCHEMA,
+      listener: (event, state) => {
+        const s = state as unknown as { tag: string | null; anchor: string | null; kind: string | null; position: number; input: string };
+        if (event === 'open') {
+          opened.push(s.position);
+          return;
+        }
+        const start = opened.pop() ?? 0;
+        // A tag other than this schema's own (`!!str`, `!x`, `!`) or an anchor: left to the `yaml` library.
+        if (s.anchor !== null || (s.tag !== null && s.tag !== '?' && !s.tag.startsWith(CORE_TAG))) special = true;
+        // A flow node over several lines: js-yaml accepts continuation lines the `yaml` library
+        // refuses as under-indented, so such texts are left to it.
+        else if (multiLineFlowNode(s.input, start, s.position, s.kind)) special = true;
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  if (special) return undefined;
+  if (sawNull) for (let i = 0; i < values.length; i++) values[i] = restoreNulls(values[i]);
+  const ranges = documentRanges(text);
+  if (ranges.length !== values.length) return undefined;
+  let lineCounter: LineCounter | undefined;
+  const at = (offset: number): SourceLocation => {
+    if (lineCounter === undefined) {
+      // Line starts as the `yaml` parser records them: offset 0 and after every line feed.
+      lineCounter = new LineCounter();
+      lineCounter.addNewLine(0);
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+    }
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col };
+  };
+  const documents: SourceDocument[] = [];
+  values.forEach((object, index) => {
+    if (object === null || object === undefined) return;
+    const [start, end] = ranges[index]!;
+    const token = {};
+    let tree: Document | undefined;
+    const locate = (path: readonly (string | number)[]): SourceLocation => {
+      const positions = recentPositionTree(token, () => positionTree(text.slice(start, end)) ?? null);
+      const offset = positions === null ? undefined : positionOf(positions, path);
+      if (offset !== undefined) {
+        positionsAnswered.jsYaml++;
+        return at(start + offset);
+      }
+      positionsAnswered.yaml++;
+      tree ??= parseDocument(text.slice(start, end), { uniqueKeys: false });
+      return at(start + offsetOf(tree, path));
+    };
+    documents.push({ file, index, object, locate });
+  });
+  return documents;
+}
+
+/** Position trees of the documents located last, most recent last (a service's messages ask for positions in its own document in a row). */
+const recentTrees = new Map<object, PositionTree | null>();
+/** How many position trees are kept, so that memory does not grow with the number of documents located. */
+const RECENT_TREES = 16;
+
+/** The position tree of the document `token` stands for, from the recent ones or built. */
+function recentPositionTree(token: object, build: () => PositionTree | null): PositionTree | null {
+  let tree = recentTrees.get(token);
+  if (tree !== undefined) {
+    recentTrees.delete(token);
+  } else {
+    tree = build();
+    if (recentTrees.size >= RECENT_TREES) recentTrees.delete(recentTrees.keys().next().value!);
+  }
+  recentTrees.set(token, tree);
+  return tree;
+}
+
+/** How many positions of documents read by js-yaml each reader found (for tests: both must be exercised). */
+export const positionsAnswered = { jsYaml: 0, yaml: 0 };
+
+/** A node js-yaml read, with where it lies: `start` is where js-yaml began it (separation before it included). */
+interface PositionNode {
+  start: number;
+  kind: string | null;
+  /** A scalar's value (a key is compared with it). */
+  value?: unknown;
+  /** A collection's number of entries or items, and which collection it is (js-yaml's result, numbered). */
+  size?: number;
+  id?: number;
+  children: PositionNode[];
+}
+
+/** The nodes of one document as js-yaml reads them, and the document's text. */
+interface PositionTree {
+  source: string;
+  root: PositionNode;
+}
+
+/**
+ * The nodes of the document `source` with their positions, read by js-yaml (listening to its
+ * open and close events), about ten times faster than the `yaml` library's syntax tree. Undefined
+ * when js-yaml refuses the text.
+ */
+function positionTree(source: string): PositionTree | undefined {
+  const stack: PositionNode[] = [{ start: 0, kind: null, children: [] }];
+  // Collections are numbered rather than kept, so that a located document does not hold a second copy of its data.
+  const ids = new Map<object, number>();
+  try {
+    load(source, {
+      schema: YAML_CORE_SCHEMA,
+      listener: (event, state) => {
+        const s = state as unknown as { kind: string | null; position: number; result: unknown };
+        if (event === 'open') {
+          stack.push({ start: s.position, kind: null, children: [] });
+          return;
+        }
+        const node = stack.pop()!;
+        node.kind = s.kind;
+        const r = s.result;
+        if (r === NULL_SCALAR || r === null || typeof r !== 'object') node.value = r;
+        else {
+          node.size = Array.isArray(r) ? r.length : Object.keys(r).length;
+          let id = ids.get(r);
+          if (id === undefined) ids.set(r, (id = ids.size + 1));
+          node.id = id;
+        }
+        stack[stack.length - 1]!.children.push(node);
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  const root = stack[0]!.children.at(-1);
+  return root === undefined ? undefined : { source, root };
+}
+
+/** Where the content of a node begins: after the spaces, line breaks and comments before it. */
+function contentStart(source: string, at: number): number {
+  let i = at;
+  for (;;) {
+    const c = source.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+    else if (c === 0x23 /* # */) {
+      const next = source.indexOf('\n', i);
+      if (next === -1) return source.length;
+      i = next;
+    } else return i;
+  }
+}
+
+/**
+ * js-yaml composes a collection value once more around itself (a block mapping tried first, then
+ * kept as the collection it read): the node and its only child hold the same collection.
+ */
+function unwrap(node: PositionNode): PositionNode {
+  let n = node;
+  while (n.children.length === 1 && n.id !== undefined && n.children[0]!.id === n.id && (n.kind === 'mapping' || n.kind === 'sequence')) n = n.children[0]!;
+  return n;
+}
+
+/**
+ * The offset {@link offsetOf} gives for `path`, found in a {@link positionTree}: the key of a map
+ * entry, or the item of a sequence, of the deepest node along the path. Undefined when the tree's
+ * shape is not the plain one this reads (a mapping whose nodes are not key, value, key, value...,
+ * a sequence with another number of nodes than items): the `yaml` library then answers.
+ */
+function positionOf(tree: PositionTree, path: readonly (string | number)[]): number | undefined {
+  const { source } = tree;
+  let node = unwrap(tree.root);
+  let offset = contentStart(source, node.start);
+  for (const segment of path) {
+    if (node.kind === 'mapping') {
+      const nodes = node.children;
+      if (node.size === undefined || nodes.length !== 2 * node.size) return undefined;
+      let found = -1;
+      for (let i = 0; i < nodes.length; i += 2) {
+        const key = nodes[i]!.value;
+        if (String(key === NULL_SCALAR ? null : key) === String(segment)) {
+          found = i;
+          break;
+        }
+      }
+      if (found === -1) break;
+      offset = contentStart(source, nodes[found]!.start);
+      node = unwrap(nodes[found + 1]!);
+    } else if (node.kind === 'sequence' && typeof segment === 'number') {
+      if (node.size === undefined || node.children.length !== node.size) return undefined;
+      const item = node.children[segment];
+      if (!item) break;
+      offset = contentStart(source, item.start);
+      node = unwrap(item);
     } else {
       break;
     }

@@ -158,9 +158,137 @@ function undefinedInSequenceAsNull(this: unknown, _key: string, value: unknown):
   return value === undefined && Array.isArray(this) ? null : value;
 }
 
-/** One YAML document. */
+/** One YAML document: {@link writeDocument}, else js-yaml's `dump` for what it does not handle. */
 export function toYaml(object: unknown): string {
-  return dump(object, YAML_OPTIONS);
+  try {
+    return writeDocument(object);
+  } catch (err) {
+    if (err === UNHANDLED) return dump(object, YAML_OPTIONS);
+    throw err;
+  }
+}
+
+/** Thrown by {@link writeDocument} for input it leaves to `dump`. */
+const UNHANDLED = new Error('left to js-yaml dump');
+
+/** How a scalar is written, by value, so that each distinct string is examined by js-yaml once. */
+const scalars = new Map<string, string>();
+const numbers = new Map<number, string>();
+/** Entries kept at most per cache (a fleet has a few hundred thousand distinct strings). */
+const SCALAR_CACHE_LIMIT = 200_000;
+/** `\n` followed by the indentation of each level (2 spaces per level). */
+const NEWLINE_INDENT: string[] = [];
+
+function newlineIndent(level: number): string {
+  return (NEWLINE_INDENT[level] ??= '\n' + ' '.repeat(2 * level));
+}
+
+/**
+ * Strings `dump` surely writes plain, as they are, found without asking it: a letter, then letters,
+ * digits and `-_./`. No such string of more than 5 characters is anything but a string to a YAML
+ * 1.1 or 1.2 reader (the words that are, `false`, `yes`, `NULL`, ..., are 5 characters or fewer;
+ * numbers, `.inf`, `<<`, `---` and sexagesimals start otherwise), and none of these characters needs
+ * quoting (js-yaml's isPlainSafeFirst, isPlainSafe and isPlainSafeLast).
+ */
+const SURELY_PLAIN = /^[A-Za-z][A-Za-z0-9_./-]*$/;
+
+/**
+ * A string as `dump` writes it at nesting `level`, as a map value, a sequence item or a whole
+ * document. Decided by `dump` itself (once per distinct string): a string without a line break is
+ * written the same at every level; a literal block scalar (`|`) is written at level 1 and its
+ * content lines are indented further for deeper levels, as js-yaml's `indentString` does (it
+ * indents every line that is not empty by 2 × max(1, level) spaces).
+ */
+function stringText(s: string, level: number): string {
+  if (s.length > 5 && SURELY_PLAIN.test(s)) return s;
+  let text = scalars.get(s);
+  if (text === undefined) {
+    if (scalars.size >= SCALAR_CACHE_LIMIT) scalars.clear();
+    // A map value at level 1: `k: <text>\n`.
+    text = s.includes('\n') ? dump({ k: s }, YAML_OPTIONS).slice(3, -1) : dump(s, YAML_OPTIONS).slice(0, -1);
+    scalars.set(s, text);
+  }
+  if (level > 1 && (text.charCodeAt(0) === 0x7c /* | */ || text.charCodeAt(0) === 0x3e /* > */)) {
+    return text.replace(/\n(?=[^\n])/g, newlineIndent(level - 1));
+  }
+  return text;
+}
+
+/** A map key as `dump` writes it; keys it would write another way (explicit `? ` keys, line breaks) are left to `dump`. */
+function keyText(key: string): string {
+  if (key.includes('\n')) throw UNHANDLED;
+  const text = stringText(key, 1);
+  // js-yaml writes a key longer than 1024 characters as an explicit `? key` pair.
+  if (text.length > 1024) throw UNHANDLED;
+  return text;
+}
+
+/** A node as js-yaml's `writeNode` writes it in block style, or undefined when it leaves it out (undefined). */
+function nodeText(value: unknown, level: number, compact: boolean): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return stringText(value, level);
+    case 'number': {
+      // A Map holds -0 and 0 as one key (SameValueZero), and they are written differently.
+      if (Object.is(value, -0)) return '-0';
+      let text = numbers.get(value);
+      if (text === undefined) {
+        if (numbers.size >= SCALAR_CACHE_LIMIT) numbers.clear();
+        text = dump(value, YAML_OPTIONS).slice(0, -1);
+        numbers.set(value, text);
+      }
+      return text;
+    }
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+      return undefined;
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        if (value.length === 0) return '[]';
+        let out = '';
+        for (const item of value as unknown[]) {
+          // The replacer (undefinedInSequenceAsNull) makes an undefined item null.
+          const text = nodeText(item === undefined ? null : item, level + 1, true)!;
+          if (!compact || out !== '') out += newlineIndent(level);
+          out += text.charCodeAt(0) === 0x0a ? '-' : '- ';
+          out += text;
+        }
+        return out;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) throw UNHANDLED;
+      let out = '';
+      for (const key of Object.keys(value)) {
+        const text = nodeText((value as Record<string, unknown>)[key], level + 1, false);
+        if (text === undefined) continue;
+        if (!compact || out !== '') out += newlineIndent(level);
+        out += keyText(key);
+        out += text.charCodeAt(0) === 0x0a ? ':' : ': ';
+        out += text;
+      }
+      return out === '' ? '{}' : out;
+    }
+    default:
+      // Functions, symbols, bigints: dump's own handling.
+      throw UNHANDLED;
+  }
+}
+
+/**
+ * One YAML document, the same text as `dump(object, YAML_OPTIONS)` (test/output.test.ts checks it on
+ * fuzzed objects, the examples and a generated fleet), written faster: the block structure is
+ * written here exactly as js-yaml's writeBlockMapping/writeBlockSequence write it (2 spaces per
+ * level, sequences indented under their key, `{}`/`[]` for empty ones, undefined map values left
+ * out, undefined sequence items as `null`), and each distinct scalar is written by `dump` once and
+ * remembered, since most strings of a fleet (keys, labels, ports) repeat. Throws
+ * {@link UNHANDLED} for what it does not write itself (objects other than plain maps and arrays,
+ * map keys with line breaks or over 1024 characters).
+ */
+function writeDocument(object: unknown): string {
+  const text = nodeText(object, 0, true);
+  return text === undefined ? '' : `${text}\n`;
 }
 
 /** A multi-document YAML stream, each document starting with `---`. */
