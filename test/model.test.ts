@@ -15,6 +15,7 @@ import { workloadView } from '../src/compiler/kinds.ts';
 import { lattice } from './support/cli.ts';
 import { computeQuotaUsage } from '../src/compiler/platform/quota.ts';
 import { defaultPlatformSettings } from '../src/api/latticeplatform/v1alpha1.ts';
+import { latticeQuotaSchema } from '../src/api/latticequota/v1alpha1.ts';
 import type { KubeObject, ServiceResult } from '../src/compiler/types.ts';
 
 const ENGINE = `registry.example.com/vllm@sha256:${'c'.repeat(64)}`;
@@ -336,7 +337,7 @@ describe('every guarantee holds for a model', () => {
     const within = resultOf(deriveObjects([quota, model('m', { replicas: 2, gpu: { count: 2 } })]), 'ai/m');
     assert.equal(within.status.phase, 'Ready');
     const unit = workloadView(model('m', { replicas: 2, gpu: { count: 2 } }))!;
-    const usage = computeQuotaUsage([quota as never], [{ key: 'ai/m', service: unit }], new Map(), defaultPlatformSettings());
+    const usage = computeQuotaUsage([latticeQuotaSchema.parse(quota)], [{ key: 'ai/m', service: unit }], new Map(), defaultPlatformSettings());
     assert.equal(usage.get('gpus')!.used.gpu, 4);
   });
 
