@@ -207,7 +207,8 @@ function exampleServices(): { file: string; object: Record<string, unknown> }[] 
   for (const f of readdirSync(join(ROOT, 'examples/commerce'))) {
     for (const d of parseAllDocuments(readFileSync(join(ROOT, 'examples/commerce', f), 'utf8'))) {
       const o = d.toJS() as Record<string, unknown>;
-      if (o?.kind === 'LatticeService') out.push({ file: f, object: o });
+      // The examples are written at v1beta1; this test starts from their v1alpha1 form.
+      if (o?.kind === 'LatticeService') out.push({ file: f, object: convertLatticeService(o, V1ALPHA1) as Record<string, unknown> });
     }
   }
   return out;
@@ -507,6 +508,16 @@ test('a v1alpha1 tree and its migrated v1beta1 copy render the same objects, and
   const b = join(base, 'b');
   cpSync(join(ROOT, 'examples'), a, { recursive: true });
   cpSync(join(ROOT, 'examples'), b, { recursive: true });
+  // The examples are written at v1beta1 and use no moved field: tree a is their v1alpha1 form.
+  const downgrade = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) downgrade(p);
+      else if (e.name.endsWith('.yaml')) writeFileSync(p, readFileSync(p, 'utf8').replaceAll('apiVersion: lattice.dev/v1beta1\nkind: LatticeService', 'apiVersion: lattice.dev/v1alpha1\nkind: LatticeService'));
+    }
+  };
+  downgrade(a);
+  downgrade(b);
   const migrated = await lattice('migrate', b);
   assert.equal(migrated.code, 0, migrated.stderr);
   assert.ok(migrated.stdout.split('\n').filter(Boolean).length >= 8, migrated.stdout);
