@@ -10,6 +10,8 @@
  */
 import { KIND as SERVICE_KIND, latticeServiceSchema, type LatticeService } from '../api/latticeservice/v1alpha1.ts';
 import { deriveService } from './service/pipeline.ts';
+import { MESH_MEMBER_WORKLOAD } from './meshmember/pipeline.ts';
+import { PACKAGE_WORKLOAD } from './package/pipeline.ts';
 import type { DerivationContext, ServiceInput, ServiceResult } from './types.ts';
 
 /**
@@ -51,7 +53,7 @@ export const SERVICE_WORKLOAD: WorkloadKind<LatticeService> = {
 
 /** Every workload kind, by `kind`. */
 export const WORKLOAD_KINDS: ReadonlyMap<string, WorkloadKind> = new Map<string, WorkloadKind>(
-  ([SERVICE_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
+  ([SERVICE_WORKLOAD, MESH_MEMBER_WORKLOAD, PACKAGE_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
 );
 
 /** The workload kind of a raw document (by its `kind`), or undefined. The API version is checked by the caller. */

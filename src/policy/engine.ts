@@ -20,10 +20,12 @@ import {
 import { validateCedarPolicies, type CedarPolicyValidation, type LoadedPolicy, type PolicyProblem, type PolicySource } from './load.ts';
 import {
   LATTICE_ACTIONS,
+  deployPackageRequest,
   exposeRouteRequest,
   serviceRequests,
   skipImageVerificationRequest,
   type AuthorizationRequest,
+  type ChartInput,
   type LatticeAction,
   type RouteInput,
   type ServiceAuthorizationInput,
@@ -46,6 +48,7 @@ export const DENIAL_REASONS: Readonly<Record<LatticeAction, string>> = {
   SkipImageVerification: 'SkipImageVerificationDenied',
   ExposeRoute: 'RouteExposureDenied',
   AccessCloud: 'CloudAccessDenied',
+  DeployPackage: 'DeployPackageDenied',
 };
 
 /** What Cedar decided for one request. */
@@ -267,6 +270,11 @@ export class PolicyEngine {
   /** Whether the service may run `image` without signature verification (action SkipImageVerification). */
   canSkipImageVerification(input: ServiceAuthorizationInput, image: string): AuthorizationDecision {
     return this.authorize(skipImageVerificationRequest(input, image));
+  }
+
+  /** Whether a package may install its chart (action DeployPackage; src/compiler/package/). */
+  canDeployPackage(input: ServiceAuthorizationInput, chart: ChartInput): AuthorizationDecision {
+    return this.authorize(deployPackageRequest(input, chart));
   }
 
   /** Whether the service may expose a route (action ExposeRoute). */

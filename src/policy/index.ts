@@ -31,6 +31,7 @@ export {
   serviceRequests,
   skipImageVerificationRequest,
   exposeRouteRequest,
+  deployPackageRequest,
   namespaceFacts,
   securityOverrides,
   LATTICE_ACTIONS,
@@ -41,6 +42,7 @@ export {
   type ImageVerification,
   type ContainerSecurity,
   type RouteInput,
+  type ChartInput,
   type EntityRef,
   type ResourceOwner,
 } from './requests.ts';

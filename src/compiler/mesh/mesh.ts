@@ -38,6 +38,7 @@ import { scraperIdentity, type MeshSettings } from '../../api/latticeplatform/v1
 import { ServiceGraph, splitKey, type Edge } from './graph.ts';
 import { cloudEgress } from '../workload/cloud.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
+import { hasOwnMeshIdentity, meshIdentityOf, type MeshIdentity } from './identity.ts';
 import { LABELS, childName } from '../naming.ts';
 import { metricsPort } from '../service/observability.ts';
 import { derivedMeta, namespaceOf } from '../meta.ts';
@@ -87,15 +88,21 @@ export function ciliumPodLabel(key: string): string {
   return `k8s:${key}`;
 }
 
-/** The Cilium endpoint selector of the pods of service `name` in `namespace`: by name label, namespace and ServiceAccount. */
-export function ciliumPeerSelector(name: string, namespace: string): { matchLabels: Record<string, string> } {
-  return {
-    matchLabels: {
-      [ciliumPodLabel(LABELS.name)]: name,
-      [CILIUM_LABELS.namespace]: namespace,
-      [CILIUM_LABELS.serviceAccount]: name,
-    },
-  };
+/**
+ * The Cilium endpoint selector of the pods of workload `name` in `namespace`: by its pod labels,
+ * namespace and ServiceAccount. Without `identity`, those of a workload Lattice runs (name label,
+ * ServiceAccount `name`); with it, those of a mesh member (src/compiler/mesh/identity.ts).
+ */
+export function ciliumPeerSelector(name: string, namespace: string, identity?: MeshIdentity): { matchLabels: Record<string, string> } {
+  const matchLabels: Record<string, string> = {};
+  if (identity) {
+    for (const [k, v] of Object.entries(identity.podLabels)) matchLabels[ciliumPodLabel(k)] = v;
+  } else {
+    matchLabels[ciliumPodLabel(LABELS.name)] = name;
+  }
+  matchLabels[CILIUM_LABELS.namespace] = namespace;
+  matchLabels[CILIUM_LABELS.serviceAccount] = identity?.serviceAccount ?? name;
+  return { matchLabels };
 }
 
 /** The SPIFFE identity Istio gives pods running as ServiceAccount `name` in `namespace` (a service's ServiceAccount is its name), as written in `principals`. */
@@ -191,10 +198,12 @@ export function deriveMesh(state: DerivationState): void {
   const { outbound, inbound } = graph.edgesOf(state.key);
   report(state, graph, outbound, inbound);
 
-  const callers = inbound.filter((e) => e.state === 'agreed').map((e) => splitKey(e.caller));
+  // Each peer with its mesh identity: the pods of a mesh member are selected by its own labels and
+  // ServiceAccount (src/compiler/mesh/identity.ts), those of a workload Lattice runs by its name.
+  const callers = inbound.filter((e) => e.state === 'agreed').map((e) => ({ ...splitKey(e.caller), identity: meshIdentityOf(graph.service(e.caller)!) }));
   const callees = outbound
     .filter((e) => e.state === 'agreed')
-    .map((e) => ({ ...splitKey(e.callee), ports: podPorts(graph.service(e.callee)!) }))
+    .map((e) => ({ ...splitKey(e.callee), identity: meshIdentityOf(graph.service(e.callee)!), ports: podPorts(graph.service(e.callee)!) }))
     .filter((c) => c.ports.length > 0);
   const externals = externalEndpoints(state.service);
   const ports = podPorts(state.service);
@@ -232,8 +241,13 @@ interface ScraperPeer {
   port: PodPort;
 }
 
-/** The scraper peer of a service with a metrics port (observability.ts decides which port), else undefined. */
+/**
+ * The scraper peer of a service with a metrics port (observability.ts decides which port), else
+ * undefined. A workload whose pods Lattice does not run (a mesh member, a package) gets no
+ * VMServiceScrape and so no scraper: none of its ports is opened to it.
+ */
 function scraperPeer(state: DerivationState): ScraperPeer | undefined {
+  if (hasOwnMeshIdentity(state.service)) return undefined;
   const portName = metricsPort(state);
   const port = portName === undefined ? undefined : state.service.spec.workload.service?.ports[portName];
   if (!port) return undefined;
@@ -245,10 +259,17 @@ function ciliumPorts(ports: readonly PodPort[]): { ports: { port: string; protoc
   return [{ ports: ports.map((p) => ({ port: String(p.port), protocol: p.protocol })) }];
 }
 
+/** An agreed peer of the workload, with the identity its pods are selected and authenticated by. */
+interface Peer {
+  namespace: string;
+  name: string;
+  identity: MeshIdentity;
+}
+
 function ciliumPolicy(
   state: DerivationState,
-  callers: { namespace: string; name: string }[],
-  callees: { namespace: string; name: string; ports: PodPort[] }[],
+  callers: Peer[],
+  callees: (Peer & { ports: PodPort[] })[],
   externals: ExternalEndpoint[],
   ports: PodPort[],
   gateways: IngressPeer[],
@@ -260,7 +281,7 @@ function ciliumPolicy(
   // Every name the pods need to resolve: agreed callees and external hosts. In ambient mode the pods
   // do not talk to istiod (ztunnel does, from its own pod), so neither istiod's name nor its port is allowed.
   const names = new Set<string>();
-  for (const c of callees) names.add(serviceHost(c.name, c.namespace, settings.clusterDomain));
+  for (const c of callees) for (const n of c.identity.serviceNames ?? [c.name]) names.add(serviceHost(n, c.namespace, settings.clusterDomain));
   for (const e of externals) if (!e.ip) names.add(e.host);
   const cloud = cloudEgress(state.service);
   for (const n of cloud.names) names.add(n);
@@ -281,7 +302,7 @@ function ciliumPolicy(
   // ztunnel opens the tunnel to the callee's pod on 15008 from inside this pod (its address and identity).
   if (callees.length > 0) {
     const selectors = callees.map((c) => {
-      const sel = ciliumPeerSelector(c.name, c.namespace);
+      const sel = ciliumPeerSelector(c.name, c.namespace, c.identity);
       // The callee's pods are matched by name label and namespace; its ServiceAccount is not needed to select it.
       delete sel.matchLabels[CILIUM_LABELS.serviceAccount];
       return sel;
@@ -306,13 +327,13 @@ function ciliumPolicy(
 
   const spec: Record<string, unknown> = {
     description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}${scraper ? ', the metrics scraper' : ''} over ztunnel's HBONE port 15008, DNS and declared external services.`,
-    endpointSelector: { matchLabels: { [ciliumPodLabel(LABELS.name)]: name } },
+    endpointSelector: { matchLabels: ciliumLabels(meshIdentityOf(state.service).podLabels) },
     enableDefaultDeny: { ingress: true, egress: true },
   };
   // Every peer arrives through ztunnel on 15008; which application port it may use is the Istio
   // policy's decision (ztunnel sees the original port inside the tunnel, Cilium does not).
   const peers: { matchLabels: Record<string, string> }[] = [];
-  if (ports.length > 0) for (const c of callers) peers.push(ciliumPeerSelector(c.name, c.namespace));
+  if (ports.length > 0) for (const c of callers) peers.push(ciliumPeerSelector(c.name, c.namespace, c.identity));
   const gatewaySelectors = new Map<string, { matchLabels: Record<string, string> }>();
   for (const g of gateways) gatewaySelectors.set(`${g.gateway.namespace}/${g.gateway.name}/${g.serviceAccount}`, gatewaySelector(g));
   peers.push(...gatewaySelectors.values());
@@ -339,13 +360,18 @@ function gatewaySelector(g: IngressPeer): { matchLabels: Record<string, string> 
   return { matchLabels };
 }
 
-function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined): KubeObject {
+/** Pod labels as Cilium endpoint labels (`k8s:` source prefix). */
+function ciliumLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [ciliumPodLabel(k), v]));
+}
+
+function authorizationPolicy(state: DerivationState, callers: Peer[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined): KubeObject {
   const name = state.service.metadata.name;
   const trustDomain = meshOf(state.ctx).trustDomain;
   const rules: Record<string, unknown>[] = [];
   if (callers.length > 0 && ports.length > 0) {
     rules.push({
-      from: [{ source: { principals: callers.map((c) => principalOf(trustDomain, c.namespace, c.name)) } }],
+      from: [{ source: { principals: callers.map((c) => principalOf(trustDomain, c.namespace, c.identity.serviceAccount)) } }],
       to: [{ operation: { ports: ports.map((p) => String(p.port)) } }],
     });
   }
@@ -359,7 +385,7 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
     metadata: derivedMeta(state, name),
-    spec: { selector: { matchLabels: { [LABELS.name]: name } }, action: 'ALLOW', rules },
+    spec: { selector: { matchLabels: { ...meshIdentityOf(state.service).podLabels } }, action: 'ALLOW', rules },
   };
 }
 
