@@ -324,7 +324,7 @@ test('an unknown lattice.dev kind is an error with a did-you-mean (exit 1), and 
   const dir = tmp({ 'web.yaml': service('web'), 'api.yaml': typo, 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
   const r = await lattice('render', dir);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /error: LatticeServce api: .*api\.yaml:2:1 kind: kind "LatticeServce" is not a Lattice kind, so Lattice cannot read this document\. Did you mean LatticeService\? Lattice kinds: LatticeService, LatticePlatform, SecretProvider, ImageProvider, CedarPolicy, LatticeQuota, LatticeTeam\./);
+  assert.match(r.stderr, /error: LatticeServce api: .*api\.yaml:2:1 kind: kind "LatticeServce" is not a Lattice kind, so Lattice cannot read this document\. Did you mean LatticeService\? Lattice kinds: LatticeService, LatticePlatform, SecretProvider, ImageProvider, CedarPolicy, LatticeQuota, LatticeTeam(, Lattice[A-Za-z]+)*\./);
   assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
   assert.match(r.stderr, /Ignored \(kinds Lattice does not handle\): v1 ConfigMap ×1\./, 'other groups are still only listed');
   assert.doesNotMatch(r.stderr, /Ignored.*LatticeServce/);

@@ -27,6 +27,7 @@ import { derivePackageRelease } from './release.ts';
 import type { WorkloadKind } from '../kinds.ts';
 import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import type { DerivationState, Diagnostic } from '../types.ts';
+import { deployPackageRequest, serviceRequests, type AuthorizationRequest, type ServiceAuthorizationInput } from '../../policy/index.ts';
 
 /**
  * The unit (and platform view) of a package. With `spec.mesh`, its identity selects the chart's pods
@@ -63,6 +64,15 @@ export function deployPackageGate(state: DerivationState, pkg: LatticePackage): 
   const d: Diagnostic = { severity: 'error', condition: POLICY_AUTHORIZED, reason: decision.reason, path: 'spec.chart', message: decision.message };
   if (state.input.locate) d.location = state.input.locate(['spec', 'chart']);
   state.diagnostics.push(d);
+}
+
+/**
+ * Every Cedar request of a package, as `lattice authz check` lists them: those of its unit
+ * (AccessSecret, AccessExternalEndpoint, AllowWildcard) and DeployPackage on its chart.
+ */
+export function packageRequests(pkg: LatticePackage, input: ServiceAuthorizationInput): AuthorizationRequest[] {
+  const { repository, name, version } = pkg.spec.chart;
+  return [...serviceRequests(input), deployPackageRequest(input, { repository, name, version, path: 'spec.chart' })];
 }
 
 function packageMeshGate(state: DerivationState, pkg: LatticePackage): void {
