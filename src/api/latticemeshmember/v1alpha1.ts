@@ -109,8 +109,9 @@ export const meshMemberPortSchema = z.strictObject({
   name: portName.describe('Port name (an IANA service name: lower-case letters, digits and "-").'),
   protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP').describe('TCP (default), UDP or SCTP.'),
   peerAuth: z
-    .enum(['Strict'], { error: 'peerAuth must be Strict: this version of Lattice derives mutual TLS only (Permissive and Webhook, which let plaintext in, are not supported)' })
+    .string()
     .default('Strict')
+    .refine((v) => v === 'Strict', 'peerAuth must be Strict: this version of Lattice derives mutual TLS only (Permissive and Webhook, which let plain text in, are not supported)')
     .describe('mTLS mode of the port: Strict (the only mode supported; ztunnel carries every call as mutual TLS).'),
 });
 
