@@ -61,9 +61,9 @@ describe('the Flux objects of a package', () => {
   test('the oracles catch a wrong HelmRelease: unknown field, bad targetPath, both chart and chartRef missing a required field', () => {
     const r = resultOf(deriveObjects([pkg('cache', { chart: REDIS_OCI })]), 'shop/cache');
     const release = objectOf(r, 'HelmRelease');
-    assert.throws(() => assertValid({ ...release, spec: { ...(release.spec as object), bogus: 1 } }), /bogus/);
-    assert.throws(() => assertValid({ ...release, spec: { ...(release.spec as object), valuesFrom: [{ kind: 'Secret', name: 'x', targetPath: 'a b' }] } }), /targetPath/);
-    assert.throws(() => assertValid({ ...release, spec: { chartRef: { kind: 'OCIRepository', name: 'cache' } } }), /interval/);
+    assert.throws(() => assertValid({ ...release, spec: { ...(release.spec as object), bogus: 1 } } as typeof release), /bogus/);
+    assert.throws(() => assertValid({ ...release, spec: { ...(release.spec as object), valuesFrom: [{ kind: 'Secret', name: 'x', targetPath: 'a b' }] } } as typeof release), /targetPath/);
+    assert.throws(() => assertValid({ ...release, spec: { chartRef: { kind: 'OCIRepository', name: 'cache' } } } as typeof release), /interval/);
   });
 });
 
