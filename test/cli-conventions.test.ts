@@ -68,7 +68,7 @@ test('render --check prints no objects; -q prints no summary when everything is 
   const check = await lattice('render', EXAMPLES, '--check');
   assert.equal(check.stdout, '');
   assert.equal(check.code, 1);
-  assert.match(check.stderr, /7 of 9 services Ready/);
+  assert.match(check.stderr, /9 of 11 services Ready/);
   const quietOk = await lattice('render', EXAMPLES, '--service', 'orders', '-q');
   assert.equal(quietOk.code, 0);
   assert.equal(quietOk.stderr, '');
@@ -157,7 +157,7 @@ test('render --out-dir writes a kustomization in apply order and removes only th
   const kustomization = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as { sortOptions: { order: string }; resources: string[] };
   assert.equal(kustomization.sortOptions.order, 'fifo');
   const fromFiles = kustomization.resources.map((f) => parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>);
-  const derived = docs(stdout.stdout).filter((o) => o.kind !== 'LatticeService');
+  const derived = docs(stdout.stdout).filter((o) => o.apiVersion !== 'lattice.dev/v1alpha1');
   assert.deepEqual(fromFiles, derived, 'the kustomization lists exactly the derived objects, in render (apply) order');
   writeFileSync(join(dir, 'commerce', 'mine.txt'), 'not lattice\'s');
   rmSync(join(examples, 'commerce', 'search.yaml'));

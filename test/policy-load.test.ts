@@ -255,7 +255,7 @@ describe('the schema file', () => {
     assert.deepEqual(Object.keys(json.json), ['Lattice']);
     const ns = json.json.Lattice;
     assert.deepEqual(Object.keys(ns?.actions ?? {}).sort(), [...LATTICE_ACTIONS].sort());
-    assert.deepEqual(Object.keys(ns?.entityTypes ?? {}).sort(), ['CloudPermission', 'ExternalEndpoint', 'Image', 'Mesh', 'Namespace', 'Route', 'Secret', 'SecurityOverride', 'Service']);
+    assert.deepEqual(Object.keys(ns?.entityTypes ?? {}).sort(), ['Chart', 'CloudPermission', 'ExternalEndpoint', 'Image', 'Mesh', 'Namespace', 'Route', 'Secret', 'SecurityOverride', 'Service']);
     assert.match(LATTICE_SCHEMA, /^namespace Lattice \{$/m);
   });
 });
