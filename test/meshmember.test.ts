@@ -118,9 +118,53 @@ describe('what services see of a member', () => {
     assert.ok(apiAp.rules.every((rule) => !rule.from[0]!.source.principals.some((x) => x.includes('legacy'))));
   });
 
+  test('one-sided messages name the member\'s own fields, at their position', () => {
+    const p = deriveYaml(`apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio.io/dataplane-mode: ambient}}
+---
+apiVersion: lattice.dev/v1alpha1
+kind: LatticeMeshMember
+metadata: {name: legacy, namespace: shop}
+spec:
+  target: {selector: {app: legacy}}
+  ports: [{name: http, port: 7070}]
+  dependencies:
+    - name: api
+---
+apiVersion: lattice.dev/v1alpha1
+kind: LatticeService
+metadata: {name: web, namespace: shop}
+spec:
+  workload:
+    containers:
+      main: {image: "registry.example.com/app@sha256:${'a'.repeat(64)}", resources: {limits: {cpu: 500m, memory: 256Mi}}}
+    resources:
+      legacy: {type: service}
+---
+apiVersion: lattice.dev/v1alpha1
+kind: LatticeService
+metadata: {name: api, namespace: shop}
+spec:
+  workload:
+    containers:
+      main: {image: "registry.example.com/app@sha256:${'a'.repeat(64)}", resources: {limits: {cpu: 500m, memory: 256Mi}}}
+    service: {ports: {http: {port: 8080}}}
+`);
+    // web calls legacy, which does not list it: web's owners are told what legacy's owners must add.
+    assert.match(conditionOf(resultOf(p, 'shop/web'), 'DependenciesAgreed').message, /The owners of shop\/legacy must add `\{name: web\}` to spec\.allowedCallers/);
+    const legacy = resultOf(p, 'shop/legacy');
+    assert.match(conditionOf(legacy, 'DependenciesAgreed').message, /shop\/web declares that it calls this service \(its resources\.legacy\)/);
+    const d = legacy.diagnostics.find((x) => x.reason === 'InboundNotDeclared' && x.path === 'spec.dependencies.0');
+    assert.ok(d, JSON.stringify(legacy.diagnostics.map((x) => x.path)));
+    assert.equal(`${d.location?.line}:${d.location?.column}`, '12:7');
+    // api does not accept legacy: legacy's owners are told the service's line to add.
+    assert.match(d.message, /The owners of shop\/api must add under spec\.workload\.resources: `legacy: \{type: service, direction: inbound\}`/);
+  });
+
   test('the unit carries the identity; it is never serialised', () => {
     const unit = meshMemberUnit(latticeMeshMemberSchema.parse(LEGACY));
-    assert.deepEqual(meshIdentityOf(unit), { podLabels: SELECTOR, serviceAccount: 'legacy-sa', serviceNames: ['legacy'] });
+    assert.deepEqual(meshIdentityOf(unit), { podLabels: SELECTOR, serviceAccount: 'legacy-sa', serviceNames: ['legacy'], declaredIn: ['spec'] });
     assert.deepEqual(Object.keys(unit.spec.workload.resources ?? {}), ['caller-0', 'dependency-0', 'egress-0']);
     assert.deepEqual(unit.spec.workload.containers, {});
     assert.equal(unit.spec.replicas, 0);

@@ -22,6 +22,12 @@ export interface MeshIdentity {
    * undefined: the workload's own name (a Service Lattice derives).
    */
   serviceNames?: string[];
+  /**
+   * Where the workload's kind declares its peers, for messages and positions: `['spec']` for a
+   * LatticeMeshMember (`spec.allowedCallers`, `spec.dependencies`, `spec.egress`), `['spec', 'mesh']`
+   * for a LatticePackage; undefined: `spec.workload.resources` (a LatticeService).
+   */
+  declaredIn?: readonly string[];
 }
 
 /**

@@ -443,6 +443,12 @@ const STILL_DEPLOYED = 'This service is still deployed and Ready; only this depe
 export function declarationHint(target: LatticeService | undefined, targetKey: string, peerKey: string, direction: 'inbound' | 'outbound'): string {
   const targetNamespace = splitKey(targetKey).namespace;
   const peer = splitKey(peerKey);
+  // A mesh member or a package declares its peers in lists of its own (src/compiler/mesh/identity.ts).
+  const declaredIn = target ? meshIdentityOf(target).declaredIn : undefined;
+  if (declaredIn) {
+    const ref = peer.namespace !== targetNamespace ? `{name: ${peer.name}, namespace: ${peer.namespace}}` : `{name: ${peer.name}}`;
+    return `add \`${ref}\` to ${[...declaredIn, direction === 'inbound' ? 'allowedCallers' : 'dependencies'].join('.')}`;
+  }
   const resources = target?.spec.workload.resources ?? {};
   for (const [r, res] of Object.entries(resources)) {
     if (res.type !== 'service' || res.id === '*') continue;
@@ -463,8 +469,29 @@ export function declarationHint(target: LatticeService | undefined, targetKey: s
   return `add under spec.workload.resources: \`${name}: {${fields.join(', ')}}\``;
 }
 
+/** The list a podless unit's resource name (`caller-<i>`, `dependency-<i>`, `egress-<i>`) stands for. */
+const PODLESS_FIELDS: Record<string, string> = { caller: 'allowedCallers', dependency: 'dependencies', egress: 'egress' };
+
+/**
+ * Where `service` declares `resource`, as its owners write it: `spec.workload.resources.<name>` for a
+ * service; for a mesh member or a package, the entry of its own list (`spec.allowedCallers.0`,
+ * `spec.mesh.dependencies.1`, ...). Without a resource: the whole declaration section.
+ */
+export function declarationPath(service: LatticeService | undefined, resource: string | undefined): (string | number)[] {
+  const declaredIn = service ? meshIdentityOf(service).declaredIn : undefined;
+  if (!declaredIn) return resource === undefined ? ['spec', 'workload', 'resources'] : ['spec', 'workload', 'resources', resource];
+  const m = resource === undefined ? null : /^(caller|dependency|egress)-(\d+)$/.exec(resource);
+  return m ? [...declaredIn, PODLESS_FIELDS[m[1]!]!, Number(m[2])] : [...declaredIn];
+}
+
+/** {@link declarationPath} as written in a message, relative to `spec.workload` for a service (`resources.<name>`). */
+function declared(service: LatticeService | undefined, resource: string | undefined): string {
+  const path = declarationPath(service, resource);
+  return (path[1] === 'workload' ? path.slice(2) : path).join('.');
+}
+
 function warn(state: DerivationState, condition: string, reason: string, resource: string | undefined, message: string): void {
-  const path = resource === undefined ? ['spec', 'workload', 'resources'] : ['spec', 'workload', 'resources', resource];
+  const path = declarationPath(state.service, resource);
   const d: Diagnostic = { severity: 'warning', condition, reason, path: path.join('.'), message };
   if (state.input.locate) d.location = state.input.locate(path);
   state.diagnostics.push(d);
@@ -486,8 +513,8 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
           `The owners of ${e.callee} must ${declarationHint(graph.service(e.callee), e.callee, self, 'inbound')}. ${STILL_DEPLOYED}`);
     } else if (e.state === 'outbound-missing') {
       warn(state, DEPENDENCIES_AGREED, REASONS.outboundNotDeclared, undefined,
-        `${e.callee} accepts calls from this service (its resources.${e.calleeResource}), but this service does not declare that it calls ${e.callee}, so that traffic is denied. ` +
-          `If this service calls it, ${declarationHint(state.service, self, e.callee, 'outbound')}; if not, ask the owners of ${e.callee} to remove resources.${e.calleeResource}. ${STILL_DEPLOYED}`);
+        `${e.callee} accepts calls from this service (its ${declared(graph.service(e.callee), e.calleeResource)}), but this service does not declare that it calls ${e.callee}, so that traffic is denied. ` +
+          `If this service calls it, ${declarationHint(state.service, self, e.callee, 'outbound')}; if not, ask the owners of ${e.callee} to remove ${declared(graph.service(e.callee), e.calleeResource)}. ${STILL_DEPLOYED}`);
     } else {
       const m = missingPeer(e.callee);
       warn(state, DEPENDENCIES_AGREED, m.reason, e.callerResource, `this service declares that it calls ${e.callee}, but ${m.what}. Until then that traffic is denied. ${STILL_DEPLOYED}`);
@@ -498,7 +525,7 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
     problems++;
     if (e.state === 'inbound-missing') {
       warn(state, DEPENDENCIES_AGREED, REASONS.inboundNotDeclared, undefined,
-        `${e.caller} declares that it calls this service (its resources.${e.callerResource}), but this service does not accept it, so that traffic is denied. ` +
+        `${e.caller} declares that it calls this service (its ${declared(graph.service(e.caller), e.callerResource)}), but this service does not accept it, so that traffic is denied. ` +
           `To accept it, ${declarationHint(state.service, self, e.caller, 'inbound')}; if not, ask the owners of ${e.caller} to remove the dependency. ${STILL_DEPLOYED}`);
     } else if (e.state === 'outbound-missing') {
       warn(state, DEPENDENCIES_AGREED, REASONS.outboundNotDeclared, e.calleeResource,
@@ -515,7 +542,7 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
   if (problems === 0) {
     const agreed = new Set([...outbound, ...inbound].map((e) => `${e.caller}>${e.callee}`)).size;
     const viaWildcard = wildcard && throughWildcard.length > 0
-      ? ` ${throughWildcard.length} caller${throughWildcard.length === 1 ? ' is' : 's are'} accepted through the wildcard resources.${wildcard.resource}${state.ctx.policyEngine ? ', which the platform\'s authorization policies permit' : ''}.`
+      ? ` ${throughWildcard.length} caller${throughWildcard.length === 1 ? ' is' : 's are'} accepted through the wildcard ${declared(state.service, wildcard.resource)}${state.ctx.policyEngine ? ', which the platform\'s authorization policies permit' : ''}.`
       : '';
     state.conditions.set(DEPENDENCIES_AGREED, {
       type: DEPENDENCIES_AGREED,
@@ -524,7 +551,7 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
       message: (agreed > 0
         ? `All ${agreed} service dependenc${agreed === 1 ? 'y is' : 'ies are'} declared by both sides.`
         : wildcard
-          ? `No service calls this one yet; it accepts any service that declares it (resources.${wildcard.resource}).`
+          ? `No service calls this one yet; it accepts any service that declares it (${declared(state.service, wildcard.resource)}).`
           : 'This service declares no service dependencies and no service declares it.') + viaWildcard,
     });
   }

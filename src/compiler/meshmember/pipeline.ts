@@ -95,12 +95,12 @@ export function podlessUnit(metadata: LatticeService['metadata'], side: MeshSide
 /** The unit (and platform view) of a mesh member. */
 export function meshMemberUnit(member: LatticeMeshMember): LatticeService {
   const selector = member.spec.target.selector ?? {};
-  return podlessUnit(member.metadata, { ...member.spec, selector }, meshIdentity(member.metadata.name, selector, member.spec));
+  return podlessUnit(member.metadata, { ...member.spec, selector }, meshIdentity(member.metadata.name, selector, member.spec, ['spec']));
 }
 
-/** The mesh identity of a podless workload: its selector, ServiceAccount (default: its name) and Service names (default: its name). */
-export function meshIdentity(name: string, selector: Record<string, string>, side: Pick<MeshSide, 'serviceAccount' | 'serviceNames'>): MeshIdentity {
-  return { podLabels: { ...selector }, serviceAccount: side.serviceAccount ?? name, serviceNames: side.serviceNames ?? [name] };
+/** The mesh identity of a podless workload: its selector, ServiceAccount (default: its name), Service names (default: its name) and where it declares its peers. */
+export function meshIdentity(name: string, selector: Record<string, string>, side: Pick<MeshSide, 'serviceAccount' | 'serviceNames'>, declaredIn: readonly string[]): MeshIdentity {
+  return { podLabels: { ...selector }, serviceAccount: side.serviceAccount ?? name, serviceNames: side.serviceNames ?? [name], declaredIn };
 }
 
 function error(state: DerivationState, path: (string | number)[], reason: string, message: string): Diagnostic {

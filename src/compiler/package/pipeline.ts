@@ -40,7 +40,7 @@ export function packageUnit(pkg: LatticePackage): LatticeService {
   return podlessUnit(
     pkg.metadata,
     mesh && selector ? { ...mesh, selector } : undefined,
-    mesh && selector ? meshIdentity(pkg.metadata.name, selector, mesh) : undefined,
+    mesh && selector ? meshIdentity(pkg.metadata.name, selector, mesh, ['spec', 'mesh']) : undefined,
     { ...(pkg.spec.resources ?? {}) },
   );
 }
