@@ -302,3 +302,27 @@ describe('Cedar gates hold for members', () => {
     assert.equal(allowed.status.phase, 'Ready');
   });
 });
+
+describe('lattice graph and quotas cover members and packages', () => {
+  test('the graph of examples/mesh: the member and the package are nodes, their agreement an allowed edge', async () => {
+    const { graphOfDocuments, graphView } = await import('../src/cli/graph.ts');
+    const { loadDocuments } = await import('../src/cli/load.ts');
+    const loaded = loadDocuments([new URL('../examples/mesh/', import.meta.url).pathname]);
+    const view = graphView(graphOfDocuments(loaded.documents));
+    assert.deepEqual(view.nodes.filter((n) => n.kind === 'service').map((n) => [n.id, n.status]), [['commerce/cache', 'valid'], ['commerce/legacy-pricing', 'valid']]);
+    const edges = view.edges.map((e) => `${e.from} > ${e.to}: ${e.state}${e.allowed ? '' : ' (denied)'}`);
+    assert.ok(edges.includes('commerce/legacy-pricing > commerce/cache: agreed'), edges.join('\n'));
+    assert.equal(edges.filter((e) => e.endsWith('(denied)')).length, 0, edges.join('\n'));
+  });
+
+  test('a quota covers them with no demand: they never take a quota over its limit', () => {
+    const quota = { apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeQuota', metadata: { name: 'tiny', namespace: 'lattice-system' }, spec: { selector: { namespaces: ['shop'] }, hard: { pods: 1, cpu: '1' } } };
+    const p = deriveObjects([ambientNamespace('shop'), quota, member('legacy', { target: { selector: SELECTOR }, ports: [{ name: 'http', port: 7070 }] }), service('one', { replicas: 1 })]);
+    for (const key of ['shop/legacy', 'shop/one']) assert.equal(resultOf(p, key).status.phase, 'Ready', key);
+    const usage = p.quotas.find((q) => q.name === 'tiny')!;
+    const legacy = usage.byKey.get('shop/legacy')!;
+    assert.equal(legacy.replicas, 0);
+    assert.deepEqual(Object.values(legacy.total).filter((v) => v !== 0), []);
+    assert.equal(usage.used.pods, 1);
+  });
+});
