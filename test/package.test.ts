@@ -1,5 +1,5 @@
 /**
- * LatticePackage field by field: the Flux chart source and HelmRelease, secrets through ExternalSecrets
+ * LatticePackage field by field: the Flux chart source and HelmRelease, secrets through an ExternalSecret
  * and valuesFrom (never in the values), the Cedar DeployPackage gate with tests that try to get
  * around it, the mesh member side of the chart's pods, validation, and upstream-schema validity of
  * every derived object. (Flows as a whole: test/cluster-model.test.ts.)
@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { conditionOf, deriveObjects, deriveYaml, objectOf, provider, resultOf, service } from './support/fixtures.ts';
 import { assertValid } from './support/schemas.ts';
+import { parse as parseYaml } from 'yaml';
 import { run } from '../src/cli/main.ts';
 
 const pkg = (name: string, spec: Record<string, unknown>, namespace = 'shop'): Record<string, unknown> => ({ apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePackage', metadata: { name, namespace }, spec });
@@ -63,6 +64,7 @@ describe('the Flux objects of a package', () => {
     const release = objectOf(r, 'HelmRelease');
     assert.throws(() => assertValid({ ...release, spec: { ...(release.spec as object), bogus: 1 } } as typeof release), /bogus/);
     assert.throws(() => assertValid({ ...release, spec: { ...(release.spec as object), valuesFrom: [{ kind: 'Secret', name: 'x', targetPath: 'a b' }] } } as typeof release), /targetPath/);
+    assert.throws(() => assertValid({ ...release, spec: { ...(release.spec as object), valuesFrom: [{ kind: 'Vault', name: 'x' }] } } as typeof release), /kind/);
     assert.throws(() => assertValid({ ...release, spec: { chartRef: { kind: 'OCIRepository', name: 'cache' } } } as typeof release), /interval/);
   });
 });
@@ -84,13 +86,10 @@ describe('secrets in values: through ExternalSecrets and valuesFrom, never in th
     for (const o of r.objects) assertValid(o);
   });
 
-  test('a whole-value placeholder: removed from values, given from the synced Secret at its path', () => {
+  test('secret strings are removed from values; the release reads them from the Secret <package>-values', () => {
     const release = objectOf(r, 'HelmRelease').spec as { values: Record<string, unknown>; valuesFrom: unknown[] };
     assert.deepEqual(release.values, { architecture: 'standalone', auth: { enabled: true }, 'replica.example.com': {}, literal: 'costs ${price}', list: ['a', 'b'] });
-    assert.deepEqual(release.valuesFrom, [
-      { kind: 'Secret', name: 'cache-redis-auth', valuesKey: 'password', targetPath: 'auth.password' },
-      { kind: 'Secret', name: 'cache-values', valuesKey: 'replica.example.com.url', targetPath: 'replica\\.example\\.com.url' },
-    ]);
+    assert.deepEqual(release.valuesFrom, [{ kind: 'Secret', name: 'cache-values', valuesKey: 'values.yaml' }]);
     assert.deepEqual(objectOf(r, 'ExternalSecret', 'cache-redis-auth').spec, {
       refreshInterval: '1h',
       secretStoreRef: { name: 'vault', kind: 'ClusterSecretStore' },
@@ -99,10 +98,30 @@ describe('secrets in values: through ExternalSecrets and valuesFrom, never in th
     });
   });
 
-  test('text around a placeholder: rendered by ESO into the Secret <package>-values', () => {
-    const es = objectOf(r, 'ExternalSecret', 'cache-values').spec as { target: { template: { data: Record<string, string> } }; data: unknown[] };
-    assert.deepEqual(es.target.template.data, { 'replica.example.com.url': 'redis://:{{ index . "redis-auth.password" }}@cache:6379/0' });
+  const template = (objectOf(r, 'ExternalSecret', 'cache-values').spec as { target: { template: { data: Record<string, string> } } }).target.template.data['values.yaml']!;
+
+  test('ESO renders the secret part as one JSON (so YAML) document, each secret string through toJson', () => {
+    const es = objectOf(r, 'ExternalSecret', 'cache-values').spec as { target: { name: string; template: { engineVersion: string } }; data: unknown[]; secretStoreRef: unknown };
+    assert.equal(es.target.name, 'cache-values');
+    assert.equal(es.target.template.engineVersion, 'v2');
+    assert.deepEqual(es.secretStoreRef, { name: 'vault', kind: 'ClusterSecretStore' });
     assert.deepEqual(es.data, [{ secretKey: 'redis-auth.password', remoteRef: { key: 'shop/redis', property: 'password' } }]);
+    assert.equal(template, '{"auth":{"password":{{ (index . "redis-auth.password") | toJson }}},"replica.example.com":{"url":{{ print "redis://:" (index . "redis-auth.password") "@cache:6379/0" | toJson }}}}');
+  });
+
+  test('whatever the secret holds (commas, quotes, newlines, digits only) arrives as that exact string', () => {
+    // Go text/template as ESO runs it, for the two forms Lattice writes: `(index . "k")` and `print` of
+    // string literals and such indexes, piped to toJson (sprig: JSON encoding of the string).
+    const render = (tpl: string, data: Record<string, string>): string =>
+      tpl.replace(/\{\{ (.*?) \| toJson \}\}/g, (_m, expr: string) => {
+        const arg = (a: string): string => (a.startsWith('(index . ') ? data[JSON.parse(a.slice('(index . '.length, -1)) as string]! : (JSON.parse(a) as string));
+        const parts = expr.startsWith('print ') ? [...expr.slice(6).matchAll(/\(index \. "[^"]*"\)|"(?:[^"\\]|\\.)*"/g)].map((m) => m[0]) : [expr];
+        return JSON.stringify(parts.map(arg).join(''));
+      });
+    for (const password of ['p,a"ss=1\n{x}', '012345', 'true', '${not.a.placeholder}']) {
+      const doc = parseYaml(render(template, { 'redis-auth.password': password })) as Record<string, Record<string, unknown>>;
+      assert.deepEqual(doc, { auth: { password }, 'replica.example.com': { url: `redis://:${password}@cache:6379/0` } });
+    }
   });
 
   test('no placeholder is left anywhere in the HelmRelease', () => {
@@ -115,7 +134,7 @@ describe('secrets in values: through ExternalSecrets and valuesFrom, never in th
       [{ a: '${metadata.name}' }, /spec\.values\.a: .*may only name a key of a secret resource/],
       [{ a: '${resources.redis-auth.user}' }, /does not sync \(params\.keys: password\)/],
       [{ a: ['${resources.redis-auth.password}'] }, /spec\.values\.a\[0\]: a secret placeholder inside a list/],
-      [{ 'a b': { c: '${resources.redis-auth.password}' } }, /characters a Flux targetPath cannot address/],
+      [{ 'a{{b': { c: '${resources.redis-auth.password}' } }, /holds "\{\{" or "\}\}"/],
       [{ '${resources.redis-auth.password}': 'x' }, /placeholder in a values key/],
       [{ a: '${resources.redis-auth.password' }, /not closed/],
     ];

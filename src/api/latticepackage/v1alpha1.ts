@@ -4,9 +4,9 @@
  * `HelmRepository` for an https repository or an `OCIRepository` for an oci:// one
  * (source.toolkit.fluxcd.io/v1), and Flux's helm-controller installs and upgrades the release.
  *
- * Secrets never enter the values: a value `${resources.NAME.KEY}` naming a secret resource is removed
- * from `values` and given to the release through `valuesFrom` (the Secret External Secrets Operator
- * syncs, at `targetPath`). The chart is authorized by Cedar (action DeployPackage) before anything is
+ * Secrets never enter the values: a string holding `${resources.NAME.KEY}` (NAME a secret resource)
+ * is removed from `values` and given to the release through `valuesFrom`, from a Secret External
+ * Secrets Operator renders (src/compiler/package/release.ts). The chart is authorized by Cedar (action DeployPackage) before anything is
  * derived, and the chart's pods join the bilateral mesh through `spec.mesh`, a mesh member
  * (src/api/latticemeshmember/) whose policies are derived with the package.
  *
@@ -94,7 +94,7 @@ export const latticePackageSpecSchema = z.strictObject({
   values: z
     .record(z.string(), z.unknown())
     .optional()
-    .describe('Helm values. A string value that is or contains ${resources.NAME.KEY} (NAME a secret resource) is resolved by External Secrets and passed through HelmRelease valuesFrom; secret values never appear in the HelmRelease. $${ is a literal ${.'),
+    .describe('Helm values. A string value that is or contains ${resources.NAME.KEY} (NAME a secret resource) is resolved by External Secrets into the Secret <package>-values and passed through HelmRelease valuesFrom; secret values never appear in the HelmRelease. $${ is a literal ${.'),
   resources: z
     .record(dnsLabel, resourceSchema)
     .optional()

@@ -11,10 +11,10 @@
  *   as `_` in OCI tags) and the Helm chart layer selected as is (`layerSelector` media type
  *   `application/vnd.cncf.helm.chart.content.v1.tar+gzip`, `operation: copy`); the release points
  *   at it with `spec.chartRef` (Flux's recommended way for OCI charts);
- * - values: `spec.values`, and `spec.valuesFrom` entries `{kind: Secret, name, valuesKey,
- *   targetPath}`, each setting one value at a dot-notation path from one key of a Secret. Flux merges
- *   the `valuesFrom` entries first, in order, and `spec.values` last (it wins on conflicts), so a
- *   value given through `valuesFrom` is removed from `spec.values`;
+ * - values: `spec.values`, and `spec.valuesFrom` entries `{kind: Secret, name, valuesKey}`, each a
+ *   YAML values document in one key of a Secret. Flux merges the `valuesFrom` documents first, in
+ *   order, and `spec.values` last (it wins on conflicts), so a value given through `valuesFrom` is
+ *   removed from `spec.values`;
  * - `postRenderers[].kustomize.patches`: JSON 6902 patches applied to the rendered chart; Lattice
  *   uses one to put the ambient label on the pod templates of the chart's Deployments,
  *   StatefulSets and DaemonSets when the package joins the mesh.
@@ -39,8 +39,6 @@ export const RELEASE_INTERVAL = '10m';
 export const SOURCE_INTERVAL = '1h';
 /** Helm's limit on release names (helm.sh: release names are at most 53 characters). */
 export const MAX_RELEASE_NAME = 53;
-/** Longest `targetPath` Flux accepts (HelmRelease CRD, `valuesFrom[].targetPath` maxLength). */
-export const MAX_TARGET_PATH = 250;
 
 /** The workload kinds whose pod template the ambient post-render patch labels. */
 export const AMBIENT_PATCHED_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
@@ -50,38 +48,77 @@ export interface ValuesReference {
   kind: 'Secret';
   name: string;
   valuesKey: string;
-  targetPath: string;
 }
 
-/** Values split into what the HelmRelease may carry and what comes from Secrets. */
+/** The key of the Secret `<package>-values` holding the secret part of the values. */
+export const VALUES_KEY = 'values.yaml';
+
+/** A value of the secret part of the values: the pieces of one string (text and secret keys). */
+interface SecretLeaf {
+  pieces: TemplatePiece[];
+}
+
+/** The secret part of the values: the maps on the way to each secret string, and the strings. */
+type SecretTree = { [key: string]: SecretTree | SecretLeaf };
+
+/** Values split into what the HelmRelease may carry and what comes from a Secret. */
 export interface SplitValues {
-  /** The values with every secret placeholder removed (and `$${` unescaped). */
+  /** The values with every secret string removed (and `$${` unescaped). */
   values: Record<string, unknown>;
-  valuesFrom: ValuesReference[];
-  /** Values built from several pieces (text around a secret), by the key of the Secret `<package>-values`. */
-  templated: Record<string, TemplatePiece[]>;
+  /** The secret strings at their paths; empty when the values read no secret. */
+  secret: SecretTree;
 }
 
-/** Why a values key cannot be written in a Flux targetPath, or undefined. Dots are escaped as `\.`. */
-function targetPathSegment(key: string): string | undefined {
-  if (!/^[A-Za-z0-9_\-./]+$/.test(key)) return undefined;
-  return key.replace(/\./g, '\\.');
+function isLeaf(node: SecretTree | SecretLeaf): node is SecretLeaf {
+  return Array.isArray((node as SecretLeaf).pieces);
+}
+
+/** The name under which ESO gives a template a secret resource's key (workload/secrets.ts, templatedExternalSecret). */
+function templateKey(piece: { binding: SecretBinding; key: string }): string {
+  return `${piece.binding.resource}.${piece.key}`;
+}
+
+/**
+ * The secret part of the values as an ESO template (engine v2: Go text/template with the sprig
+ * functions, external-secrets.io "Advanced Templating v2") that renders a JSON document, which is
+ * also YAML: maps as JSON objects, each secret string as `{{ <string> | toJson }}`, so whatever a
+ * secret holds (quotes, commas, newlines, digits only) arrives in the values as that exact string.
+ */
+export function secretValuesTemplate(tree: SecretTree): string {
+  const node = (n: SecretTree | SecretLeaf): string => {
+    if (!isLeaf(n)) return `{${Object.entries(n).map(([k, v]) => `${JSON.stringify(k)}:${node(v)}`).join(',')}}`;
+    const args = n.pieces.map((p) => ('text' in p ? JSON.stringify(p.text) : `(index . ${JSON.stringify(templateKey(p))})`));
+    return `{{ ${args.length === 1 ? args[0] : `print ${args.join(' ')}`} | toJson }}`;
+  };
+  return node(tree);
 }
 
 /**
  * Splits `values`: each string holding a `${resources.NAME.KEY}` placeholder of a secret resource is
- * taken out of the values and becomes a `valuesFrom` entry at its path: from the synced Secret of
- * NAME when the placeholder is the whole string, else from the key `<path>` of the templated Secret
- * `<package>-values` (ESO renders the text around it). Errors (reported on SecretsResolved, field
- * `spec.values.<path>`): another placeholder, an unknown or non-secret resource, a key not synced,
- * a placeholder in a list or a map key, a path Flux cannot address.
+ * taken out of the values and put, at the same path, in the secret part, which ESO renders into the
+ * Secret `<package>-values` (key `values.yaml`) and the HelmRelease reads through `valuesFrom`. Flux
+ * merges `valuesFrom` first and `spec.values` last, deep-merging maps, so the two parts meet again
+ * in the release's values. A whole YAML document rather than `targetPath` entries: Flux parses a
+ * `targetPath` value with Helm's `--set` syntax (fluxcd/helm-controller#1317), which would split a
+ * secret at a comma or turn digits into a number.
+ *
+ * Errors (SecretsResolved, field `spec.values.<path>`): another placeholder, an unknown or non-secret
+ * resource, a key not synced, an unclosed placeholder, a placeholder in a list (Helm replaces lists
+ * as a whole) or in a map key, and template delimiters (`{{`, `}}`) in a key on a secret's path.
  */
 export function splitValues(state: DerivationState, values: Record<string, unknown>, bindings: ReadonlyMap<string, SecretBinding>): SplitValues {
-  const out: SplitValues = { values: {}, valuesFrom: [], templated: {} };
-  const templatedName = childName([state.service.metadata.name, 'values'], 253);
-  const usedKeys = new Set<string>();
   const fail = (path: (string | number)[], reason: string, message: string): void => {
     state.diagnostics.push(secretError(state, ['spec', 'values', ...path], reason, message));
+  };
+  const secret: SecretTree = {};
+  const put = (path: string[], leaf: SecretLeaf): void => {
+    let at = secret;
+    for (const seg of path.slice(0, -1)) {
+      const next = at[seg];
+      if (next === undefined || isLeaf(next)) at = at[seg] = {};
+      else at = next;
+    }
+    at[path[path.length - 1]!] = leaf;
   };
   const visit = (value: unknown, path: (string | number)[], inList: boolean): { keep: boolean; value: unknown } => {
     if (typeof value === 'string') {
@@ -92,7 +129,7 @@ export function splitValues(state: DerivationState, values: Record<string, unkno
         return { keep: false, value };
       }
       const pieces: TemplatePiece[] = [];
-      let secret = false;
+      let hasSecret = false;
       for (const part of parsed.parts) {
         if (part.kind === 'text') {
           pieces.push({ text: part.text });
@@ -113,37 +150,19 @@ export function splitValues(state: DerivationState, values: Record<string, unkno
           return { keep: false, value };
         }
         pieces.push({ binding, key });
-        secret = true;
+        hasSecret = true;
       }
-      if (!secret) return { keep: true, value: pieces.map((p) => ('text' in p ? p.text : '')).join('') };
+      if (!hasSecret) return { keep: true, value: pieces.map((p) => ('text' in p ? p.text : '')).join('') };
       if (inList) {
-        fail(path, 'SecretInList', 'a secret placeholder inside a list cannot be passed to Helm on its own (Flux replaces lists as a whole): use a map, or a chart value that names an existing Secret');
+        fail(path, 'SecretInList', 'a secret placeholder inside a list cannot be given to Helm apart from the list (Helm replaces lists as a whole): use a map, or a chart value that names an existing Secret');
         return { keep: false, value };
       }
-      const segments: string[] = [];
-      for (const seg of path) {
-        const s = typeof seg === 'number' ? undefined : targetPathSegment(seg);
-        if (s === undefined) {
-          fail(path, 'InvalidValuesPath', `the key "${String(seg)}" on the way to this secret value holds characters a Flux targetPath cannot address (letters, digits, "_", "-", ".", "/"): rename it, or use a chart value that names an existing Secret`);
-          return { keep: false, value };
-        }
-        segments.push(s);
-      }
-      const targetPath = segments.join('.');
-      if (targetPath.length > MAX_TARGET_PATH) {
-        fail(path, 'InvalidValuesPath', `the path of this secret value is ${targetPath.length} characters long; Flux accepts at most ${MAX_TARGET_PATH}`);
+      const bad = path.find((seg) => typeof seg === 'string' && (seg.includes('{{') || seg.includes('}}')));
+      if (bad !== undefined) {
+        fail(path, 'InvalidValuesPath', `the key "${String(bad)}" on the way to this secret value holds "{{" or "}}", which the secret store's template language reserves: rename it`);
         return { keep: false, value };
       }
-      const only = pieces.length === 1 ? pieces[0] : undefined;
-      if (only && 'binding' in only) {
-        out.valuesFrom.push({ kind: 'Secret', name: only.binding.secretName, valuesKey: only.key, targetPath });
-      } else {
-        let key = targetPath.replace(/\\\./g, '.').replace(/[^-._a-zA-Z0-9]/g, '_');
-        for (let n = 2; usedKeys.has(key); n++) key = `${key}-${n}`;
-        usedKeys.add(key);
-        out.templated[key] = pieces;
-        out.valuesFrom.push({ kind: 'Secret', name: templatedName, valuesKey: key, targetPath });
-      }
+      put(path as string[], { pieces });
       return { keep: false, value };
     }
     if (Array.isArray(value)) {
@@ -163,8 +182,27 @@ export function splitValues(state: DerivationState, values: Record<string, unkno
     }
     return { keep: true, value };
   };
-  out.values = visit(values, [], false).value as Record<string, unknown>;
-  return out;
+  return { values: visit(values, [], false).value as Record<string, unknown>, secret };
+}
+
+/** The secret strings of a tree, depth first, each with its pieces. */
+function leaves(tree: SecretTree): SecretLeaf[] {
+  return Object.values(tree).flatMap((n) => (isLeaf(n) ? [n] : leaves(n)));
+}
+
+/**
+ * The ExternalSecret `<package>-values`: ESO fetches every secret key the values read (each from its
+ * own provider) and renders {@link secretValuesTemplate} into the key `values.yaml` of the Secret
+ * `<package>-values`.
+ */
+export function secretValuesExternalSecret(state: DerivationState, name: string, tree: SecretTree): KubeObject {
+  // templatedExternalSecret builds the data references (providers, refresh interval); the template
+  // itself is the JSON document.
+  const all = leaves(tree).flatMap((l) => l.pieces);
+  const es = templatedExternalSecret(state, name, { [VALUES_KEY]: all });
+  const target = (es.spec as { target: { template: { data: Record<string, string> } } }).target;
+  target.template.data = { [VALUES_KEY]: secretValuesTemplate(tree) };
+  return es;
 }
 
 /** The Flux source of the chart: a HelmRepository (https) or an OCIRepository (oci). */
@@ -210,7 +248,10 @@ export function helmRelease(state: DerivationState, pkg: LatticePackage, split: 
   spec.upgrade = { crds: 'Skip' };
   if (pkg.spec.mesh) spec.postRenderers = [ambientPostRenderer()];
   if (Object.keys(split.values).length > 0) spec.values = split.values;
-  if (split.valuesFrom.length > 0) spec.valuesFrom = split.valuesFrom;
+  if (Object.keys(split.secret).length > 0) {
+    const ref: ValuesReference = { kind: 'Secret', name: childName([name, 'values'], 253), valuesKey: VALUES_KEY };
+    spec.valuesFrom = [ref];
+  }
   return { apiVersion: HELM_RELEASE_API_VERSION, kind: 'HelmRelease', metadata: derivedMeta(state, name), spec };
 }
 
@@ -234,8 +275,8 @@ export function derivePackageRelease(state: DerivationState, pkg: LatticePackage
   const bindings = bindSecrets(state);
   for (const binding of bindings.values()) state.objects.push(externalSecretFor(state, binding));
   const split = splitValues(state, pkg.spec.values ?? {}, bindings);
-  if (Object.keys(split.templated).length > 0) {
-    state.objects.push(templatedExternalSecret(state, childName([pkg.metadata.name, 'values'], 253), split.templated));
+  if (Object.keys(split.secret).length > 0) {
+    state.objects.push(secretValuesExternalSecret(state, childName([pkg.metadata.name, 'values'], 253), split.secret));
   }
   state.objects.push(chartSource(state, pkg), helmRelease(state, pkg, split));
 }
