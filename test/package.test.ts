@@ -100,28 +100,36 @@ describe('secrets in values: through ExternalSecrets and valuesFrom, never in th
 
   const template = (objectOf(r, 'ExternalSecret', 'cache-values').spec as { target: { template: { data: Record<string, string> } } }).target.template.data['values.yaml']!;
 
-  test('ESO renders the secret part as one JSON (so YAML) document, each secret string through toJson', () => {
+  test('ESO renders the secret part as one YAML document, each secret string through toJson', () => {
     const es = objectOf(r, 'ExternalSecret', 'cache-values').spec as { target: { name: string; template: { engineVersion: string } }; data: unknown[]; secretStoreRef: unknown };
     assert.equal(es.target.name, 'cache-values');
     assert.equal(es.target.template.engineVersion, 'v2');
     assert.deepEqual(es.secretStoreRef, { name: 'vault', kind: 'ClusterSecretStore' });
     assert.deepEqual(es.data, [{ secretKey: 'redis-auth.password', remoteRef: { key: 'shop/redis', property: 'password' } }]);
-    assert.equal(template, '{"auth":{"password":{{ (index . "redis-auth.password") | toJson }}},"replica.example.com":{"url":{{ print "redis://:" (index . "redis-auth.password") "@cache:6379/0" | toJson }}}}');
+    assert.equal(template, "{'auth': {'password': {{ (index . `redis-auth.password`) | toJson }}}, 'replica.example.com': {'url': {{ print `redis://:` (index . `redis-auth.password`) `@cache:6379/0` | toJson }}}}");
   });
 
+  const render = (tpl: string, data: Record<string, string>): string =>
+    tpl.replace(/\{\{ (.*?) \| toJson \}\}/g, (_m, expr: string) => {
+      const literal = (a: string): string => (a.startsWith('`') ? a.slice(1, -1) : (JSON.parse(a) as string));
+      const arg = (a: string): string => (a.startsWith('(index . ') ? data[literal(a.slice('(index . '.length, -1))]! : literal(a));
+      const parts = expr.startsWith('print ') ? [...expr.slice(6).matchAll(/\(index \. `[^`]*`\)|`[^`]*`|"(?:[^"\\]|\\.)*"/g)].map((m) => m[0]) : [expr];
+      return JSON.stringify(parts.map(arg).join(''));
+    });
+
   test('whatever the secret holds (commas, quotes, newlines, digits only) arrives as that exact string', () => {
-    // Go text/template as ESO runs it, for the two forms Lattice writes: `(index . "k")` and `print` of
+    // Go text/template as ESO runs it, for the two forms Lattice writes: (index . `k`) and `print` of
     // string literals and such indexes, piped to toJson (sprig: JSON encoding of the string).
-    const render = (tpl: string, data: Record<string, string>): string =>
-      tpl.replace(/\{\{ (.*?) \| toJson \}\}/g, (_m, expr: string) => {
-        const arg = (a: string): string => (a.startsWith('(index . ') ? data[JSON.parse(a.slice('(index . '.length, -1)) as string]! : (JSON.parse(a) as string));
-        const parts = expr.startsWith('print ') ? [...expr.slice(6).matchAll(/\(index \. "[^"]*"\)|"(?:[^"\\]|\\.)*"/g)].map((m) => m[0]) : [expr];
-        return JSON.stringify(parts.map(arg).join(''));
-      });
     for (const password of ['p,a"ss=1\n{x}', '012345', 'true', '${not.a.placeholder}']) {
       const doc = parseYaml(render(template, { 'redis-auth.password': password })) as Record<string, Record<string, unknown>>;
       assert.deepEqual(doc, { auth: { password }, 'replica.example.com': { url: `redis://:${password}@cache:6379/0` } });
     }
+  });
+
+  test('keys with quotes and text with backquotes survive the template', () => {
+    const odd = resultOf(deriveObjects([provider(), pkg('cache', { ...spec, values: { "it's": { 'v"x': 'a`b ${resources.redis-auth.password}' } } })]), 'shop/cache');
+    const tpl = (objectOf(odd, 'ExternalSecret', 'cache-values').spec as { target: { template: { data: Record<string, string> } } }).target.template.data['values.yaml']!;
+    assert.deepEqual(parseYaml(render(tpl, { 'redis-auth.password': 's3cr,et' })), { "it's": { 'v"x': 'a`b s3cr,et' } });
   });
 
   test('no placeholder is left anywhere in the HelmRelease', () => {

@@ -78,16 +78,28 @@ function templateKey(piece: { binding: SecretBinding; key: string }): string {
   return `${piece.binding.resource}.${piece.key}`;
 }
 
+/** A Go template string literal: a raw string (backquotes) unless the text holds a backquote. */
+function goString(text: string): string {
+  return text.includes('`') ? JSON.stringify(text) : `\`${text}\``;
+}
+
+/** A YAML single-quoted scalar (quotes doubled), for the keys of the document. */
+function yamlKey(key: string): string {
+  return `'${key.replace(/'/g, "''")}'`;
+}
+
 /**
  * The secret part of the values as an ESO template (engine v2: Go text/template with the sprig
- * functions, external-secrets.io "Advanced Templating v2") that renders a JSON document, which is
- * also YAML: maps as JSON objects, each secret string as `{{ <string> | toJson }}`, so whatever a
- * secret holds (quotes, commas, newlines, digits only) arrives in the values as that exact string.
+ * functions, external-secrets.io "Advanced Templating v2") that renders a YAML flow document: maps
+ * as `{'key': value, ...}`, each secret string as `{{ <string> | toJson }}` (a JSON string is a YAML
+ * double-quoted scalar), so whatever a secret holds (quotes, commas, newlines, digits only) arrives
+ * in the values as that exact string. Template strings are raw (backquoted), so the template holds
+ * no double quote unless a text piece does.
  */
 export function secretValuesTemplate(tree: SecretTree): string {
   const node = (n: SecretTree | SecretLeaf): string => {
-    if (!isLeaf(n)) return `{${Object.entries(n).map(([k, v]) => `${JSON.stringify(k)}:${node(v)}`).join(',')}}`;
-    const args = n.pieces.map((p) => ('text' in p ? JSON.stringify(p.text) : `(index . ${JSON.stringify(templateKey(p))})`));
+    if (!isLeaf(n)) return `{${Object.entries(n).map(([k, v]) => `${yamlKey(k)}: ${node(v)}`).join(', ')}}`;
+    const args = n.pieces.map((p) => ('text' in p ? goString(p.text) : `(index . ${goString(templateKey(p))})`));
     return `{{ ${args.length === 1 ? args[0] : `print ${args.join(' ')}`} | toJson }}`;
   };
   return node(tree);
@@ -197,7 +209,7 @@ function leaves(tree: SecretTree): SecretLeaf[] {
  */
 export function secretValuesExternalSecret(state: DerivationState, name: string, tree: SecretTree): KubeObject {
   // templatedExternalSecret builds the data references (providers, refresh interval); the template
-  // itself is the JSON document.
+  // itself is the YAML document.
   const all = leaves(tree).flatMap((l) => l.pieces);
   const es = templatedExternalSecret(state, name, { [VALUES_KEY]: all });
   const target = (es.spec as { target: { template: { data: Record<string, string> } } }).target;
