@@ -29,7 +29,7 @@ async function examples(): Promise<string> {
   try {
     const r = await lattice('catalog', 'examples/', '--out', out);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Catalog of 13 services written to .*index\.html \(14 pages\)/);
+    assert.match(r.stderr, /Catalog of 15 services written to .*index\.html \(16 pages\)/);
   } finally {
     process.chdir(cwd);
   }
@@ -45,7 +45,7 @@ function allHtml(dir: string): string {
 test('the index lists every example service with owner, namespace, image, status and score', async () => {
   const index = readFileSync(join(await examples(), 'index.html'), 'utf8');
   const rows = [...index.matchAll(/<tr data-service="([^"]+)">(.*?)<\/tr>/g)];
-  assert.deepEqual(rows.map((r) => r[1]), ['analytics/nightly-report', 'analytics/train-ranker', 'commerce/catalog', 'commerce/checkout', 'commerce/ledger-export', 'commerce/notifications', 'commerce/orders', 'commerce/payments', 'commerce/search', 'commerce/search-ranker', 'commerce/storefront', 'ml/assistant', 'ml/chat']);
+  assert.deepEqual(rows.map((r) => r[1]), ['analytics/nightly-report', 'analytics/train-ranker', 'commerce/cache', 'commerce/catalog', 'commerce/checkout', 'commerce/ledger-export', 'commerce/legacy-pricing', 'commerce/notifications', 'commerce/orders', 'commerce/payments', 'commerce/search', 'commerce/search-ranker', 'commerce/storefront', 'ml/assistant', 'ml/chat']);
   const payments = rows.find((r) => r[1] === 'commerce/payments')![2]!;
   assert.match(payments, /<a href="services\/commerce\/payments.html">payments<\/a>/);
   assert.match(payments, /#commerce on Slack <span class="muted">\(commerce\)<\/span>/);
@@ -170,7 +170,7 @@ test('in headless Chromium: the example catalog renders, links work, nothing is 
     await page.goto(pathToFileURL(join(site, 'index.html')).href);
     assert.equal(await page.title(), 'Service catalog');
     const rows = await page.$$eval('#services tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim())));
-    assert.equal(rows.length, 13);
+    assert.equal(rows.length, 15);
     const byName = new Map(rows.map((r) => [r[0], r]));
     assert.deepEqual(byName.get('payments')!.slice(0, 3), ['payments', 'commerce', '#commerce on Slack (commerce)']);
     assert.equal(byName.get('payments')![4], 'Ready');

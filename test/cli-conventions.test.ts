@@ -68,7 +68,7 @@ test('render --check prints no objects; -q prints no summary when everything is 
   const check = await lattice('render', EXAMPLES, '--check');
   assert.equal(check.stdout, '');
   assert.equal(check.code, 1);
-  assert.match(check.stderr, /11 of 13 services Ready/);
+  assert.match(check.stderr, /13 of 15 services Ready/);
   const quietOk = await lattice('render', EXAMPLES, '--service', 'orders', '-q');
   assert.equal(quietOk.code, 0);
   assert.equal(quietOk.stderr, '');

@@ -708,3 +708,113 @@ describe('the network corpus in the modelled cluster: each new exposure admits i
     for (const o of net) assertValid(o as never);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Workloads Lattice does not run: a LatticeMeshMember (a Helm-installed Deployment) and a
+// LatticePackage (a chart Flux installs), in the mesh with services. Their pods and Services are
+// written here by hand as the charts would create them (Lattice derives neither); the pods carry the
+// ambient label: the member's through its chart's pod labels (its selector names the label), the
+// package's through the HelmRelease post-renderer (checked below).
+
+const member = (name: string, spec: Record<string, unknown>, namespace = 'shop'): Record<string, unknown> => ({ apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticeMeshMember', metadata: { name, namespace }, spec });
+const AMBIENT_LABEL = { 'istio.io/dataplane-mode': 'ambient' };
+
+const PODLESS_FLEET = [
+  // web calls the member legacy (agreed: legacy accepts web).
+  service('web', { workload: { service: { ports: { http: http(80, 8080) } }, resources: { legacy: { type: 'service' } } } }),
+  // api accepts legacy; batch calls the package cache, which does not accept it (one-sided).
+  service('api', { workload: { service: { ports: { http: http(8080) } }, resources: { legacy: { type: 'service', direction: 'inbound' } } } }),
+  service('batch', { workload: { resources: { cache: { type: 'service' } } } }),
+  // legacy: accepts web on 7070, calls api and cache, and an external API.
+  member('legacy', {
+    target: { selector: { app: 'legacy', 'app.kubernetes.io/instance': 'legacy', ...AMBIENT_LABEL } },
+    serviceAccount: 'legacy-sa',
+    ports: [{ name: 'http', port: 7070 }],
+    allowedCallers: [{ name: 'web' }],
+    dependencies: [{ name: 'api' }, { name: 'cache' }],
+    egress: [{ target: { fqdn: 'rates.example.com' }, ports: [443] }],
+  }),
+  // orphan: calls api, which does not accept it (one-sided).
+  member('orphan', { target: { selector: { app: 'orphan', ...AMBIENT_LABEL } }, dependencies: [{ name: 'api' }] }),
+  // cache: Redis from a chart, accepts legacy on 6379.
+  {
+    apiVersion: 'lattice.dev/v1alpha1', kind: 'LatticePackage', metadata: { name: 'cache', namespace: 'shop' },
+    spec: {
+      chart: { repository: 'oci://registry.example.com/charts', name: 'redis', version: '18.6.1' },
+      mesh: { selector: { 'app.kubernetes.io/instance': 'cache' }, serviceAccount: 'cache', serviceNames: ['cache-master'], ports: [{ name: 'redis', port: 6379 }], allowedCallers: [{ name: 'legacy' }] },
+    },
+  },
+];
+
+const podless = deriveObjects(PODLESS_FLEET);
+const podlessObjects = [...podless.platformObjects, ...podless.services.flatMap((s) => s.objects)] as Obj[];
+const chartPod = (name: string, labels: Record<string, string>, serviceAccount: string, ports: number[]): Pod => platformPod('shop', name, labels, serviceAccount, ports);
+const LEGACY = chartPod('legacy', { app: 'legacy', 'app.kubernetes.io/instance': 'legacy', ...AMBIENT_LABEL }, 'legacy-sa', [7070]);
+const ORPHAN = chartPod('orphan', { app: 'orphan', ...AMBIENT_LABEL }, 'orphan', [9000]);
+const CACHE = chartPod('cache', { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache', ...AMBIENT_LABEL }, 'cache', [6379]);
+/** The Services the charts create (not derived by Lattice). */
+const chartService = (name: string, selector: Record<string, string>, port: number, targetPort: number): Obj => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector, ports: [{ name: 'p', port, targetPort, protocol: 'TCP' }] } });
+const CHART_SERVICES = [chartService('legacy', { app: 'legacy' }, 80, 7070), chartService('cache-master', { 'app.kubernetes.io/instance': 'cache' }, 6379, 6379)];
+const podlessModel = new ClusterModel([...podlessObjects, ...CHART_SERVICES], { pods: [DNS, ISTIOD, SCRAPER, STRANGER, LEGACY, ORPHAN, CACHE] });
+const podlessWorkloads = podlessModel.pods.filter((p) => p.namespace === 'shop' && p !== STRANGER);
+
+describe('mesh members and packages in the modelled cluster', () => {
+  test('every workload is Ready, every derived object is valid, and the chart pods are the ones the package enrols', () => {
+    assert.deepEqual(podless.problems, []);
+    for (const r of podless.services) assert.equal(r.status.phase, 'Ready', r.key);
+    for (const o of podlessObjects) assertValid(o);
+    for (const p of podlessWorkloads) assert.equal(podlessModel.inMesh(p), true, `${p.namespace}/${p.name}`);
+    // The package's pods carry the ambient label because its HelmRelease patches every pod template.
+    const release = resultOf(podless, 'shop/cache').objects.find((o) => o.kind === 'HelmRelease')!;
+    const patches = (release.spec as { postRenderers: { kustomize: { patches: { target: { kind: string }; patch: string }[] } }[] }).postRenderers[0]!.kustomize.patches;
+    assert.deepEqual(patches.map((p) => p.target.kind), ['Deployment', 'StatefulSet', 'DaemonSet']);
+    for (const p of patches) assert.match(p.patch, /path: \/spec\/template\/metadata\/labels\/istio\.io~1dataplane-mode\n {2}value: ambient/);
+  });
+
+  test('agreed edges to and from the member and the package work through their Services', () => {
+    const web = podlessModel.pod('shop/web');
+    for (const [caller, ns, name, port] of [[web, 'shop', 'legacy', 80], [LEGACY, 'shop', 'api', 8080], [LEGACY, 'shop', 'cache-master', 6379]] as const) {
+      const v = podlessModel.callService(caller, ns, name, port, [DNS]);
+      assert.ok(v.allowed, `${caller.name} > ${name}:${port}: ${v.stage} ${v.detail}`);
+    }
+    assert.equal(podlessModel.connectOutside(LEGACY, { fqdn: 'rates.example.com', ip: '198.51.100.20' }, 443, [DNS]).allowed, true);
+  });
+
+  test('nothing else gets through: every source to every port of every workload pod', () => {
+    const impostor: Pod = { ...LEGACY, name: 'legacy-impostor', serviceAccount: 'default' };
+    const elsewhere: Pod = { ...LEGACY, name: 'legacy-elsewhere', namespace: 'ops' };
+    const sources: Pod[] = [...podlessModel.pods, impostor, elsewhere];
+    const expected = new Set(['shop/web>shop/legacy:7070', 'shop/legacy>shop/api:8080', 'shop/legacy>shop/cache:6379', 'monitoring/vmagent-vmagent>shop/web:8080', 'monitoring/vmagent-vmagent>shop/api:8080']);
+    const allowed = new Set<string>();
+    let tried = 0;
+    for (const src of sources) {
+      for (const dst of podlessWorkloads) {
+        for (const port of new Set([...dst.ports.map((p) => p.port), 22, 80, 6379, 7070, 8080, HBONE_PORT])) {
+          for (const protocol of ['TCP', 'UDP']) {
+            tried++;
+            if (podlessModel.connect(src, dst, port, protocol).allowed) allowed.add(`${src.namespace}/${src.name}>${dst.namespace}/${dst.name}:${port}${protocol === 'UDP' ? '/UDP' : ''}`);
+          }
+        }
+      }
+    }
+    assert.ok(tried > 500, `tried ${tried} flows`);
+    assert.deepEqual([...allowed].sort(), [...expected].sort());
+  });
+
+  test('DNS and the outside: each looks up only what it needs; only the member reaches its external host', () => {
+    const names = ['legacy.shop.svc.cluster.local', 'api.shop.svc.cluster.local', 'cache-master.shop.svc.cluster.local', 'cache.shop.svc.cluster.local', 'rates.example.com'];
+    const can = (p: Pod): string[] => names.filter((n) => podlessModel.resolves(p, n, [DNS]).allowed);
+    assert.deepEqual(can(podlessModel.pod('shop/web')), ['legacy.shop.svc.cluster.local']);
+    assert.deepEqual(can(LEGACY), ['api.shop.svc.cluster.local', 'cache-master.shop.svc.cluster.local', 'rates.example.com']);
+    assert.deepEqual(can(podlessModel.pod('shop/batch')), [], 'batch is not accepted by cache: not even its name');
+    assert.deepEqual(can(ORPHAN), []);
+    for (const p of podlessWorkloads.filter((x) => x !== LEGACY)) assert.equal(podlessModel.connectOutside(p, { fqdn: 'rates.example.com', ip: '198.51.100.20' }, 443, [DNS]).allowed, false, p.name);
+  });
+
+  test('a chart pod the post-renderer did not enrol is not selected, so the default deny keeps it closed', () => {
+    const unenrolled: Pod = { ...CACHE, name: 'cache-unenrolled', labels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'cache' } };
+    const m = new ClusterModel([...podlessObjects, ...CHART_SERVICES], { pods: [DNS, SCRAPER, LEGACY, unenrolled] });
+    assert.equal(m.connect(LEGACY, unenrolled, 6379).allowed, false);
+    assert.equal(m.connect(STRANGER, unenrolled, 6379).allowed, false);
+  });
+});

@@ -256,7 +256,7 @@ describe('the schema file', () => {
     assert.deepEqual(Object.keys(json.json), ['Lattice']);
     const ns = json.json.Lattice;
     assert.deepEqual(Object.keys(ns?.actions ?? {}).sort(), [...LATTICE_ACTIONS, ...UNASKED_ACTIONS].sort());
-    assert.deepEqual(Object.keys(ns?.entityTypes ?? {}).sort(), ['CloudPermission', 'Cluster', 'ExternalEndpoint', 'Group', 'Image', 'Mesh', 'Namespace', 'Route', 'Secret', 'SecretPath', 'SecurityOverride', 'Service', 'User', 'Volume']);
+    assert.deepEqual(Object.keys(ns?.entityTypes ?? {}).sort(), ['Chart', 'CloudPermission', 'Cluster', 'ExternalEndpoint', 'Group', 'Image', 'Mesh', 'Namespace', 'Route', 'Secret', 'SecretPath', 'SecurityOverride', 'Service', 'User', 'Volume']);
     assert.match(LATTICE_SCHEMA, /^namespace Lattice \{$/m);
   });
 });

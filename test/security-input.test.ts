@@ -325,7 +325,7 @@ test('an unknown lattice.dev kind is an error with a did-you-mean (exit 1), and 
   const dir = tmp({ 'web.yaml': service('web'), 'api.yaml': typo, 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
   const r = await lattice('render', dir);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /error: LatticeServce api: .*api\.yaml:2:1 kind: kind "LatticeServce" is not a Lattice kind, so Lattice cannot read this document\. Did you mean LatticeService\? Lattice kinds: LatticeService, LatticeJob, LatticeModel, LatticePlatform, SecretProvider, ImageProvider, CedarPolicy, LatticeQuota, LatticeTeam\./);
+  assert.match(r.stderr, /error: LatticeServce api: .*api\.yaml:2:1 kind: kind "LatticeServce" is not a Lattice kind, so Lattice cannot read this document\. Did you mean LatticeService\? Lattice kinds: LatticeService, LatticeJob, LatticeModel, LatticePlatform, SecretProvider, ImageProvider, CedarPolicy, LatticeQuota, LatticeTeam, LatticeMeshMember, LatticePackage\./);
   assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
   assert.match(r.stderr, /Ignored \(kinds Lattice does not handle\): v1 ConfigMap ×1\./, 'other groups are still only listed');
   assert.doesNotMatch(r.stderr, /Ignored.*LatticeServce/);
@@ -353,13 +353,14 @@ test('a Lattice kind under a mistyped or missing API group is an error, not igno
   assert.match(r.stderr, /error: LatticeService b: .*apiVersion v1alpha1 is not Lattice's API group/);
 });
 
-test('a reference-design kind not implemented yet is an error saying it is not supported yet', { skip: RESERVED_KINDS.length === 0 ? 'every reference kind is implemented' : false }, async () => {
-  const kind = RESERVED_KINDS[0]!;
-  const dir = tmp({ 'web.yaml': service('web'), 'x.yaml': `apiVersion: lattice.dev/v1alpha1\nkind: ${kind}\nmetadata: {name: nightly, namespace: shop}\nspec: {}\n` });
-  const r = await lattice('render', dir);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, new RegExp(`error: ${kind} nightly: .*x\\.yaml:2:1 kind: ${kind} is a Lattice kind this version of Lattice does not support yet, so nothing would be derived from it\\. Remove the document, or render it with a Lattice version that supports ${kind}`));
-  assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
+test('every kind of the reference design is implemented: none is left reserved, each is a served kind and a workload', async () => {
+  const { KINDS } = await import('../src/api/kinds.ts');
+  const { WORKLOAD_KINDS } = await import('../src/compiler/kinds.ts');
+  assert.deepEqual(RESERVED_KINDS, []);
+  for (const kind of ['LatticeService', 'LatticeJob', 'LatticeModel', 'LatticeMeshMember', 'LatticePackage']) {
+    assert.ok(KINDS.some((k) => k.kind === kind), `${kind} is served`);
+    assert.ok(WORKLOAD_KINDS.has(kind), `${kind} is derived by the compiler`);
+  }
 });
 
 test('a LatticeJob (implemented) is validated, not refused as unsupported: an empty spec names the missing tasks', async () => {

@@ -16,6 +16,8 @@ import * as cedarPolicy from './cedarpolicy/v1alpha1.ts';
 import * as latticeQuota from './latticequota/v1alpha1.ts';
 import * as latticeTeam from './latticeteam/v1alpha1.ts';
 import * as latticeJob from './latticejob/v1alpha1.ts';
+import * as latticeMeshMember from './latticemeshmember/v1alpha1.ts';
+import * as latticePackage from './latticepackage/v1alpha1.ts';
 
 /** A printer column of `kubectl get` (apiextensions.k8s.io/v1 `additionalPrinterColumns`). */
 export interface PrinterColumn {
@@ -237,6 +239,43 @@ export const KINDS: KindDefinition[] = [
       AGE,
     ],
   },
+  {
+    kind: latticeMeshMember.KIND,
+    plural: latticeMeshMember.PLURAL,
+    singular: 'latticemeshmember',
+    shortNames: latticeMeshMember.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      "A workload Lattice does not run (a Helm-installed Deployment, an operator) in the bilateral mesh: its pods, selected by labels, get the CiliumNetworkPolicy and Istio AuthorizationPolicy of their declared ports, callers and dependencies, with their ServiceAccount as mesh identity. No pod, Deployment or Service is derived.",
+    spec: latticeMeshMember.latticeMeshMemberSpecSchema,
+    status: latticeMeshMember.latticeMeshMemberStatusSchema,
+    printerColumns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed.' },
+      { name: 'Resources', type: 'integer', jsonPath: '.status.resourceCount', description: 'Number of derived resources.' },
+      AGE,
+    ],
+  },
+  {
+    kind: latticePackage.KIND,
+    plural: latticePackage.PLURAL,
+    singular: 'latticepackage',
+    shortNames: latticePackage.SHORT_NAMES,
+    scope: 'Namespaced',
+    group: GROUP,
+    version: VERSION,
+    description:
+      "A Helm chart as an escape hatch: derives a Flux HelmRelease and its HelmRepository or OCIRepository, ExternalSecrets for the secrets its values read (passed through valuesFrom, never written in the values), and the mesh policies of its pods. The chart must be permitted by a Cedar policy (action DeployPackage).",
+    spec: latticePackage.latticePackageSpecSchema,
+    status: latticePackage.latticePackageStatusSchema,
+    printerColumns: [
+      { name: 'Chart', type: 'string', jsonPath: '.spec.chart.name', description: 'Chart name.' },
+      { name: 'Version', type: 'string', jsonPath: '.spec.chart.version', description: 'Chart version.' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Ready or Failed.' },
+      AGE,
+    ],
+  },
 ];
 
 /** Finds a kind by kind name, plural, singular or short name, case-insensitively. */
@@ -251,7 +290,7 @@ export function findKind(name: string): KindDefinition | undefined {
  * ignored, so that a platform never believes a job, model or team was set up when nothing was
  * derived. A kind leaves this list by being added to {@link KINDS}.
  */
-export const RESERVED_KINDS: readonly string[] = ['LatticeMeshMember', 'LatticePackage'];
+export const RESERVED_KINDS: readonly string[] = [];
 
 /** Why a document that claims to be (or looks like) a Lattice object cannot be used: which field and what to do. */
 export interface KindProblem {

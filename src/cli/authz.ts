@@ -14,7 +14,7 @@ import type { Streams } from './render.ts';
 
 /** The modules the commands run on, loaded when a command runs (see main.ts), not at start. */
 async function implementation() {
-  const [platform, { authorizationInput }, { documentKey }, { workloadView }, policy, { loadForCommand }, { table }, { renderTime }] = await Promise.all([
+  const [platform, { authorizationInput }, { documentKey }, kinds, policy, { loadForCommand }, { table }, { renderTime }, pkg] = await Promise.all([
     import('../compiler/platform/snapshot.ts'),
     import('../compiler/workload/authorization.ts'),
     import('../compiler/platform/fleet.ts'),
@@ -23,8 +23,9 @@ async function implementation() {
     import('./load.ts'),
     import('./output.ts'),
     import('./render.ts'),
+    import('../compiler/package/pipeline.ts'),
   ]);
-  return { ...platform, authorizationInput, documentKey, workloadView, ...policy, loadForCommand, table, renderTime };
+  return { ...platform, authorizationInput, documentKey, ...policy, loadForCommand, table, renderTime, ...kinds, packageRequests: pkg.packageRequests };
 }
 
 
@@ -40,7 +41,7 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
     .requiredOption('--service <namespace/name>', 'the service to check, e.g. commerce/payments')
     .addHelpText('after', '\nExit status 0 when every request is allowed, 1 when any is denied or could not be decided, 2 when the service is not found.')
     .action(async (paths: string[], opts: { service: string }) => {
-      const { loadForCommand, snapshotPlatform, buildContext, renderTime, documentKey, authorizationInput, table, workloadView } = await implementation();
+      const { loadForCommand, snapshotPlatform, buildContext, renderTime, documentKey, authorizationInput, table, workloadKindOf, SERVICE_WORKLOAD, packageRequests, serviceRequests } = await implementation();
       const loaded = loadForCommand(paths, streams);
       if (!loaded) return setExit(EXIT.usage);
       const snapshot = snapshotPlatform(loaded.documents);
@@ -58,15 +59,19 @@ export function registerAuthz(program: Command, setExit: (code: number) => void,
         setExit(EXIT.usage);
         return;
       }
-      // Any workload kind: a LatticeJob is authorized as its view (every container of every task, one principal).
-      const service = doc.validated ?? workloadView(doc.object);
-      const kind = String((doc.object as { kind?: unknown }).kind ?? 'LatticeService');
+      // Every workload kind (src/compiler/kinds.ts): its view is what the shared gates authorize.
+      const kind = workloadKindOf(doc.object) ?? SERVICE_WORKLOAD;
+      const value = doc.validated ?? kind.parse(doc.object);
+      const service = doc.validated ?? (value === undefined ? undefined : kind.view(value));
       if (!service) {
-        streams.stderr(`error: ${kind} ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
+        streams.stderr(`error: ${kind.kind} ${opts.service} is not valid, so it cannot be authorized: run lattice render to see its problems.\n`);
         setExit(EXIT.failed);
         return;
       }
-      const { decisions, summary } = ctx.policyEngine!.authorizeService(authorizationInput(service, ctx));
+      const input = authorizationInput(service, ctx);
+      // A package also needs DeployPackage on its chart (src/compiler/package/pipeline.ts).
+      const requests = kind.kind === 'LatticePackage' ? packageRequests(value as Parameters<typeof packageRequests>[0], input) : serviceRequests(input);
+      const { decisions, summary } = ctx.policyEngine!.decide(requests);
       const rows = [['ACTION', 'RESOURCE', 'DECISION', 'DETERMINING POLICIES']];
       for (const d of decisions) rows.push([d.action, d.resourceDescription, d.outcome.toUpperCase(), d.determiningPolicies.join(', ') || '(none: default deny)']);
       streams.stdout(decisions.length > 0 ? table(rows) : 'The service asks for nothing that needs a permit.\n');

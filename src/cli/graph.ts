@@ -9,7 +9,7 @@
  * Exit status: 0 the graph was drawn (one-sided edges are not a failure; `lattice render` reports
  * them in each service's status), 2 bad invocation or unreadable input.
  */
-import { workloadView } from '../compiler/kinds.ts';
+import { SERVICE_WORKLOAD, workloadKindOf } from '../compiler/kinds.ts';
 import { classify } from '../compiler/platform/snapshot.ts';
 import { documentKey } from '../compiler/platform/fleet.ts';
 import { ServiceGraph, splitKey, type EdgeState } from '../compiler/mesh/graph.ts';
@@ -50,14 +50,16 @@ export interface GraphView {
   edges: GraphEdge[];
 }
 
-/** The service graph of a set of documents: every LatticeService (the first of a duplicated name), valid or not. */
+/** The service graph of a set of documents: every workload of every kind (the first of a duplicated name), valid or not. */
 export function graphOfDocuments(documents: readonly ServiceInput[]): ServiceGraph {
   const graph = new ServiceGraph();
   for (const doc of classify([...documents]).services) {
     const key = documentKey(doc.object);
     if (graph.has(key)) continue;
-    // A workload of any kind, as the mesh sees it (src/compiler/kinds.ts).
-    graph.set(key, workloadView(doc.object) ?? null);
+    // Every workload kind (src/compiler/kinds.ts): a mesh member or a package is a node like a service.
+    const kind = workloadKindOf(doc.object) ?? SERVICE_WORKLOAD;
+    const value = kind.parse(doc.object);
+    graph.set(key, value === undefined ? null : kind.view(value));
   }
   return graph;
 }

@@ -18,6 +18,8 @@ import { KIND as MODEL_KIND, type LatticeModel } from '../api/latticemodel/v1alp
 import { deriveModel } from './model/pipeline.ts';
 import { modelUnit, validateModel } from './model/unit.ts';
 import { rememberModel } from './model/kthena.ts';
+import { MESH_MEMBER_WORKLOAD } from './meshmember/pipeline.ts';
+import { PACKAGE_WORKLOAD } from './package/pipeline.ts';
 import type { DerivationContext, ServiceInput, ServiceResult } from './types.ts';
 
 /**
@@ -91,7 +93,7 @@ export const MODEL_WORKLOAD: WorkloadKind<LatticeModel> = {
 
 /** Every workload kind, by `kind`. */
 export const WORKLOAD_KINDS: ReadonlyMap<string, WorkloadKind> = new Map<string, WorkloadKind>(
-  ([SERVICE_WORKLOAD, JOB_WORKLOAD, MODEL_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
+  ([SERVICE_WORKLOAD, JOB_WORKLOAD, MODEL_WORKLOAD, MESH_MEMBER_WORKLOAD, PACKAGE_WORKLOAD] as WorkloadKind[]).map((k) => [k.kind, k]),
 );
 
 /** The workload kind of a raw document (by its `kind`), or undefined. The API version is checked by the caller. */

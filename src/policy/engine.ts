@@ -21,10 +21,12 @@ import { validateCedarPolicies, type CedarPolicyValidation, type LoadedPolicy, t
 import {
   LATTICE_ACTIONS,
   UNASKED_ACTIONS,
+  deployPackageRequest,
   exposeRouteRequest,
   serviceRequests,
   skipImageVerificationRequest,
   type AuthorizationRequest,
+  type ChartInput,
   type LatticeAction,
   type RouteInput,
   type ServiceAuthorizationInput,
@@ -48,6 +50,7 @@ export const DENIAL_REASONS: Readonly<Record<LatticeAction, string>> = {
   ExposeRoute: 'RouteExposureDenied',
   AccessCloud: 'CloudAccessDenied',
   AccessVolume: 'VolumeAccessDenied',
+  DeployPackage: 'DeployPackageDenied',
 };
 
 /** What Cedar decided for one request. */
@@ -304,6 +307,11 @@ export class PolicyEngine {
   /** Whether the service may run `image` without signature verification (action SkipImageVerification). */
   canSkipImageVerification(input: ServiceAuthorizationInput, image: string): AuthorizationDecision {
     return this.authorize(skipImageVerificationRequest(input, image));
+  }
+
+  /** Whether a package may install its chart (action DeployPackage; src/compiler/package/). */
+  canDeployPackage(input: ServiceAuthorizationInput, chart: ChartInput): AuthorizationDecision {
+    return this.authorize(deployPackageRequest(input, chart));
   }
 
   /** Whether the service may expose a route (action ExposeRoute). */

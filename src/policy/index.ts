@@ -31,6 +31,7 @@ export {
   serviceRequests,
   skipImageVerificationRequest,
   exposeRouteRequest,
+  deployPackageRequest,
   namespaceFacts,
   securityOverrides,
   podSecurityOverrides,
@@ -45,6 +46,7 @@ export {
   type SecurityOverrideInput,
   type SecurityOverrideCategory,
   type RouteInput,
+  type ChartInput,
   type EntityRef,
   type ResourceOwner,
 } from './requests.ts';

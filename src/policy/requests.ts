@@ -23,6 +23,7 @@ export const LATTICE_ACTIONS = [
   'ExposeRoute',
   'AccessCloud',
   'AccessVolume',
+  'DeployPackage',
 ] as const;
 
 /**
@@ -179,6 +180,7 @@ const T = {
   SecurityOverride: `${CEDAR_NAMESPACE}::SecurityOverride`,
   Route: `${CEDAR_NAMESPACE}::Route`,
   CloudPermission: `${CEDAR_NAMESPACE}::CloudPermission`,
+  Chart: `${CEDAR_NAMESPACE}::Chart`,
 } as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -743,4 +745,42 @@ function routeRequests(ctx: ServiceContext): AuthorizationRequest[] {
 /** The ExposeRoute request for one host, for callers that build routes themselves. */
 export function exposeRouteRequest(input: ServiceAuthorizationInput, route: RouteInput): AuthorizationRequest {
   return routeRequest(serviceContext(input), route);
+}
+
+/** A Helm chart a LatticePackage installs, for the DeployPackage gate. */
+export interface ChartInput {
+  /** Repository URL as written (https://... or oci://...). */
+  repository: string;
+  name: string;
+  version: string;
+  /** Field of the LatticePackage naming the chart, for messages (`spec.chart`). */
+  path: string;
+}
+
+/**
+ * The DeployPackage request of a package's chart: principal the package (as a Lattice::Service:
+ * `<namespace>/<name>`, member of its Namespace), resource a `Chart` entity with the repository,
+ * its scheme and host, the chart name and the exact version. One request per package.
+ */
+export function deployPackageRequest(input: ServiceAuthorizationInput, chart: ChartInput): AuthorizationRequest {
+  const ctx = serviceContext(input);
+  let scheme = '';
+  let host = '';
+  try {
+    const url = new URL(chart.repository);
+    scheme = url.protocol.replace(/:$/, '');
+    host = url.host;
+  } catch {
+    // The LatticePackage schema refuses such a repository; attributes stay empty for any other caller.
+  }
+  const id = `${chart.repository.replace(/\/+$/, '')}/${chart.name}:${chart.version}`;
+  const resource = { type: T.Chart, id };
+  return request(ctx, {
+    action: 'DeployPackage',
+    resource,
+    resourceDescription: `chart ${id}`,
+    requestPhrase: `deploy Chart ${id}`,
+    path: chart.path,
+    extra: [{ uid: resource, attrs: { repository: chart.repository, scheme, host, name: chart.name, version: chart.version }, parents: [] }],
+  });
 }

@@ -10,7 +10,7 @@
  *    CRDs), External Secrets v1 (`@kubernetes-models/external-secrets` 2.x, generated from the ESO v1 Go
  *    API types), KEDA, Gateway API and cert-manager.
  * 3. Custom resources whose upstream CRD YAML is vendored in `test/upstream-schemas/` (Cilium, Tetragon,
- *    VictoriaMetrics, Volcano, Kthena; sources, commits and licences in its README): validated with ajv
+ *    VictoriaMetrics, Volcano, Kthena; Flux as hand-transcribed excerpts; sources, commits and licences in its README): validated with ajv
  *    against `openAPIV3Schema` of the right version (see `structural.ts`; CEL `x-kubernetes-validations`
  *    are not evaluated).
  *
@@ -264,6 +264,10 @@ const CRD_KINDS: CrdKind[] = [
   { source: 'crd', apiVersion: 'networking.serving.volcano.sh/v1alpha1', kind: 'ModelServer', file: 'kthena/networking.serving.volcano.sh_modelservers.yaml' },
   { source: 'crd', apiVersion: 'iam.services.k8s.aws/v1alpha1', kind: 'Role', file: 'ack/iam.services.k8s.aws_roles.yaml' },
   { source: 'crd', apiVersion: 'eks.services.k8s.aws/v1alpha1', kind: 'PodIdentityAssociation', file: 'ack/eks.services.k8s.aws_podidentityassociations.yaml' },
+  // Flux: hand-transcribed excerpts (the README says what each keeps and drops).
+  { source: 'crd', apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', file: 'flux/helm.toolkit.fluxcd.io_helmreleases.excerpt.yaml' },
+  { source: 'crd', apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'HelmRepository', file: 'flux/source.toolkit.fluxcd.io_helmrepositories.excerpt.yaml' },
+  { source: 'crd', apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', file: 'flux/source.toolkit.fluxcd.io_ocirepositories.excerpt.yaml' },
 ];
 
 const REGISTRY = new Map<string, ModelKind | CrdKind>();

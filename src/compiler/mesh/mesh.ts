@@ -39,6 +39,7 @@ import { ServiceGraph, splitKey, type Edge } from './graph.ts';
 import { parsedEndpoints } from '../../api/latticeservice/endpoint.ts';
 import { cloudEgress } from '../workload/cloud.ts';
 import { ingressPeers, type IngressPeer } from './ingress.ts';
+import { hasOwnMeshIdentity, meshIdentityOf, type MeshIdentity } from './identity.ts';
 import { LABELS, childName } from '../naming.ts';
 import { metricsPort } from '../service/observability.ts';
 import { derivedMeta, namespaceOf } from '../meta.ts';
@@ -88,15 +89,21 @@ export function ciliumPodLabel(key: string): string {
   return `k8s:${key}`;
 }
 
-/** The Cilium endpoint selector of the pods of service `name` in `namespace`: by name label, namespace and ServiceAccount. */
-export function ciliumPeerSelector(name: string, namespace: string): { matchLabels: Record<string, string> } {
-  return {
-    matchLabels: {
-      [ciliumPodLabel(LABELS.name)]: name,
-      [CILIUM_LABELS.namespace]: namespace,
-      [CILIUM_LABELS.serviceAccount]: name,
-    },
-  };
+/**
+ * The Cilium endpoint selector of the pods of workload `name` in `namespace`: by its pod labels,
+ * namespace and ServiceAccount. Without `identity`, those of a workload Lattice runs (name label,
+ * ServiceAccount `name`); with it, those of a mesh member (src/compiler/mesh/identity.ts).
+ */
+export function ciliumPeerSelector(name: string, namespace: string, identity?: MeshIdentity): { matchLabels: Record<string, string> } {
+  const matchLabels: Record<string, string> = {};
+  if (identity) {
+    for (const [k, v] of Object.entries(identity.podLabels)) matchLabels[ciliumPodLabel(k)] = v;
+  } else {
+    matchLabels[ciliumPodLabel(LABELS.name)] = name;
+  }
+  matchLabels[CILIUM_LABELS.namespace] = namespace;
+  matchLabels[CILIUM_LABELS.serviceAccount] = identity?.serviceAccount ?? name;
+  return { matchLabels };
 }
 
 /** The SPIFFE identity Istio gives pods running as ServiceAccount `name` in `namespace` (a service's ServiceAccount is its name), as written in `principals`. */
@@ -199,10 +206,12 @@ export function deriveMesh(state: DerivationState): void {
   const { outbound, inbound } = graph.edgesOf(state.key);
   report(state, graph, outbound, inbound);
 
-  const callers = inbound.filter((e) => e.state === 'agreed').map((e) => splitKey(e.caller));
+  // Each peer with its mesh identity: the pods of a mesh member are selected by its own labels and
+  // ServiceAccount (src/compiler/mesh/identity.ts), those of a workload Lattice runs by its name.
+  const callers = inbound.filter((e) => e.state === 'agreed').map((e) => ({ ...splitKey(e.caller), identity: meshIdentityOf(graph.service(e.caller)!) }));
   const callees = outbound
     .filter((e) => e.state === 'agreed')
-    .map((e) => ({ ...splitKey(e.callee), ports: podPorts(graph.service(e.callee)!) }))
+    .map((e) => ({ ...splitKey(e.callee), identity: meshIdentityOf(graph.service(e.callee)!), ports: podPorts(graph.service(e.callee)!) }))
     .filter((c) => c.ports.length > 0);
   const externals = externalEndpoints(state.service);
   const ports = podPorts(state.service);
@@ -331,8 +340,13 @@ interface ScraperPeer {
   port: PodPort;
 }
 
-/** The scraper peer of a service with a metrics port (observability.ts decides which port), else undefined. */
+/**
+ * The scraper peer of a service with a metrics port (observability.ts decides which port), else
+ * undefined. A workload whose pods Lattice does not run (a mesh member, a package) gets no
+ * VMServiceScrape and so no scraper: none of its ports is opened to it.
+ */
 function scraperPeer(state: DerivationState): ScraperPeer | undefined {
+  if (hasOwnMeshIdentity(state.service)) return undefined;
   const portName = metricsPort(state);
   const port = portName === undefined ? undefined : state.service.spec.workload.service?.ports[portName];
   if (!port) return undefined;
@@ -344,10 +358,17 @@ function ciliumPorts(ports: readonly PodPort[]): { ports: { port: string; protoc
   return [{ ports: ports.map((p) => ({ port: String(p.port), protocol: p.protocol })) }];
 }
 
+/** An agreed peer of the workload, with the identity its pods are selected and authenticated by. */
+interface Peer {
+  namespace: string;
+  name: string;
+  identity: MeshIdentity;
+}
+
 function ciliumPolicy(
   state: DerivationState,
-  callers: { namespace: string; name: string }[],
-  callees: { namespace: string; name: string; ports: PodPort[] }[],
+  callers: Peer[],
+  callees: (Peer & { ports: PodPort[] })[],
   externals: ExternalEndpoint[],
   ports: PodPort[],
   gateways: IngressPeer[],
@@ -361,7 +382,7 @@ function ciliumPolicy(
   // Every name the pods need to resolve: agreed callees and external hosts. In ambient mode the pods
   // do not talk to istiod (ztunnel does, from its own pod), so neither istiod's name nor its port is allowed.
   const names = new Set<string>();
-  for (const c of callees) names.add(serviceHost(c.name, c.namespace, settings.clusterDomain));
+  for (const c of callees) for (const n of c.identity.serviceNames ?? [c.name]) names.add(serviceHost(n, c.namespace, settings.clusterDomain));
   for (const e of externals) if (!e.ip && e.entity === undefined) names.add(e.host);
   const cloud = cloudEgress(state.service);
   for (const n of cloud.names) names.add(n);
@@ -382,7 +403,7 @@ function ciliumPolicy(
   // ztunnel opens the tunnel to the callee's pod on 15008 from inside this pod (its address and identity).
   if (callees.length > 0) {
     const selectors = callees.map((c) => {
-      const sel = ciliumPeerSelector(c.name, c.namespace);
+      const sel = ciliumPeerSelector(c.name, c.namespace, c.identity);
       // The callee's pods are matched by name label and namespace; its ServiceAccount is not needed to select it.
       delete sel.matchLabels[CILIUM_LABELS.serviceAccount];
       return sel;
@@ -412,13 +433,13 @@ function ciliumPolicy(
 
   const spec: Record<string, unknown> = {
     description: `Derived by Lattice for ${state.key}: only agreed service dependencies${gateways.length > 0 ? ', the gateways of its routes' : ''}${scraper ? ', the metrics scraper' : ''} over ztunnel's HBONE port 15008, DNS and declared external services.`,
-    endpointSelector: { matchLabels: { [ciliumPodLabel(LABELS.name)]: name } },
+    endpointSelector: { matchLabels: ciliumLabels(meshIdentityOf(state.service).podLabels) },
     enableDefaultDeny: { ingress: true, egress: true },
   };
   // Every peer arrives through ztunnel on 15008; which application port it may use is the Istio
   // policy's decision (ztunnel sees the original port inside the tunnel, Cilium does not).
   const peers: { matchLabels: Record<string, string> }[] = [];
-  if (ports.length > 0) for (const c of callers) peers.push(ciliumPeerSelector(c.name, c.namespace));
+  if (ports.length > 0) for (const c of callers) peers.push(ciliumPeerSelector(c.name, c.namespace, c.identity));
   const gatewaySelectors = new Map<string, { matchLabels: Record<string, string> }>();
   for (const g of gateways) gatewaySelectors.set(`${g.gateway.namespace}/${g.gateway.name}/${g.serviceAccount}`, gatewaySelector(g));
   peers.push(...gatewaySelectors.values());
@@ -457,13 +478,18 @@ function gatewaySelector(g: IngressPeer): { matchLabels: Record<string, string> 
   return { matchLabels };
 }
 
-function authorizationPolicy(state: DerivationState, callers: { namespace: string; name: string }[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined, exposed: PodPort[], advertised: AdvertisePeer | undefined): KubeObject {
+/** Pod labels as Cilium endpoint labels (`k8s:` source prefix). */
+function ciliumLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [ciliumPodLabel(k), v]));
+}
+
+function authorizationPolicy(state: DerivationState, callers: Peer[], ports: PodPort[], gateways: IngressPeer[], scraper: ScraperPeer | undefined, exposed: PodPort[], advertised: AdvertisePeer | undefined): KubeObject {
   const name = state.service.metadata.name;
   const trustDomain = meshOf(state.ctx).trustDomain;
   const rules: Record<string, unknown>[] = [];
   if (callers.length > 0 && ports.length > 0) {
     rules.push({
-      from: [{ source: { principals: callers.map((c) => principalOf(trustDomain, c.namespace, c.name)) } }],
+      from: [{ source: { principals: callers.map((c) => principalOf(trustDomain, c.namespace, c.identity.serviceAccount)) } }],
       to: [{ operation: { ports: ports.map((p) => String(p.port)) } }],
     });
   }
@@ -488,7 +514,7 @@ function authorizationPolicy(state: DerivationState, callers: { namespace: strin
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
     metadata: derivedMeta(state, name),
-    spec: { selector: { matchLabels: { [LABELS.name]: name } }, action: 'ALLOW', rules },
+    spec: { selector: { matchLabels: { ...meshIdentityOf(state.service).podLabels } }, action: 'ALLOW', rules },
   };
 }
 
@@ -567,6 +593,12 @@ const STILL_DEPLOYED = 'This service is still deployed and Ready; only this depe
 export function declarationHint(target: LatticeService | undefined, targetKey: string, peerKey: string, direction: 'inbound' | 'outbound'): string {
   const targetNamespace = splitKey(targetKey).namespace;
   const peer = splitKey(peerKey);
+  // A mesh member or a package declares its peers in lists of its own (src/compiler/mesh/identity.ts).
+  const declaredIn = target ? meshIdentityOf(target).declaredIn : undefined;
+  if (declaredIn) {
+    const ref = peer.namespace !== targetNamespace ? `{name: ${peer.name}, namespace: ${peer.namespace}}` : `{name: ${peer.name}}`;
+    return `add \`${ref}\` to ${[...declaredIn, direction === 'inbound' ? 'allowedCallers' : 'dependencies'].join('.')}`;
+  }
   const resources = target?.spec.workload.resources ?? {};
   for (const [r, res] of Object.entries(resources)) {
     if (res.type !== 'service' || res.id === '*') continue;
@@ -587,8 +619,29 @@ export function declarationHint(target: LatticeService | undefined, targetKey: s
   return `add under spec.workload.resources: \`${name}: {${fields.join(', ')}}\``;
 }
 
+/** The list a podless unit's resource name (`caller-<i>`, `dependency-<i>`, `egress-<i>`) stands for. */
+const PODLESS_FIELDS: Record<string, string> = { caller: 'allowedCallers', dependency: 'dependencies', egress: 'egress' };
+
+/**
+ * Where `service` declares `resource`, as its owners write it: `spec.workload.resources.<name>` for a
+ * service; for a mesh member or a package, the entry of its own list (`spec.allowedCallers.0`,
+ * `spec.mesh.dependencies.1`, ...). Without a resource: the whole declaration section.
+ */
+export function declarationPath(service: LatticeService | undefined, resource: string | undefined): (string | number)[] {
+  const declaredIn = service ? meshIdentityOf(service).declaredIn : undefined;
+  if (!declaredIn) return resource === undefined ? ['spec', 'workload', 'resources'] : ['spec', 'workload', 'resources', resource];
+  const m = resource === undefined ? null : /^(caller|dependency|egress)-(\d+)$/.exec(resource);
+  return m ? [...declaredIn, PODLESS_FIELDS[m[1]!]!, Number(m[2])] : [...declaredIn];
+}
+
+/** {@link declarationPath} as written in a message, relative to `spec.workload` for a service (`resources.<name>`). */
+function declared(service: LatticeService | undefined, resource: string | undefined): string {
+  const path = declarationPath(service, resource);
+  return (path[1] === 'workload' ? path.slice(2) : path).join('.');
+}
+
 function warn(state: DerivationState, condition: string, reason: string, resource: string | undefined, message: string): void {
-  const path = resource === undefined ? ['spec', 'workload', 'resources'] : ['spec', 'workload', 'resources', resource];
+  const path = declarationPath(state.service, resource);
   const d: Diagnostic = { severity: 'warning', condition, reason, path: path.join('.'), message };
   if (state.input.locate) d.location = state.input.locate(path);
   state.diagnostics.push(d);
@@ -610,8 +663,8 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
           `The owners of ${e.callee} must ${declarationHint(graph.service(e.callee), e.callee, self, 'inbound')}. ${STILL_DEPLOYED}`);
     } else if (e.state === 'outbound-missing') {
       warn(state, DEPENDENCIES_AGREED, REASONS.outboundNotDeclared, undefined,
-        `${e.callee} accepts calls from this service (its resources.${e.calleeResource}), but this service does not declare that it calls ${e.callee}, so that traffic is denied. ` +
-          `If this service calls it, ${declarationHint(state.service, self, e.callee, 'outbound')}; if not, ask the owners of ${e.callee} to remove resources.${e.calleeResource}. ${STILL_DEPLOYED}`);
+        `${e.callee} accepts calls from this service (its ${declared(graph.service(e.callee), e.calleeResource)}), but this service does not declare that it calls ${e.callee}, so that traffic is denied. ` +
+          `If this service calls it, ${declarationHint(state.service, self, e.callee, 'outbound')}; if not, ask the owners of ${e.callee} to remove ${declared(graph.service(e.callee), e.calleeResource)}. ${STILL_DEPLOYED}`);
     } else {
       const m = missingPeer(e.callee);
       warn(state, DEPENDENCIES_AGREED, m.reason, e.callerResource, `this service declares that it calls ${e.callee}, but ${m.what}. Until then that traffic is denied. ${STILL_DEPLOYED}`);
@@ -622,7 +675,7 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
     problems++;
     if (e.state === 'inbound-missing') {
       warn(state, DEPENDENCIES_AGREED, REASONS.inboundNotDeclared, undefined,
-        `${e.caller} declares that it calls this service (its resources.${e.callerResource}), but this service does not accept it, so that traffic is denied. ` +
+        `${e.caller} declares that it calls this service (its ${declared(graph.service(e.caller), e.callerResource)}), but this service does not accept it, so that traffic is denied. ` +
           `To accept it, ${declarationHint(state.service, self, e.caller, 'inbound')}; if not, ask the owners of ${e.caller} to remove the dependency. ${STILL_DEPLOYED}`);
     } else if (e.state === 'outbound-missing') {
       warn(state, DEPENDENCIES_AGREED, REASONS.outboundNotDeclared, e.calleeResource,
@@ -639,7 +692,7 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
   if (problems === 0) {
     const agreed = new Set([...outbound, ...inbound].map((e) => `${e.caller}>${e.callee}`)).size;
     const viaWildcard = wildcard && throughWildcard.length > 0
-      ? ` ${throughWildcard.length} caller${throughWildcard.length === 1 ? ' is' : 's are'} accepted through the wildcard resources.${wildcard.resource}${state.ctx.policyEngine ? ', which the platform\'s authorization policies permit' : ''}.`
+      ? ` ${throughWildcard.length} caller${throughWildcard.length === 1 ? ' is' : 's are'} accepted through the wildcard ${declared(state.service, wildcard.resource)}${state.ctx.policyEngine ? ', which the platform\'s authorization policies permit' : ''}.`
       : '';
     state.conditions.set(DEPENDENCIES_AGREED, {
       type: DEPENDENCIES_AGREED,
@@ -648,7 +701,7 @@ function report(state: DerivationState, graph: ServiceGraph, outbound: Edge[], i
       message: (agreed > 0
         ? `All ${agreed} service dependenc${agreed === 1 ? 'y is' : 'ies are'} declared by both sides.`
         : wildcard
-          ? `No service calls this one yet; it accepts any service that declares it (resources.${wildcard.resource}).`
+          ? `No service calls this one yet; it accepts any service that declares it (${declared(state.service, wildcard.resource)}).`
           : 'This service declares no service dependencies and no service declares it.') + viaWildcard,
     });
   }

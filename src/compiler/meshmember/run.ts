@@ -1,0 +1,108 @@
+/**
+ * The run loop of a workload kind whose pods Lattice does not template (a mesh member, a package):
+ * validate the document with the kind's zod schema, build its "unit" (the LatticeService-shaped view
+ * the shared stages read), run the gates, then the derivers, and build the status. The same loop as
+ * service/pipeline.ts `deriveService`, all-or-nothing: any error drops every object.
+ */
+import type { z } from 'zod';
+import type { Condition } from '../../api/common.ts';
+import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { buildStatus } from '../status.ts';
+import { issuesToDiagnostics } from '../service/validate.ts';
+import { nameCollision, sortForApply } from '../service/pipeline.ts';
+import { selfCollisions } from '../platform/collisions.ts';
+import { hasErrors, type Stage } from '../workload/stages.ts';
+import type { DerivationContext, DerivationState, Diagnostic, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
+
+/** What a kind gives the run loop. */
+export interface UnitKind<T> {
+  /** The document's `kind`, written on the result. */
+  kind: string;
+  schema: z.ZodType<T>;
+  /** The LatticeService-shaped unit of a valid document (its view, with its mesh identity). */
+  unit(value: T): LatticeService;
+  /** Gates, run in order; any error stops the derivation before the derivers. */
+  gates: readonly ((state: DerivationState, value: T) => void)[];
+  /** Derivers, run in order when no gate failed. */
+  derivers: readonly ((state: DerivationState, value: T) => void)[];
+}
+
+interface Identity {
+  namespace: string;
+  name: string;
+  generation: number;
+  previous?: Condition[];
+}
+
+function identityOf(object: unknown): Identity {
+  const meta = (object as { metadata?: { name?: unknown; namespace?: unknown; generation?: unknown } } | null)?.metadata;
+  const status = (object as { status?: { conditions?: unknown } } | null)?.status;
+  const id: Identity = {
+    namespace: typeof meta?.namespace === 'string' ? meta.namespace : 'default',
+    name: typeof meta?.name === 'string' ? meta.name : '(unnamed)',
+    // The API server sets generation 1 on creation; a file rendered offline describes that object.
+    generation: typeof meta?.generation === 'number' ? meta.generation : 1,
+  };
+  if (Array.isArray(status?.conditions)) id.previous = status.conditions as Condition[];
+  return id;
+}
+
+/** Adapts a shared {@link Stage} to the loop's stage shape. */
+export function stage<T>(s: Stage): (state: DerivationState, value: T) => void {
+  const adapted = (state: DerivationState): void => s(state);
+  Object.defineProperty(adapted, 'name', { value: s.name });
+  return adapted;
+}
+
+/**
+ * Derives one document of `kind`. `value` is the already validated document when the caller has it
+ * (the Fleet parses every workload once). Never throws for bad input.
+ */
+export function runUnit<T>(kind: UnitKind<T>, input: ServiceInput, value: T | undefined, ctx: DerivationContext): ServiceResult {
+  const id = identityOf(input.object);
+  const key = `${id.namespace}/${id.name}`;
+  const result = (objects: KubeObject[], diagnostics: Diagnostic[], conditions: DerivationState['conditions']): ServiceResult => {
+    const opts: Parameters<typeof buildStatus>[0] = { objects, diagnostics, conditions, now: ctx.now, generation: id.generation };
+    if (id.previous !== undefined) opts.previous = id.previous;
+    return { kind: kind.kind, key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(opts), diagnostics };
+  };
+  const times = ctx.stageTimes;
+  const run = <R>(name: string, f: () => R): R => {
+    if (!times) return f();
+    const start = performance.now();
+    try {
+      return f();
+    } finally {
+      times.set(name, (times.get(name) ?? 0) + performance.now() - start);
+    }
+  };
+  let valid = value;
+  if (valid === undefined) {
+    const parsed = run('validate', () => kind.schema.safeParse(input.object, { reportInput: true }));
+    if (!parsed.success) return result([], issuesToDiagnostics(parsed.error.issues, input), new Map());
+    valid = parsed.data;
+  }
+  const v = valid;
+  const state: DerivationState = {
+    key,
+    service: kind.unit(v),
+    input,
+    ctx,
+    objects: [],
+    diagnostics: [],
+    conditions: new Map(),
+    pod: { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} },
+  };
+  for (const gate of kind.gates) run(gate.name, () => gate(state, v));
+  if (!hasErrors(state)) for (const d of kind.derivers) run(d.name, () => d(state, v));
+  if (!hasErrors(state)) {
+    for (const c of selfCollisions(state.objects)) {
+      state.diagnostics.push(nameCollision(
+        `this ${kind.kind} would derive ${c.descriptions.length} objects with one name: ${c.descriptions.join(' and ')}. Two objects with one name would overwrite each other: rename the resources involved.`,
+        input.locate?.(['metadata', 'name']),
+      ));
+    }
+  }
+  const failed = hasErrors(state);
+  return run('buildStatus', () => result(failed ? [] : sortForApply(state.objects), state.diagnostics, state.conditions));
+}
