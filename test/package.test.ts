@@ -231,9 +231,14 @@ spec:
     assert.equal(conditionOf(r, 'PolicyAuthorized').reason, 'ProtectedNamespace');
   });
 
-  test('while a CedarPolicy is invalid, every package is refused (fail closed)', () => {
-    const r = resultOf(deriveObjects([policy(PERMIT_REDIS), policy('permit (principal, action == Lattice::Action::"Nope", resource);', 'broken'), pkg('cache', { chart: REDIS_OCI })]), 'shop/cache');
+  test('while a CedarPolicy holds a forbid that cannot be read, every package is refused (fail closed); a broken permit only permits nothing', () => {
+    // A forbid naming an unknown action could have forbidden anything: every request is refused.
+    const r = resultOf(deriveObjects([policy(PERMIT_REDIS), policy('forbid (principal, action == Lattice::Action::"Nope", resource);', 'broken'), pkg('cache', { chart: REDIS_OCI })]), 'shop/cache');
     assert.equal(conditionOf(r, 'PolicyAuthorized').reason, 'PolicyInvalid');
+    assert.deepEqual(r.objects, []);
+    // A broken permit is left out: default deny already covers what it would have allowed.
+    const p = resultOf(deriveObjects([policy(PERMIT_REDIS), policy('permit (principal, action == Lattice::Action::"Nope", resource);', 'broken'), pkg('cache', { chart: REDIS_OCI })]), 'shop/cache');
+    assert.equal(conditionOf(p, 'PolicyAuthorized').status, 'True');
   });
 
   test('lattice authz check lists DeployPackage among a package\'s decisions', async () => {
