@@ -239,6 +239,14 @@ spec:
     // A broken permit is left out: default deny already covers what it would have allowed.
     const p = resultOf(deriveObjects([policy(PERMIT_REDIS), policy('permit (principal, action == Lattice::Action::"Nope", resource);', 'broken'), pkg('cache', { chart: REDIS_OCI })]), 'shop/cache');
     assert.equal(conditionOf(p, 'PolicyAuthorized').status, 'True');
+    // ... and does not excuse the chart from its own question: without a permit for it, refused.
+    const unpermitted = resultOf(deriveObjects([policy('permit (principal, action == Lattice::Action::"Nope", resource);', 'broken'), pkg('cache', { chart: REDIS_OCI })]), 'shop/cache');
+    assert.equal(conditionOf(unpermitted, 'PolicyAuthorized').status, 'False');
+    assert.deepEqual(unpermitted.objects, []);
+    // A forbid on DeployPackage that cannot be read refuses the chart even though a permit exists.
+    const forbidden = resultOf(deriveObjects([policy(PERMIT_REDIS), policy('forbid (principal, action == Lattice::Action::"DeployPackage", resource) when { resource.nope };', 'broken'), pkg('cache', { chart: REDIS_OCI })]), 'shop/cache');
+    assert.equal(conditionOf(forbidden, 'PolicyAuthorized').reason, 'PolicyInvalid');
+    assert.deepEqual(forbidden.objects, []);
   });
 
   test('lattice authz check lists DeployPackage among a package\'s decisions', async () => {

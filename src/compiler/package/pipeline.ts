@@ -20,7 +20,7 @@ import { AMBIENT_POD_LABEL } from '../../api/latticemeshmember/v1alpha1.ts';
 import { KIND, latticePackageSchema, type LatticePackage } from '../../api/latticepackage/v1alpha1.ts';
 import { deriveMesh } from '../mesh/mesh.ts';
 import { protectedNamespaceGate } from '../workload/protected.ts';
-import { authorizationGate, authorizationInput, POLICY_AUTHORIZED } from '../workload/authorization.ts';
+import { authorizationGate, authorizationInput, invalidPoliciesCovering, POLICY_AUTHORIZED } from '../workload/authorization.ts';
 import { meshIdentity, podlessMeshGate, podlessUnit } from '../meshmember/pipeline.ts';
 import { runUnit, stage, type UnitKind } from '../meshmember/run.ts';
 import { derivePackageRelease } from './release.ts';
@@ -48,12 +48,29 @@ export function packageUnit(pkg: LatticePackage): LatticeService {
 /**
  * The Cedar gate of the chart: action DeployPackage on `Lattice::Chart::"<repository>/<name>:<version>"`
  * (src/policy/requests.ts `deployPackageRequest`). No permit, or a forbid: error on PolicyAuthorized,
- * nothing derived. Skipped while a CedarPolicy is invalid: the authorization gate already refused.
+ * nothing derived. While a policy that could forbid DeployPackage is invalid, refused (PolicyInvalid).
  */
 export function deployPackageGate(state: DerivationState, pkg: LatticePackage): void {
   const engine = state.ctx.policyEngine;
   if (!engine) throw new Error('the derivation context has no policy engine: build it with buildContext');
-  if ((state.ctx.invalidPolicies ?? []).length > 0) return;
+  // Fail closed: a left-out policy that could forbid DeployPackage (a whole CedarPolicy, a forbid
+  // naming the action, or one naming an action the schema lacks) refuses the chart, whatever the
+  // valid policies decide. Another left-out policy does not excuse the chart from being asked.
+  const covering = invalidPoliciesCovering(state.ctx.invalidPolicies ?? [], 'DeployPackage');
+  if (covering.length > 0) {
+    const names = covering.map((p) => `CedarPolicy ${p.name}${p.policyId === undefined ? '' : ` (policy ${p.policyId})`}${p.where ? ` (${p.where})` : ''}: ${p.message}`).join('; ');
+    const owners = [...new Set(covering.map((p) => p.owner ?? engine.platformContact))].join(', ');
+    const d: Diagnostic = {
+      severity: 'error',
+      condition: POLICY_AUTHORIZED,
+      reason: 'PolicyInvalid',
+      path: 'spec.chart',
+      message: `no authorization decision can be made for DeployPackage of this chart while a Cedar policy that could forbid it is invalid: ${names}. Lattice refuses the chart instead of deciding without that policy. Contact ${owners} to fix or disable it (spec.enabled: false); \`lattice authz validate\` shows every error.`,
+    };
+    if (state.input.locate) d.location = state.input.locate(['spec', 'chart']);
+    state.diagnostics.push(d);
+    return;
+  }
   const decision = engine.canDeployPackage(authorizationInput(state.service, state.ctx), {
     repository: pkg.spec.chart.repository,
     name: pkg.spec.chart.name,
