@@ -125,3 +125,18 @@ test('texts outside the common subset are left to the yaml library', () => {
   assert.ok(read);
   assert.deepEqual(read[0]!.object, { '': null, b: [null, null, 31, 15, -0, NaN, 1000, Infinity, '1_000', '0b11', 'yes'] });
 });
+
+test('a syntax error is reported once per document, with how many followed it, and an unquoted placeholder in {...} gets the fix', () => {
+  const text = 'apiVersion: lattice.dev/v1beta1\nkind: LatticeService\nspec:\n  volumes:\n    /config: {source: ${resources.config}}\n---\nkind: Other\nmetadata: {name: ok}\n';
+  const { documents, errors } = parseYamlDocuments(text, 'f.yaml');
+  assert.equal(errors.length, 1, JSON.stringify(errors));
+  assert.deepEqual([errors[0]!.location.line, errors[0]!.location.file], [5, 'f.yaml']);
+  assert.match(errors[0]!.message, /A \$\{\.\.\.\} placeholder inside \{\.\.\.\} must be quoted: write source: "\$\{resources\.config\}"/);
+  assert.match(errors[0]!.message, /\(and \d+ more syntax errors? in this document, usually caused by this one: fix it first\)$/);
+  // The next document is still read.
+  assert.deepEqual(documents.map((d) => (d.object as { kind: string }).kind), ['Other']);
+  // No hint where it does not apply.
+  const other = parseYamlDocuments('a: [1, 2\nb: 3\n', 'g.yaml');
+  assert.equal(other.errors.length, 1);
+  assert.doesNotMatch(other.errors[0]!.message, /placeholder/);
+});

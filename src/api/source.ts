@@ -63,9 +63,12 @@ export function parseYamlDocuments(text: string, file: string, options: { fast?:
   }
   docs.forEach((doc, index) => {
     if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
-        errors.push({ location: at(err.pos[0]), message: firstLine(err.message) });
-      }
+      // The first syntax error is the cause; the parser's later ones in the same document are
+      // mostly its consequences (one misplaced ":" yields dozens), so they are counted, not listed.
+      const [first, ...rest] = doc.errors;
+      const more = rest.length === 0 ? '' : ` (and ${rest.length} more syntax error${rest.length === 1 ? '' : 's'} in this document, usually caused by this one: fix it first)`;
+      const where = at(first!.pos[0]);
+      errors.push({ location: where, message: firstLine(first!.message) + placeholderHint(text, where.line) + more });
       return;
     }
     let object: unknown;
@@ -89,6 +92,18 @@ export function parseYamlDocuments(text: string, file: string, options: { fast?:
     documents.push({ file, index, object, locate });
   });
   return { documents, errors };
+}
+
+/**
+ * A hint for the commonest cause of a syntax error in Lattice files: a `${...}` placeholder written
+ * unquoted inside a flow mapping (`{source: ${resources.data}}`), where YAML reads its `{` as the
+ * start of a nested mapping. Empty when line `line` (1-based) of `text` does not look like that.
+ */
+export function placeholderHint(text: string, line: number): string {
+  const source = text.split('\n')[line - 1] ?? '';
+  const m = /\{[^}]*?([A-Za-z0-9_-]+):\s*(\$\{[^}]*\})/.exec(source);
+  if (!m) return '';
+  return `. A \${...} placeholder inside {...} must be quoted: write ${m[1]}: "${m[2]}"`;
 }
 
 /**
