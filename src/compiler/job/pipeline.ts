@@ -22,7 +22,7 @@
  * Every derived object carries the job's standard labels (`lattice.dev/service: <job>`).
  */
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.d.ts';
-import type { Condition } from '../../api/common.ts';
+import { documentIdentity, emptyPod, timed, workloadResult } from '../workload/run.ts';
 import { latticeJobSchema, usesHostNames, type LatticeJob } from '../../api/latticejob/v1alpha1.ts';
 import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { issuesToDiagnostics } from '../service/validate.ts';
@@ -35,8 +35,7 @@ import { selfCollisions } from '../platform/collisions.ts';
 import { AMBIENT_LABEL, deriveMesh } from '../mesh/mesh.ts';
 import { standardLabels } from '../naming.ts';
 import { derivedMeta } from '../meta.ts';
-import { buildStatus } from '../status.ts';
-import type { DerivationContext, DerivationState, Diagnostic, KubeObject, PodWiring, ServiceInput, ServiceResult } from '../types.ts';
+import type { DerivationContext, DerivationState, Diagnostic, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
 import { jobView, joinPath, splitPath, viewPathToJob, type JobView } from './view.ts';
 import { applyJobMesh } from './mesh.ts';
 import { volcanoJobSpec, volcanoObject } from './volcano.ts';
@@ -47,21 +46,6 @@ export const TASK_LABEL = 'lattice.dev/task';
 /** Gates of a job, on its view: the shared workload gates, then its namespace's quotas. */
 export const JOB_GATES: readonly Stage[] = [...WORKLOAD_GATES, gateQuota];
 
-function identity(object: unknown): { namespace: string; name: string; generation: number; previous?: Condition[] } {
-  const meta = (object as { metadata?: { name?: unknown; namespace?: unknown; generation?: unknown } } | null)?.metadata;
-  const status = (object as { status?: { conditions?: unknown } } | null)?.status;
-  const out: { namespace: string; name: string; generation: number; previous?: Condition[] } = {
-    namespace: typeof meta?.namespace === 'string' ? meta.namespace : 'default',
-    name: typeof meta?.name === 'string' ? meta.name : '(unnamed)',
-    generation: typeof meta?.generation === 'number' ? meta.generation : 1,
-  };
-  if (Array.isArray(status?.conditions)) out.previous = status.conditions as Condition[];
-  return out;
-}
-
-function emptyPod(): PodWiring {
-  return { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} };
-}
 
 /** Rewrites the paths (and positions) of diagnostics from index `from` on with `map`. */
 function remapDiagnostics(diagnostics: Diagnostic[], from: number, map: (path: (string | number)[]) => (string | number)[], input: ServiceInput): void {
@@ -91,13 +75,10 @@ export function validateJob(input: ServiceInput): { ok: true; job: LatticeJob } 
 
 /** Derives one job (see the module doc). Never throws for bad input: problems become diagnostics and status. */
 export function deriveJob(input: ServiceInput, value: LatticeJob | undefined, ctx: DerivationContext): ServiceResult {
-  const id = identity(input.object);
+  const id = documentIdentity(input.object);
   const key = `${id.namespace}/${id.name}`;
-  const result = (objects: KubeObject[], diagnostics: Diagnostic[], conditions: DerivationState['conditions']): ServiceResult => {
-    const opts: Parameters<typeof buildStatus>[0] = { objects, diagnostics, conditions, now: ctx.now, generation: id.generation };
-    if (id.previous !== undefined) opts.previous = id.previous;
-    return { kind: 'LatticeJob', key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(opts), diagnostics };
-  };
+  const result = (objects: KubeObject[], diagnostics: Diagnostic[], conditions: DerivationState['conditions']): ServiceResult =>
+    workloadResult('LatticeJob', input, id, ctx, objects, diagnostics, conditions);
   let job = value;
   if (job === undefined) {
     const validation = validateJob(input);
@@ -114,7 +95,7 @@ export function deriveJob(input: ServiceInput, value: LatticeJob | undefined, ct
 
   // 1. Gates on the view.
   const gateState: DerivationState = { key, service: view.service, input: viewInput, ctx, objects: [], diagnostics, conditions, pod: emptyPod() };
-  for (const gate of JOB_GATES) gate(gateState);
+  for (const gate of JOB_GATES) timed(ctx, gate.name, () => gate(gateState));
   remapDiagnostics(diagnostics, 0, toJob, input);
   if (hasErrors(gateState)) return result([], diagnostics, conditions);
 
@@ -132,7 +113,7 @@ export function deriveJob(input: ServiceInput, value: LatticeJob | undefined, ct
     }
     const state: DerivationState = { key, service: taskUnit(job, task), input: taskInput, ctx, objects: [], diagnostics, conditions, pod };
     const from = diagnostics.length;
-    for (const stage of WORKLOAD_DERIVERS) stage(state);
+    for (const stage of WORKLOAD_DERIVERS) timed(ctx, stage.name, () => stage(state));
     remapDiagnostics(diagnostics, from, toTask, input);
     if (hasErrors(state)) continue;
     objects.push(...state.objects);

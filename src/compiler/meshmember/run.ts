@@ -5,9 +5,8 @@
  * service/pipeline.ts `deriveService`, all-or-nothing: any error drops every object.
  */
 import type { z } from 'zod';
-import type { Condition } from '../../api/common.ts';
+import { documentIdentity, newState, timed, workloadResult } from '../workload/run.ts';
 import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
-import { buildStatus } from '../status.ts';
 import { issuesToDiagnostics } from '../service/validate.ts';
 import { nameCollision, sortForApply } from '../service/pipeline.ts';
 import { selfCollisions } from '../platform/collisions.ts';
@@ -27,26 +26,6 @@ export interface UnitKind<T> {
   derivers: readonly ((state: DerivationState, value: T) => void)[];
 }
 
-interface Identity {
-  namespace: string;
-  name: string;
-  generation: number;
-  previous?: Condition[];
-}
-
-function identityOf(object: unknown): Identity {
-  const meta = (object as { metadata?: { name?: unknown; namespace?: unknown; generation?: unknown } } | null)?.metadata;
-  const status = (object as { status?: { conditions?: unknown } } | null)?.status;
-  const id: Identity = {
-    namespace: typeof meta?.namespace === 'string' ? meta.namespace : 'default',
-    name: typeof meta?.name === 'string' ? meta.name : '(unnamed)',
-    // The API server sets generation 1 on creation; a file rendered offline describes that object.
-    generation: typeof meta?.generation === 'number' ? meta.generation : 1,
-  };
-  if (Array.isArray(status?.conditions)) id.previous = status.conditions as Condition[];
-  return id;
-}
-
 /** Adapts a shared {@link Stage} to the loop's stage shape. */
 export function stage<T>(s: Stage): (state: DerivationState, value: T) => void {
   const adapted = (state: DerivationState): void => s(state);
@@ -59,23 +38,11 @@ export function stage<T>(s: Stage): (state: DerivationState, value: T) => void {
  * (the Fleet parses every workload once). Never throws for bad input.
  */
 export function runUnit<T>(kind: UnitKind<T>, input: ServiceInput, value: T | undefined, ctx: DerivationContext): ServiceResult {
-  const id = identityOf(input.object);
+  const id = documentIdentity(input.object);
   const key = `${id.namespace}/${id.name}`;
-  const result = (objects: KubeObject[], diagnostics: Diagnostic[], conditions: DerivationState['conditions']): ServiceResult => {
-    const opts: Parameters<typeof buildStatus>[0] = { objects, diagnostics, conditions, now: ctx.now, generation: id.generation };
-    if (id.previous !== undefined) opts.previous = id.previous;
-    return { kind: kind.kind, key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(opts), diagnostics };
-  };
-  const times = ctx.stageTimes;
-  const run = <R>(name: string, f: () => R): R => {
-    if (!times) return f();
-    const start = performance.now();
-    try {
-      return f();
-    } finally {
-      times.set(name, (times.get(name) ?? 0) + performance.now() - start);
-    }
-  };
+  const result = (objects: KubeObject[], diagnostics: Diagnostic[], conditions: DerivationState['conditions']): ServiceResult =>
+    workloadResult(kind.kind, input, id, ctx, objects, diagnostics, conditions);
+  const run = <R>(name: string, f: () => R): R => timed(ctx, name, f);
   let valid = value;
   if (valid === undefined) {
     const parsed = run('validate', () => kind.schema.safeParse(input.object, { reportInput: true }));
@@ -83,16 +50,7 @@ export function runUnit<T>(kind: UnitKind<T>, input: ServiceInput, value: T | un
     valid = parsed.data;
   }
   const v = valid;
-  const state: DerivationState = {
-    key,
-    service: kind.unit(v),
-    input,
-    ctx,
-    objects: [],
-    diagnostics: [],
-    conditions: new Map(),
-    pod: { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} },
-  };
+  const state = newState(key, kind.unit(v), input, ctx);
   for (const gate of kind.gates) run(gate.name, () => gate(state, v));
   if (!hasErrors(state)) for (const d of kind.derivers) run(d.name, () => d(state, v));
   if (!hasErrors(state)) {

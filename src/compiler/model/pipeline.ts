@@ -14,13 +14,12 @@
  * - Status: the same conditions as a service; the result's `kind` is LatticeModel.
  */
 import type { Deployment } from 'kubernetes-types/apps/v1.d.ts';
+import { documentIdentity, newState, timed, workloadResult } from '../workload/run.ts';
 import type { LatticeModel } from '../../api/latticemodel/v1alpha1.ts';
 import { KIND } from '../../api/latticemodel/v1alpha1.ts';
-import type { Condition } from '../../api/common.ts';
 import { DERIVERS, GATES, nameCollision, sortForApply } from '../service/pipeline.ts';
 import { hasErrors } from '../workload/stages.ts';
 import { selfCollisions } from '../platform/collisions.ts';
-import { buildStatus } from '../status.ts';
 import { applyGpu } from './gpu.ts';
 import { allowRouter, deriveKthena } from './kthena.ts';
 import { modelUnit, servingContainer, validateModel } from './unit.ts';
@@ -42,31 +41,15 @@ export function deriveModelGpu(state: DerivationState, model: LatticeModel): voi
 /** The model's stages after the service derivers, in order. */
 export const MODEL_STAGES: readonly ModelStage[] = [deriveModelGpu, deriveKthena, allowRouter];
 
-function identity(object: unknown): { namespace: string; name: string; generation: number; previous?: Condition[] } {
-  const meta = (object as { metadata?: { name?: unknown; namespace?: unknown; generation?: unknown } } | null)?.metadata;
-  const status = (object as { status?: { conditions?: unknown } } | null)?.status;
-  const out: { namespace: string; name: string; generation: number; previous?: Condition[] } = {
-    namespace: typeof meta?.namespace === 'string' ? meta.namespace : 'default',
-    name: typeof meta?.name === 'string' ? meta.name : '(unnamed)',
-    // The API server sets generation 1 on creation; a file rendered offline describes that object.
-    generation: typeof meta?.generation === 'number' ? meta.generation : 1,
-  };
-  if (Array.isArray(status?.conditions)) out.previous = status.conditions as Condition[];
-  return out;
-}
-
 /**
  * Derives one LatticeModel. `model` is the validated document when the caller has it (the Fleet
  * parses every workload once), else the input is validated here. Never throws for bad input.
  */
 export function deriveModel(input: ServiceInput, ctx: DerivationContext, model?: LatticeModel): ServiceResult {
-  const id = identity(input.object);
+  const id = documentIdentity(input.object);
   const key = `${id.namespace}/${id.name}`;
-  const result = (objects: KubeObject[], state: Pick<DerivationState, 'diagnostics' | 'conditions'>): ServiceResult => {
-    const opts: Parameters<typeof buildStatus>[0] = { objects, diagnostics: state.diagnostics, conditions: state.conditions, now: ctx.now, generation: id.generation };
-    if (id.previous !== undefined) opts.previous = id.previous;
-    return { kind: KIND, key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(opts), diagnostics: state.diagnostics };
-  };
+  const result = (objects: KubeObject[], state: Pick<DerivationState, 'diagnostics' | 'conditions'>): ServiceResult =>
+    workloadResult(KIND, input, id, ctx, objects, state.diagnostics, state.conditions);
   let unit;
   if (model === undefined) {
     const validation = validateModel(input);
@@ -76,19 +59,11 @@ export function deriveModel(input: ServiceInput, ctx: DerivationContext, model?:
   } else {
     unit = modelUnit(model);
   }
-  const state: DerivationState = {
-    key,
-    service: unit,
-    input,
-    ctx,
-    objects: [],
-    diagnostics: [],
-    conditions: new Map(),
-    pod: { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} },
-  };
-  for (const gate of GATES) gate(state);
-  if (!hasErrors(state)) for (const stage of DERIVERS) stage(state);
-  if (!hasErrors(state)) for (const stage of MODEL_STAGES) stage(state, model);
+  const state = newState(key, unit, input, ctx);
+  const m = model;
+  for (const gate of GATES) timed(ctx, gate.name, () => gate(state));
+  if (!hasErrors(state)) for (const stage of DERIVERS) timed(ctx, stage.name, () => stage(state));
+  if (!hasErrors(state)) for (const stage of MODEL_STAGES) timed(ctx, stage.name, () => stage(state, m));
   if (!hasErrors(state)) {
     for (const c of selfCollisions(state.objects)) {
       state.diagnostics.push(nameCollision(

@@ -19,9 +19,9 @@ import { deriveAutoscaling } from './autoscaling.ts';
 import { deriveIngress } from '../mesh/ingress.ts';
 import { deriveMesh } from '../mesh/mesh.ts';
 import { WORKLOAD_DERIVERS, WORKLOAD_GATES, hasErrors, type Stage } from '../workload/stages.ts';
-import type { Condition } from '../../api/common.ts';
+import { documentIdentity, newState, timed, workloadResult } from '../workload/run.ts';
 import { selfCollisions } from '../platform/collisions.ts';
-import type { ConditionDraft, DerivationContext, DerivationState, Diagnostic, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
+import type { ConditionDraft, DerivationContext, DerivationState, Diagnostic, ServiceInput, ServiceResult } from '../types.ts';
 
 export type { Stage };
 
@@ -84,57 +84,19 @@ export function sortForApply<T extends { kind: string }>(objects: T[]): T[] {
     .map(({ o }) => o);
 }
 
-function identity(object: unknown): { namespace: string; name: string; generation?: number; previous?: Condition[] } {
-  const meta = (object as { metadata?: { name?: unknown; namespace?: unknown; generation?: unknown } } | null)?.metadata;
-  const status = (object as { status?: { conditions?: unknown } } | null)?.status;
-  const out: { namespace: string; name: string; generation?: number; previous?: Condition[] } = {
-    namespace: typeof meta?.namespace === 'string' ? meta.namespace : 'default',
-    name: typeof meta?.name === 'string' ? meta.name : '(unnamed)',
-  };
-  // The API server sets generation 1 on creation; a file rendered offline describes that object.
-  out.generation = typeof meta?.generation === 'number' ? meta.generation : 1;
-  if (Array.isArray(status?.conditions)) out.previous = status.conditions as Condition[];
-  return out;
-}
-
 /** Derives one service. Never throws for bad input: problems become diagnostics and status. */
 export function deriveService(input: ServiceInput, ctx: DerivationContext): ServiceResult {
-  const id = identity(input.object);
+  const id = documentIdentity(input.object);
   const key = `${id.namespace}/${id.name}`;
-  const result = (objects: KubeObject[], state: Pick<DerivationState, 'diagnostics' | 'conditions'>): ServiceResult => {
-    const statusOpts: Parameters<typeof buildStatus>[0] = { objects, diagnostics: state.diagnostics, conditions: state.conditions, now: ctx.now };
-    if (id.generation !== undefined) statusOpts.generation = id.generation;
-    if (id.previous !== undefined) statusOpts.previous = id.previous;
-    return { key, namespace: id.namespace, name: id.name, object: input.object, objects, status: buildStatus(statusOpts), diagnostics: state.diagnostics };
-  };
-  const times = ctx.stageTimes;
-  const run = <T>(name: string, f: () => T): T => {
-    if (!times) return f();
-    const start = performance.now();
-    try {
-      return f();
-    } finally {
-      times.set(name, (times.get(name) ?? 0) + performance.now() - start);
-    }
-  };
+  const run = <T>(name: string, f: () => T): T => timed(ctx, name, f);
   const validation = input.validated ? { ok: true as const, service: input.validated } : run('validateService', () => validateService(input));
-  if (!validation.ok) return result([], { diagnostics: validation.diagnostics, conditions: new Map() });
-
-  const state: DerivationState = {
-    key,
-    service: validation.service,
-    input,
-    ctx,
-    objects: [],
-    diagnostics: [],
-    conditions: new Map(),
-    pod: { containers: {}, volumes: [], imagePullSecrets: [], images: {}, configInputs: {} },
-  };
+  if (!validation.ok) return workloadResult(undefined, input, id, ctx, [], validation.diagnostics, new Map());
+  const state = newState(key, validation.service, input, ctx);
   const failed = (): boolean => hasErrors(state);
   for (const gate of GATES) run(gate.name, () => gate(state));
   if (!failed()) for (const stage of DERIVERS) run(stage.name, () => stage(state));
   if (!failed()) run('checkOwnNames', () => checkOwnNames(state));
-  return run('buildStatus', () => result(failed() ? [] : sortForApply(state.objects), state));
+  return run('buildStatus', () => workloadResult(undefined, input, id, ctx, failed() ? [] : sortForApply(state.objects), state.diagnostics, state.conditions));
 }
 
 /** Condition reason of a name collision (src/compiler/platform/collisions.ts). */
@@ -164,12 +126,11 @@ function checkOwnNames(state: DerivationState): void {
  * Fleet): no objects, the status rebuilt from r's conditions plus the errors. Pure.
  */
 export function withErrors(r: ServiceResult, extra: readonly Diagnostic[], now: string): ServiceResult {
-  const id = identity(r.object);
+  const id = documentIdentity(r.object);
   const diagnostics = [...r.diagnostics, ...extra];
   const conditions = new Map<string, ConditionDraft>();
   for (const c of r.status.conditions) if (c.type !== 'Ready') conditions.set(c.type, { type: c.type, status: c.status, reason: c.reason, message: c.message });
-  const opts: Parameters<typeof buildStatus>[0] = { objects: [], diagnostics, conditions, now };
-  if (id.generation !== undefined) opts.generation = id.generation;
+  const opts: Parameters<typeof buildStatus>[0] = { objects: [], diagnostics, conditions, now, generation: id.generation };
   if (id.previous !== undefined) opts.previous = id.previous;
   return { ...r, objects: [], status: buildStatus(opts), diagnostics };
 }
