@@ -337,3 +337,55 @@ describe('controller: derived Gateways and the secret store boundary', () => {
     await until('Gateway pruned with the last route', () => world.api.get('gateway.networking.k8s.io/v1', 'Gateway', 'gateways', 'internal') === undefined);
   });
 });
+
+describe('controller: a LatticeJob, another workload kind, through the same reconcile', () => {
+  const world = new World();
+  const job = {
+    apiVersion: API,
+    kind: 'LatticeJob',
+    metadata: { name: 'nightly', namespace: 'analytics' },
+    spec: { maxRetry: 2, tasks: { report: { replicas: 1, workload: { containers: { main: container(IMAGE, { command: ['/bin/report'] }) } } } } },
+  };
+  const stored = () => world.api.get(API, 'LatticeJob', 'analytics', 'nightly');
+  type RunStatus = { phase?: string; jobPhase?: string; observedGeneration?: number; conditions?: { type: string; status: string; reason: string }[] };
+
+  before(async () => {
+    await world.setUp(['analytics']);
+    await world.startController('controller-a');
+    world.api.create(job);
+  });
+  after(() => world.tearDown());
+
+  it('applies the Volcano Job owned by the LatticeJob, and writes the LatticeJob\'s status with its run phase Pending', async () => {
+    const s = await until('the LatticeJob Ready with a run phase', () => {
+      const o = stored();
+      const st = o?.status as RunStatus | undefined;
+      return st?.phase === 'Ready' && st.jobPhase !== undefined ? o : undefined;
+    });
+    const vj = world.api.get('batch.volcano.sh/v1alpha1', 'Job', 'analytics', 'nightly')!;
+    assert.ok(vj, 'the Volcano Job exists');
+    const owners = vj.metadata.ownerReferences as { kind: string; name: string; uid: string }[];
+    assert.deepEqual(owners.map((r) => [r.kind, r.name, r.uid]), [['LatticeJob', 'nightly', s.metadata.uid]]);
+    const st = s.status as RunStatus;
+    assert.equal(st.jobPhase, 'Pending');
+    const running = st.conditions!.find((c) => c.type === 'Running')!;
+    assert.deepEqual([running.status, running.reason], ['False', 'Pending']);
+    // The derivation's own conditions stay beside the run's.
+    assert.ok(st.conditions!.some((c) => c.type === 'Ready' && c.status === 'True'));
+  });
+
+  it('reads the run back from Volcano: a completed Volcano Job makes the LatticeJob Succeeded with Complete True', async () => {
+    const vj = world.api.get('batch.volcano.sh/v1alpha1', 'Job', 'analytics', 'nightly')!;
+    world.api.update({ ...vj, status: { state: { phase: 'Completed' }, succeeded: 1 } });
+    // Any change of the LatticeJob reconciles it (a resync would too): a label is enough.
+    const o = stored()!;
+    world.api.update({ ...o, metadata: { ...o.metadata, labels: { touched: 'yes' } } });
+    const done = await until('the LatticeJob Succeeded', () => {
+      const st = stored()?.status as RunStatus | undefined;
+      return st?.jobPhase === 'Succeeded' ? st : undefined;
+    });
+    const complete = done.conditions!.find((c) => c.type === 'Complete')!;
+    assert.deepEqual([complete.status, complete.reason], ['True', 'Completed']);
+    assert.equal(done.conditions!.find((c) => c.type === 'Failed')!.status, 'False');
+  });
+});

@@ -28,6 +28,7 @@
 import type { Logger } from 'pino';
 import type { Condition } from '../api/common.ts';
 import type { LatticeServiceStatus } from '../api/latticeservice/v1alpha1.ts';
+import { isVolcanoJob, withJobRun } from '../compiler/job/status.ts';
 import type { KubeObject } from '../compiler/types.ts';
 import type { Clock } from './clock.ts';
 import { rfc3339 } from './clock.ts';
@@ -141,7 +142,7 @@ export class Reconciler {
     return ok;
   }
 
-  private async applyObject(object: KubeObject, log: Logger): Promise<void> {
+  private async applyObject(object: KubeObject, log: Logger): Promise<Unstructured> {
     const id = objectId(object);
     const known = derivedKind(object.apiVersion, object.kind);
     if (!known) {
@@ -153,8 +154,9 @@ export class Reconciler {
         `the cluster does not serve ${object.apiVersion} ${object.kind}, needed for ${id}: install ${known.providedBy}, then the controller applies it on its next retry.`);
     }
     try {
-      await this.write(() => this.deps.api.apply(object as Unstructured & KubeObject));
+      const applied = await this.write(() => this.deps.api.apply(object as Unstructured & KubeObject));
       log.debug({ object: id }, 'applied');
+      return applied;
     } catch (err) {
       if (err instanceof NotLeaderError) throw err;
       const f = apiFailure(err);
@@ -285,7 +287,21 @@ export class Reconciler {
           status = conflictStatus(result.status, live, conflicts, now);
           log.warn({ generation: meta.generation, conflicts }, 'not applied: derived names are taken by objects Lattice does not own');
         } else {
-          for (const o of objects) await this.applyObject(o, log);
+          let volcanoJob: Unstructured | undefined;
+          for (const o of objects) {
+            const applied = await this.applyObject(o, log);
+            if (isVolcanoJob(o)) volcanoJob = applied;
+          }
+          // A LatticeJob's run (Volcano's status of the Job just applied) becomes its jobPhase and its
+          // Running/Complete/Failed conditions; every resync applies again, so the run stays current.
+          if (live.kind === 'LatticeJob' && volcanoJob !== undefined) {
+            const spec = (live as { spec?: { maxRetry?: unknown } }).spec;
+            const previous = (live as { status?: { conditions?: Condition[] } }).status?.conditions;
+            const options: Parameters<typeof withJobRun>[2] = { now };
+            if (previous !== undefined) options.previous = previous;
+            if (typeof spec?.maxRetry === 'number') options.maxRetry = spec.maxRetry;
+            status = withJobRun(status, volcanoJob as { status?: unknown }, options);
+          }
           const pruned = await this.pruneService(live, new Set(objects.map(objectId)), DERIVED_KINDS.filter((k) => k.levels.includes('service')), log);
           log.info({ generation: meta.generation, applied: objects.length, pruned }, 'derived and applied');
         }

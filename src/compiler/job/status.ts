@@ -131,3 +131,29 @@ export function jobRunStatus(volcano: VolcanoJobStatus | undefined, options: Job
   });
   return { jobPhase, conditions };
 }
+
+/** The derived Volcano Job of a LatticeJob, recognised by group and kind (a scheduled job derives a CronJob instead). */
+export function isVolcanoJob(object: { apiVersion?: unknown; kind?: unknown }): boolean {
+  return object.kind === 'Job' && typeof object.apiVersion === 'string' && object.apiVersion.startsWith('batch.volcano.sh/');
+}
+
+/**
+ * A LatticeJob's status with its run laid over the derivation's: `jobPhase` and the conditions
+ * Running, Complete and Failed from the applied Volcano Job's `status` (see {@link jobRunStatus}),
+ * after the derivation's own conditions (Validated, the gates, Ready). `live` is the LatticeJob as
+ * cached (its previous conditions keep their transition times); `maxRetry` its `spec.maxRetry`.
+ * Pure; the derivation's conditions are never replaced.
+ */
+export function withJobRun<S extends { conditions: Condition[]; observedGeneration?: number | undefined }>(
+  status: S,
+  volcano: { status?: unknown } | undefined,
+  options: { now: string; previous?: readonly Condition[]; maxRetry?: number },
+): S & { jobPhase: JobRunPhase } {
+  const runOptions: JobRunOptions = { now: options.now };
+  if (options.previous !== undefined) runOptions.previous = options.previous;
+  if (status.observedGeneration !== undefined) runOptions.generation = status.observedGeneration;
+  if (options.maxRetry !== undefined) runOptions.maxRetry = options.maxRetry;
+  const run = jobRunStatus(volcano?.status as VolcanoJobStatus | undefined, runOptions);
+  const runTypes = new Set(run.conditions.map((c) => c.type));
+  return { ...status, jobPhase: run.jobPhase, conditions: [...status.conditions.filter((c) => !runTypes.has(c.type)), ...run.conditions] };
+}
