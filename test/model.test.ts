@@ -149,6 +149,12 @@ describe('what a model derives, field by field', () => {
     assert.equal(cpu.nodeSelector, undefined);
   });
 
+  test('a GPU short name (the reference\'s A100) becomes the product label value in the node selector, not the short name', () => {
+    const spec = podSpec(resultOf(deriveObjects([model('m', { gpu: { count: 1, model: 'A100' } })]), 'ai/m'));
+    assert.deepEqual(spec.nodeSelector, { 'nvidia.com/gpu.product': 'NVIDIA-A100-SXM4-80GB' });
+    assert.deepEqual(spec.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+  });
+
   test('model source: URI and cache path as variables, credentials by envFrom of the ExternalSecret, a writable cache of cacheSize', () => {
     const cm = objectOf(chat, 'ConfigMap', 'chat-engine-env');
     assert.deepEqual(cm.data, { HF_HOME: '/cache', LATTICE_MODEL_PATH: '/cache', LATTICE_MODEL_URI: 'hf://Qwen/Qwen2.5-0.5B-Instruct', VLLM_LOGGING_LEVEL: 'INFO' });

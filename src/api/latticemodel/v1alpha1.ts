@@ -93,7 +93,7 @@ export const modelGpuSchema = z.strictObject({
     .max(63)
     .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'is not a label value: write the product name as GPU feature discovery labels it, e.g. NVIDIA-A100-SXM4-80GB')
     .optional()
-    .describe('GPU product the pods need: a node selector on the label nvidia.com/gpu.product (set by NVIDIA GPU feature discovery).'),
+    .describe('GPU product the pods need: a node selector on the label nvidia.com/gpu.product (set by NVIDIA GPU feature discovery), written as that label value (NVIDIA-A100-SXM4-80GB) or a short name (H100, A100, L4...) that maps to it.'),
 });
 
 /** Inference engines Kthena's ModelServer knows (`spec.inferenceEngine`). */

@@ -28,7 +28,7 @@ import type { DerivationContext, DerivationState, KubeObject, ServiceInput, Serv
 /** A model's own stage: reads the validated model beside the state of its unit. */
 export type ModelStage = (state: DerivationState, model: LatticeModel) => void;
 
-/** Puts `spec.gpu` on the pod template of the model's Deployment (src/compiler/model/gpu.ts). */
+/** Adds `spec.gpu`'s request to the model's Deployment; the shared pipeline wrote the rest (src/compiler/model/gpu.ts). */
 export function deriveModelGpu(state: DerivationState, model: LatticeModel): void {
   if (!model.spec.gpu) return;
   for (const o of state.objects) {
