@@ -17,10 +17,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ConversionError, convertLatticeService } from '../api/latticeservice/index.ts';
 import { CONVERSION_WEBHOOK } from '../api/constants.ts';
+import { listenOn } from './http.ts';
 
 /** apiVersion of the review. */
 export const CONVERSION_REVIEW_API_VERSION = 'apiextensions.k8s.io/v1';
@@ -170,18 +170,5 @@ export async function serveConversionWebhook(listen: { host: string; port: numbe
     }
   }, tls.reloadMs ?? 60_000);
   timer.unref();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return {
-    url: `https://${host}:${addr.port}`,
-    close: () => new Promise<void>((resolve) => {
-      clearInterval(timer);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return listenOn(server, listen, 'https', () => clearInterval(timer));
 }

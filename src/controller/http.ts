@@ -8,7 +8,7 @@
  * - `GET /metrics`: Prometheus text format (see src/controller/metrics.ts).
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Registry } from 'prom-client';
 
 /** What the endpoints report on. */
@@ -25,6 +25,33 @@ export interface HttpEndpoints {
   /** `http://host:port` it listens on. */
   url: string;
   close(): Promise<void>;
+}
+
+/**
+ * Starts `server` listening on `listen` (port 0: any free port) and returns its URL (`scheme://host:port`,
+ * an IPv6 host in brackets) and a close that ends open connections too and then runs `onClose`.
+ * Rejects with the listen error (address in use, permission denied).
+ */
+export async function listenOn(
+  server: NetServer & { closeAllConnections(): void },
+  listen: { host: string; port: number },
+  scheme: 'http' | 'https',
+  onClose: () => void = () => undefined,
+): Promise<HttpEndpoints> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `${scheme}://${host}:${addr.port}`,
+    close: () => new Promise<void>((resolve) => {
+      onClose();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
 }
 
 /** Parses `host:port` or `:port` (all interfaces). Throws with the fix when malformed. */
@@ -59,17 +86,5 @@ export async function serveEndpoints(listen: { host: string; port: number }, sou
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return {
-    url: `http://${host}:${addr.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return listenOn(server, listen, 'http');
 }
