@@ -577,20 +577,7 @@ export class ClusterModel {
           return (m.path?.type ?? 'PathPrefix') === 'Exact' ? path === v : path === v || path.startsWith(v.endsWith('/') ? v : `${v}/`) || v === '/';
         });
         if (!matched) continue;
-        const ref = rule.backendRefs?.[0];
-        if (!ref || (ref.kind ?? 'Service') !== 'Service') return deny('route', `route ${r.metadata.name} has no Service backend`);
-        const ns = ref.namespace ?? r.metadata.namespace!;
-        const ep = this.endpointsOf(ns, ref.name);
-        if (!ep || ep.pods.length === 0) return deny('route', `backend ${ns}/${ref.name} has no endpoints`);
-        const target = this.targetPort(ep.service, (p) => p.port === ref.port);
-        if (target === undefined) return deny('route', `backend ${ns}/${ref.name} has no port ${ref.port}`);
-        for (const proxy of proxies) {
-          for (const pod of ep.pods) {
-            const v = this.connect(proxy, pod, target);
-            if (!v.allowed) return v;
-          }
-        }
-        return { ...OK, backend: `${ns}/${ref.name}:${target}` };
+        return this.toBackend(r, rule.backendRefs?.[0], proxies);
       }
     }
     return deny('route', `no HTTPRoute attached to ${gateway.namespace}/${gateway.name} serves ${host}${path}`);
@@ -694,24 +681,32 @@ export class ClusterModel {
             return pathOk && methodOk && headersOk;
           });
           if (!matched) continue;
-          const ref = rule.backendRefs?.[0];
-          if (!ref || (ref.kind ?? 'Service') !== 'Service') return deny('route', `route ${r.metadata.name} has no Service backend`);
-          const ns = ref.namespace ?? r.metadata.namespace!;
-          const ep = this.endpointsOf(ns, ref.name);
-          if (!ep || ep.pods.length === 0) return deny('route', `backend ${ns}/${ref.name} has no endpoints`);
-          const target = this.targetPort(ep.service, (p) => p.port === ref.port);
-          if (target === undefined) return deny('route', `backend ${ns}/${ref.name} has no port ${ref.port}`);
-          for (const proxy of proxies) {
-            for (const pod of ep.pods) {
-              const v = this.connect(proxy, pod, target);
-              if (!v.allowed) return v;
-            }
-          }
-          return { ...OK, backend: `${ns}/${ref.name}:${target}` };
+          return this.toBackend(r, rule.backendRefs?.[0], proxies);
         }
       }
     }
     return deny('route', `no ${listeners.map(wanted).join('/')} attached to ${req.gateway.namespace}/${req.gateway.name} port ${req.port} serves this request`);
+  }
+
+  /**
+   * A gateway's proxies forwarding a matched route rule to its first backend: the Service's
+   * endpoints on the targetPort of the referenced port, checked from every proxy pod to every
+   * endpoint pod (Cilium and ztunnel), or why not.
+   */
+  private toBackend(r: Obj, ref: { name: string; namespace?: string; port?: number; kind?: string } | undefined, proxies: Pod[]): Verdict & { backend?: string } {
+    if (!ref || (ref.kind ?? 'Service') !== 'Service') return deny('route', `route ${r.metadata.name} has no Service backend`);
+    const ns = ref.namespace ?? r.metadata.namespace!;
+    const ep = this.endpointsOf(ns, ref.name);
+    if (!ep || ep.pods.length === 0) return deny('route', `backend ${ns}/${ref.name} has no endpoints`);
+    const target = this.targetPort(ep.service, (p) => p.port === ref.port);
+    if (target === undefined) return deny('route', `backend ${ns}/${ref.name} has no port ${ref.port}`);
+    for (const proxy of proxies) {
+      for (const pod of ep.pods) {
+        const v = this.connect(proxy, pod, target);
+        if (!v.allowed) return v;
+      }
+    }
+    return { ...OK, backend: `${ns}/${ref.name}:${target}` };
   }
 
   /** Every scrape target of every VMServiceScrape: the scraper pods to each selected pod on the endpoint's target port. */
