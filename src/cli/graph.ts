@@ -9,7 +9,7 @@
  * Exit status: 0 the graph was drawn (one-sided edges are not a failure; `lattice render` reports
  * them in each service's status), 2 bad invocation or unreadable input.
  */
-import { SERVICE_WORKLOAD, workloadKindOf } from '../compiler/kinds.ts';
+import { workloadView } from '../compiler/kinds.ts';
 import { classify } from '../compiler/platform/snapshot.ts';
 import { documentKey } from '../compiler/platform/fleet.ts';
 import { ServiceGraph, splitKey, type EdgeState } from '../compiler/mesh/graph.ts';
@@ -57,9 +57,7 @@ export function graphOfDocuments(documents: readonly ServiceInput[]): ServiceGra
     const key = documentKey(doc.object);
     if (graph.has(key)) continue;
     // Every workload kind (src/compiler/kinds.ts): a mesh member or a package is a node like a service.
-    const kind = workloadKindOf(doc.object) ?? SERVICE_WORKLOAD;
-    const value = kind.parse(doc.object);
-    graph.set(key, value === undefined ? null : kind.view(value));
+    graph.set(key, workloadView(doc.object) ?? null);
   }
   return graph;
 }

@@ -22,7 +22,7 @@ import { authorizationInput, invalidPoliciesCovering, policyEngineFor } from '..
 import type { ImageVerification } from '../../supplychain/verify.ts';
 import { issuesToDiagnostics } from '../service/validate.ts';
 import { Fleet, documentKey } from './fleet.ts';
-import { SERVICE_WORKLOAD, WORKLOAD_KINDS, workloadKindOf } from '../kinds.ts';
+import { SERVICE_WORKLOAD, WORKLOAD_KINDS, workloadKindOf, workloadView } from '../kinds.ts';
 import { providerSchemaProblems } from '../workload/secrets.ts';
 import { computeQuotaUsage, isQuotaDocument, readQuotas, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, InvalidPolicy, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
@@ -170,10 +170,7 @@ function snapshotOf(input: readonly PlatformDocument[] | PlatformSnapshot): Plat
  * workload kind, its view (src/compiler/kinds.ts: what graph, quotas and image verification read).
  */
 function validatedService(doc: PlatformDocument): LatticeService | undefined {
-  if (doc.validated) return doc.validated;
-  const kind = workloadKindOf(doc.object) ?? SERVICE_WORKLOAD;
-  const value = kind.parse(doc.object);
-  return value !== undefined ? kind.view(value) : undefined;
+  return doc.validated ?? workloadView(doc.object);
 }
 
 function problem(kind: string, name: string, diagnostics: Diagnostic[]): PlatformProblem {
