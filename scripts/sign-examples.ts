@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { cosignStatement, dsseBundle, generateKey } from '../test/fixtures/supplychain/signing.ts';
 import { parseImageReference } from '../src/supplychain/reference.ts';
+import { WORKLOAD_KINDS, workloadView } from '../src/compiler/kinds.ts';
+import { podContainers } from '../src/api/latticeservice/v1alpha1.ts';
 
 const root = new URL('../examples/', import.meta.url).pathname;
 const REGISTRY = 'registry.example.com';
@@ -25,13 +27,13 @@ function yamlFiles(dir: string): string[] {
 const images = new Set<string>();
 for (const file of yamlFiles(root)) {
   for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-    type Workload = { containers?: Record<string, { image?: string }> };
-    const o = doc.toJS() as { kind?: string; spec?: { workload?: Workload; tasks?: Record<string, { workload?: Workload }> } } | null;
-    // A LatticeService's or LatticeModel's containers, and every task's of a LatticeJob.
-    const workloads = o?.kind === 'LatticeService' || o?.kind === 'LatticeModel' ? [o.spec?.workload] : o?.kind === 'LatticeJob' ? Object.values(o.spec?.tasks ?? {}).map((t) => t.workload) : [];
-    for (const c of workloads.flatMap((w) => Object.values(w?.containers ?? {}))) {
+    // Every container of every workload kind, as image verification sees them (the kind's view:
+    // a job's tasks, a model's serving pods, sidecars included).
+    const o = doc.toJS() as { kind?: unknown } | null;
+    const view = typeof o?.kind === 'string' && WORKLOAD_KINDS.has(o.kind) ? workloadView(o) : undefined;
+    for (const c of view ? podContainers(view.spec).map((p) => p.container) : []) {
       const parsed = typeof c.image === 'string' ? parseImageReference(c.image) : undefined;
-      if (parsed?.ok && parsed.ref.registry === REGISTRY && parsed.ref.digest) images.add(c.image!);
+      if (parsed?.ok && parsed.ref.registry === REGISTRY && parsed.ref.digest) images.add(c.image);
     }
   }
 }
