@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { policyReferences } from './memo.ts';
 import type { DetailedError, EntityJson, EntityUidJson, CedarValueJson, AuthorizationAnswer, SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
 
 export type { DetailedError, EntityJson, CedarValueJson, AuthorizationAnswer };
@@ -118,13 +119,15 @@ export interface PolicyInfo {
   annotations: Record<string, string>;
   /** Actions named by the action scope (`action == A`, `action in [A, B]`); undefined for an unconstrained `action`. */
   actions?: string[];
+  /** What the policy can read, for memoising decisions (src/policy/memo.ts). */
+  references: { names: string[]; dynamicTags: boolean };
 }
 
-/** The effect, annotations and action scope of one policy (Cedar's `policyToJson`), or Cedar's errors. */
+/** The effect, annotations, action scope and references of one policy (Cedar's `policyToJson`), or Cedar's errors. */
 export function policyInfo(policyText: string): { ok: true; info: PolicyInfo } | { ok: false; errors: DetailedError[] } {
   const answer = cedar.policyToJson(policyText);
   if (answer.type === 'failure') return { ok: false, errors: answer.errors };
-  const info: PolicyInfo = { effect: answer.json.effect, annotations: answer.json.annotations ?? {} };
+  const info: PolicyInfo = { effect: answer.json.effect, annotations: answer.json.annotations ?? {}, references: policyReferences(answer.json) };
   const scope = answer.json.action;
   const uidId = (uid: EntityUidJson): string => ('__entity' in uid ? uid.__entity.id : uid.id);
   if (scope.op === '==' && 'entity' in scope) info.actions = [uidId(scope.entity)];

@@ -17,6 +17,7 @@ import {
   releasePolicySet,
   type DetailedError,
 } from './cedar.ts';
+import { DecisionMemo, decisionKey, mergeReferences, type PolicyReferences } from './memo.ts';
 import { validateCedarPolicies, type CedarPolicyValidation, type LoadedPolicy, type PolicyProblem, type PolicySource } from './load.ts';
 import {
   LATTICE_ACTIONS,
@@ -101,6 +102,19 @@ export interface ServiceAuthorization {
 export interface PolicyEngineOptions {
   /** Who developers are told to contact when no owner is known (LatticePlatform spec.platformContact). Default "the platform team". */
   platformContact?: string;
+  /**
+   * Reuse Cedar's answer for a request provably equivalent to one already asked (src/policy/memo.ts).
+   * Default true; false asks Cedar every time (tests compare the two).
+   */
+  memoize?: boolean;
+}
+
+/** How many requests Cedar evaluated and how many were answered from the memo. */
+export interface PolicyEngineStats {
+  cedarCalls: number;
+  memoHits: number;
+  /** Distinct questions remembered. */
+  memoSize: number;
 }
 
 /** Where a policy came from, to name its owner and place its evaluation errors. */
@@ -130,6 +144,11 @@ export class PolicyEngine {
   private policySets: Map<LatticeAction, string>;
   /** The text of every policy in each action's set, for {@link RequestAlias.onlyIf}. */
   private readonly policyText: ReadonlyMap<LatticeAction, string>;
+  /** What the policies of each action's set can read (src/policy/memo.ts). */
+  private readonly references: ReadonlyMap<LatticeAction, PolicyReferences>;
+  /** Answers by {@link decisionKey}; undefined when memoising is off. */
+  private readonly memo: DecisionMemo | undefined;
+  private cedarCalls = 0;
 
   private constructor(validations: CedarPolicyValidation[], options: PolicyEngineOptions) {
     this.validations = validations;
@@ -142,6 +161,7 @@ export class PolicyEngine {
     // for this action (Cedar checks the scope first), so leaving it out changes neither the decision
     // nor the diagnostics, and each decision evaluates fewer policies.
     const sets = Object.fromEntries(LATTICE_ACTIONS.map((a) => [a, {} as Record<string, string>])) as Record<LatticeAction, Record<string, string>>;
+    const readers = Object.fromEntries(LATTICE_ACTIONS.map((a) => [a, [] as LoadedPolicy[]])) as Record<LatticeAction, LoadedPolicy[]>;
     const known: readonly string[] = [...LATTICE_ACTIONS, ...UNASKED_ACTIONS];
     for (const validation of validations) {
       // A CedarPolicy with an error in one policy still contributes its other policies
@@ -151,11 +171,16 @@ export class PolicyEngine {
         origins.set(policy.id, { policy, validation });
         const scoped = policy.actions?.every((a) => known.includes(a));
         const actions = scoped ? (policy.actions as string[]).filter((a): a is LatticeAction => (LATTICE_ACTIONS as readonly string[]).includes(a)) : LATTICE_ACTIONS;
-        for (const action of actions) sets[action][policy.id] = policy.text;
+        for (const action of actions) {
+          sets[action][policy.id] = policy.text;
+          readers[action].push(policy);
+        }
       }
     }
     this.origins = origins;
     this.policyText = new Map(LATTICE_ACTIONS.map((a) => [a, Object.values(sets[a]).join('\n')]));
+    this.references = new Map(LATTICE_ACTIONS.map((a) => [a, mergeReferences(readers[a].map((p) => p.references))]));
+    this.memo = options.memoize === false ? undefined : new DecisionMemo();
     this.policyIds = [...origins.keys()];
     const ids = new Map<LatticeAction, string>();
     for (const action of LATTICE_ACTIONS) {
@@ -177,6 +202,11 @@ export class PolicyEngine {
    */
   static fromPolicies(sources: readonly PolicySource[], options: PolicyEngineOptions = {}): PolicyEngine {
     return new PolicyEngine(validateCedarPolicies(sources), options);
+  }
+
+  /** Cedar calls made and memo hits so far (for benchmarks and tests). */
+  stats(): PolicyEngineStats {
+    return { cedarCalls: this.cedarCalls, memoHits: this.memo?.hits ?? 0, memoSize: this.memo?.size ?? 0 };
   }
 
   /** Frees the engine's cached policy set; the engine must not be used afterwards. */
@@ -218,6 +248,18 @@ export class PolicyEngine {
   private authorizeOne(request: AuthorizationRequest): AuthorizationDecision {
     const policySetId = this.policySets.get(request.action);
     if (policySetId === undefined) throw new Error('PolicyEngine used after dispose()');
+    const base = {
+      action: request.action,
+      resourceDescription: request.resourceDescription,
+      service: request.principal.id,
+      resource: `${request.resource.type}::${JSON.stringify(request.resource.id)}`,
+      path: request.path,
+    };
+    // A memoised answer is one Cedar gave to an equivalent request without errors (src/policy/memo.ts).
+    const key = this.memo === undefined ? undefined : decisionKey(request, this.references.get(request.action) as PolicyReferences);
+    const known = key === undefined ? undefined : this.memo?.get(key);
+    if (known !== undefined) return this.decided(request, base, known.decision, [...known.determiningPolicies]);
+    this.cedarCalls++;
     const answer = isAuthorizedPreparsed({
       policySetId,
       principal: request.principal,
@@ -226,13 +268,6 @@ export class PolicyEngine {
       context: request.context,
       entities: request.entities,
     });
-    const base = {
-      action: request.action,
-      resourceDescription: request.resourceDescription,
-      service: request.principal.id,
-      resource: `${request.resource.type}::${JSON.stringify(request.resource.id)}`,
-      path: request.path,
-    };
     if (answer.type === 'failure') {
       const errors = answer.errors.map((e) => `request rejected by Cedar: ${describeCedarError(e)}`);
       return {
@@ -265,6 +300,17 @@ export class PolicyEngine {
           `Lattice refuses a request while a policy that applies to it fails, instead of ignoring the policy. Contact ${owners} to fix the policy.`,
       };
     }
+    if (key !== undefined) this.memo?.set(key, { decision, determiningPolicies });
+    return this.decided(request, base, decision, determiningPolicies);
+  }
+
+  /** The decision for an answer Cedar gave without evaluation errors. */
+  private decided(
+    request: AuthorizationRequest,
+    base: Pick<AuthorizationDecision, 'action' | 'resourceDescription' | 'service' | 'resource' | 'path'>,
+    decision: 'allow' | 'deny',
+    determiningPolicies: string[],
+  ): AuthorizationDecision {
     if (decision === 'allow') {
       return {
         ...base,

@@ -62,6 +62,8 @@ export interface LoadedPolicy {
   offset?: number;
   /** Actions its action scope names; undefined when the scope is unconstrained (`action`). */
   actions?: string[];
+  /** What it can read: every string of its JSON form, and whether it reads tags by computed keys (src/policy/memo.ts). */
+  references: { names: string[]; dynamicTags: boolean };
 }
 
 /**
@@ -272,7 +274,7 @@ function prepare(source: PolicySource): Prepared {
     }
     if (ids.has(id)) problem('error', `two policies have the id ${id}: give each policy a distinct @id`, at, id);
     ids.add(id);
-    const loaded: LoadedPolicy = { id, cedarPolicy: name, index, effect: parsed.info.effect, text: policyText };
+    const loaded: LoadedPolicy = { id, cedarPolicy: name, index, effect: parsed.info.effect, text: policyText, references: parsed.info.references };
     if (at !== undefined) loaded.offset = at;
     if (parsed.info.actions !== undefined) loaded.actions = parsed.info.actions;
     result.policies.push(loaded);
