@@ -4,7 +4,7 @@
  * reads the file.
  */
 import { LineCounter, parseAllDocuments, parseDocument, isMap, isSeq, isScalar, type Document, type Node } from 'yaml';
-import { FAILSAFE_SCHEMA, load, loadAll, Type } from 'js-yaml';
+import { FAILSAFE_SCHEMA, loadAll, Type } from 'js-yaml';
 
 /** A position in an input file, 1-based like editors show it. */
 export interface SourceLocation {
@@ -39,8 +39,9 @@ export interface SourceError {
  * common subset (no directives, tags, anchors, aliases, complex keys or tabs; see
  * {@link readCommonYaml}) is read by js-yaml, about ten times faster, with a schema resolving plain
  * scalars exactly as the `yaml` core schema does; any other text, and any text js-yaml refuses, is
- * read by the `yaml` library, whose messages name the problem. Either way, positions come from the
- * `yaml` library, parsing a document's own text again the first time one of its positions is asked
+ * read by the `yaml` library, whose messages name the problem. Positions of a text js-yaml read are
+ * recorded while it reads (node start offsets, from its listener); where that record does not have
+ * the plain shape positions are read from, the `yaml` library parses the document's own text again
  * (test/source.test.ts compares both readers on a fuzzed corpus, positions included). `fast: false`
  * reads with the `yaml` library only.
  */
@@ -261,7 +262,7 @@ function multiLineFlowNode(input: string, start: number, end: number, kind: stri
 /**
  * The documents of `text` read by js-yaml, or undefined when the text is outside the common subset
  * (see {@link NOT_COMMON}), uses anchors or tags, or js-yaml refuses it: then the `yaml` library
- * reads it. Positions are found by the `yaml` library on the document's own text, when first asked.
+ * reads it. Positions are recorded while js-yaml reads (see {@link PositionRecorder}).
  */
 export function readCommonYaml(text: string, file: string): SourceDocument[] | undefined {
   if (NOT_COMMON.test(text)) return undefined;
@@ -274,17 +275,18 @@ export function readCommonYaml(text: string, file: string): SourceDocument[] | u
   let special = false;
   let values: unknown[];
   sawNull = false;
-  const opened: number[] = [];
+  // Positions are recorded while reading, so that locating a field never reads a document again.
+  const recorder = new PositionRecorder();
   try {
     values = loadAll(text, undefined, {
       schema: YAML_CORE_SCHEMA,
       listener: (event, state) => {
-        const s = state as unknown as { tag: string | null; anchor: string | null; kind: string | null; position: number; input: string };
+        const s = state as unknown as JsYamlState & { tag: string | null; anchor: string | null; input: string };
         if (event === 'open') {
-          opened.push(s.position);
+          recorder.opened(s);
           return;
         }
-        const start = opened.pop() ?? 0;
+        const start = recorder.closed(s);
         // A tag other than this schema's own (`!!str`, `!x`, `!`) or an anchor: left to the `yaml` library.
         if (s.anchor !== null || (s.tag !== null && s.tag !== '?' && !s.tag.startsWith(CORE_TAG))) special = true;
         // A flow node over several lines: js-yaml accepts continuation lines the `yaml` library
@@ -310,18 +312,20 @@ export function readCommonYaml(text: string, file: string): SourceDocument[] | u
     const pos = lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col };
   };
+  // One top-level node per document, as js-yaml composes them; otherwise the `yaml` library answers.
+  recorder.done();
+  const roots = recorder.roots;
   const documents: SourceDocument[] = [];
   values.forEach((object, index) => {
     if (object === null || object === undefined) return;
     const [start, end] = ranges[index]!;
-    const token = {};
+    const root = roots.length === values.length ? roots[index] : undefined;
     let tree: Document | undefined;
     const locate = (path: readonly (string | number)[]): SourceLocation => {
-      const positions = recentPositionTree(token, () => positionTree(text.slice(start, end)) ?? null);
-      const offset = positions === null ? undefined : positionOf(positions, path);
+      const offset = root === undefined ? undefined : positionOf(text, recorder, root, path);
       if (offset !== undefined) {
         positionsAnswered.jsYaml++;
-        return at(start + offset);
+        return at(offset);
       }
       positionsAnswered.yaml++;
       tree ??= parseDocument(text.slice(start, end), { uniqueKeys: false });
@@ -332,81 +336,101 @@ export function readCommonYaml(text: string, file: string): SourceDocument[] | u
   return documents;
 }
 
-/** Position trees of the documents located last, most recent last (a service's messages ask for positions in its own document in a row). */
-const recentTrees = new Map<object, PositionTree | null>();
-/** How many position trees are kept, so that memory does not grow with the number of documents located. */
-const RECENT_TREES = 16;
-
-/** The position tree of the document `token` stands for, from the recent ones or built. */
-function recentPositionTree(token: object, build: () => PositionTree | null): PositionTree | null {
-  let tree = recentTrees.get(token);
-  if (tree !== undefined) {
-    recentTrees.delete(token);
-  } else {
-    tree = build();
-    if (recentTrees.size >= RECENT_TREES) recentTrees.delete(recentTrees.keys().next().value!);
-  }
-  recentTrees.set(token, tree);
-  return tree;
-}
-
 /** How many positions of documents read by js-yaml each reader found (for tests: both must be exercised). */
 export const positionsAnswered = { jsYaml: 0, yaml: 0 };
 
-/** A node js-yaml read, with where it lies: `start` is where js-yaml began it (separation before it included). */
-interface PositionNode {
-  start: number;
+/** What js-yaml's listener is given (its parser state): where it is, and what it just read. */
+interface JsYamlState {
   kind: string | null;
-  /** A scalar's value (a key is compared with it). */
-  value?: unknown;
-  /** A collection's number of entries or items, and which collection it is (js-yaml's result, numbered). */
-  size?: number;
-  id?: number;
-  children: PositionNode[];
+  position: number;
+  result: unknown;
 }
 
-/** The nodes of one document as js-yaml reads them, and the document's text. */
-interface PositionTree {
-  source: string;
-  root: PositionNode;
-}
+const KIND_NONE = 0;
+const KIND_SCALAR = 1;
+const KIND_MAPPING = 2;
+const KIND_SEQUENCE = 3;
+const KINDS: Readonly<Record<string, number>> = { scalar: KIND_SCALAR, mapping: KIND_MAPPING, sequence: KIND_SEQUENCE };
 
 /**
- * The nodes of the document `source` with their positions, read by js-yaml (listening to its
- * open and close events), about ten times faster than the `yaml` library's syntax tree. Undefined
- * when js-yaml refuses the text.
+ * The nodes js-yaml reads, with their positions, recorded from its listener's open and close
+ * events, in flat arrays indexed by node number in reading order (a node's children follow it:
+ * the first at `n + 1`, each next one at the previous one's `end`). About 20 bytes a node, so a
+ * fleet's files keep their positions without holding their data twice. Per node: `start`, where
+ * js-yaml began it (separation before it included); `end`, the number after its last descendant;
+ * its kind; a scalar's value (a key is compared with it); a collection's number of entries or items
+ * and which collection it is (js-yaml's result, numbered).
  */
-function positionTree(source: string): PositionTree | undefined {
-  const stack: PositionNode[] = [{ start: 0, kind: null, children: [] }];
-  // Collections are numbered rather than kept, so that a located document does not hold a second copy of its data.
-  const ids = new Map<object, number>();
-  try {
-    load(source, {
-      schema: YAML_CORE_SCHEMA,
-      listener: (event, state) => {
-        const s = state as unknown as { kind: string | null; position: number; result: unknown };
-        if (event === 'open') {
-          stack.push({ start: s.position, kind: null, children: [] });
-          return;
-        }
-        const node = stack.pop()!;
-        node.kind = s.kind;
-        const r = s.result;
-        if (r === NULL_SCALAR || r === null || typeof r !== 'object') node.value = r;
-        else {
-          node.size = Array.isArray(r) ? r.length : Object.keys(r).length;
-          let id = ids.get(r);
-          if (id === undefined) ids.set(r, (id = ids.size + 1));
-          node.id = id;
-        }
-        stack[stack.length - 1]!.children.push(node);
-      },
-    });
-  } catch {
-    return undefined;
+class PositionRecorder {
+  start = new Int32Array(1024);
+  end = new Int32Array(1024);
+  size = new Int32Array(1024);
+  id = new Int32Array(1024);
+  kind = new Uint8Array(1024);
+  readonly values: unknown[] = [];
+  /** Node numbers of the documents' top-level nodes, in order. */
+  readonly roots: number[] = [];
+  private count = 0;
+  private readonly open: number[] = [];
+  private readonly ids = new Map<object, number>();
+
+  opened(state: JsYamlState): void {
+    if (this.count === this.start.length) this.grow();
+    const n = this.count++;
+    this.start[n] = state.position;
+    this.open.push(n);
   }
-  const root = stack[0]!.children.at(-1);
-  return root === undefined ? undefined : { source, root };
+
+  /** Ends the node opened last; returns where it began. */
+  closed(state: JsYamlState): number {
+    const n = this.open.pop()!;
+    this.kind[n] = state.kind === null ? KIND_NONE : (KINDS[state.kind] ?? KIND_NONE);
+    const r = state.result;
+    if (r === NULL_SCALAR || r === null || typeof r !== 'object') {
+      this.values[n] = r;
+      this.size[n] = 0;
+      this.id[n] = 0;
+    } else {
+      this.values[n] = undefined;
+      const size = Array.isArray(r) ? r.length : Object.keys(r).length;
+      this.size[n] = size;
+      let id = this.ids.get(r);
+      if (id === undefined) this.ids.set(r, (id = this.ids.size + 1));
+      this.id[n] = id;
+      // Reading several documents, js-yaml tries one more node at the next document's marker, which
+      // reads nothing (kind null) and lands in the collection that ends there: it is the last node.
+      const expected = this.kind[n] === KIND_MAPPING ? 2 * size : size;
+      if (this.childCount(n, this.count) === expected + 1 && this.kind[this.count - 1] === KIND_NONE && this.end[this.count - 1] === this.count) this.count--;
+    }
+    this.end[n] = this.count;
+    if (this.open.length === 0) this.roots.push(n);
+    return this.start[n]!;
+  }
+
+  /** Number of children of `n`, whose descendants end before `end`. */
+  childCount(n: number, end = this.end[n]!): number {
+    let count = 0;
+    for (let c = n + 1; c < end; c = this.end[c]!) count++;
+    return count;
+  }
+
+  /** The numbering of collections is only needed while reading. */
+  done(): void {
+    this.ids.clear();
+  }
+
+  private grow(): void {
+    const bigger = <T extends Int32Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.start = bigger(this.start);
+    this.end = bigger(this.end);
+    this.size = bigger(this.size);
+    this.id = bigger(this.id);
+    this.kind = bigger(this.kind);
+  }
 }
 
 /** Where the content of a node begins: after the spaces, line breaks and comments before it. */
@@ -427,43 +451,44 @@ function contentStart(source: string, at: number): number {
  * js-yaml composes a collection value once more around itself (a block mapping tried first, then
  * kept as the collection it read): the node and its only child hold the same collection.
  */
-function unwrap(node: PositionNode): PositionNode {
+function unwrap(rec: PositionRecorder, node: number): number {
   let n = node;
-  while (n.children.length === 1 && n.id !== undefined && n.children[0]!.id === n.id && (n.kind === 'mapping' || n.kind === 'sequence')) n = n.children[0]!;
+  while ((rec.kind[n] === KIND_MAPPING || rec.kind[n] === KIND_SEQUENCE) && n + 1 < rec.end[n]! && rec.end[n + 1] === rec.end[n] && rec.id[n + 1] === rec.id[n]) n++;
   return n;
 }
 
 /**
- * The offset {@link offsetOf} gives for `path`, found in a {@link positionTree}: the key of a map
- * entry, or the item of a sequence, of the deepest node along the path. Undefined when the tree's
- * shape is not the plain one this reads (a mapping whose nodes are not key, value, key, value...,
- * a sequence with another number of nodes than items): the `yaml` library then answers.
+ * The offset {@link offsetOf} gives for `path`, found in the nodes recorded while reading `source`
+ * (offsets into it) from the document's top-level node `root`: the key of a map entry, or the item
+ * of a sequence, of the deepest node along the path. Undefined when the record's shape is not the
+ * plain one this reads (a mapping whose nodes are not key, value, key, value..., a sequence with
+ * another number of nodes than items): the `yaml` library then answers.
  */
-function positionOf(tree: PositionTree, path: readonly (string | number)[]): number | undefined {
-  const { source } = tree;
-  let node = unwrap(tree.root);
-  let offset = contentStart(source, node.start);
+function positionOf(source: string, rec: PositionRecorder, root: number, path: readonly (string | number)[]): number | undefined {
+  let node = unwrap(rec, root);
+  let offset = contentStart(source, rec.start[node]!);
   for (const segment of path) {
-    if (node.kind === 'mapping') {
-      const nodes = node.children;
-      if (node.size === undefined || nodes.length !== 2 * node.size) return undefined;
+    const kind = rec.kind[node];
+    if (kind === KIND_MAPPING) {
+      if (rec.childCount(node) !== 2 * rec.size[node]!) return undefined;
       let found = -1;
-      for (let i = 0; i < nodes.length; i += 2) {
-        const key = nodes[i]!.value;
-        if (String(key === NULL_SCALAR ? null : key) === String(segment)) {
-          found = i;
+      for (let key = node + 1; key < rec.end[node]!; key = rec.end[rec.end[key]!]!) {
+        const value = rec.values[key];
+        if (String(value === NULL_SCALAR ? null : value) === String(segment)) {
+          found = key;
           break;
         }
       }
       if (found === -1) break;
-      offset = contentStart(source, nodes[found]!.start);
-      node = unwrap(nodes[found + 1]!);
-    } else if (node.kind === 'sequence' && typeof segment === 'number') {
-      if (node.size === undefined || node.children.length !== node.size) return undefined;
-      const item = node.children[segment];
-      if (!item) break;
-      offset = contentStart(source, item.start);
-      node = unwrap(item);
+      offset = contentStart(source, rec.start[found]!);
+      node = unwrap(rec, rec.end[found]!);
+    } else if (kind === KIND_SEQUENCE && typeof segment === 'number') {
+      if (rec.childCount(node) !== rec.size[node]) return undefined;
+      let item = node + 1;
+      for (let i = 0; i < segment && item < rec.end[node]!; i++) item = rec.end[item]!;
+      if (segment < 0 || item >= rec.end[node]!) break;
+      offset = contentStart(source, rec.start[item]!);
+      node = unwrap(rec, item);
     } else {
       break;
     }

@@ -149,7 +149,7 @@ function wideTable(objects: unknown[]): string {
  * chunks of whole documents. With `LATTICE_TIMINGS=1`, the time of each phase goes to stderr after
  * the summary (src/cli/timings.ts): startup, load (read and parse the YAML), classify (classify and
  * validate), images, context (platform resources, policies, quotas, the graph), authorize (Cedar
- * decisions), derive (every other stage), serialize, total.
+ * decisions), derive (every other stage), serialize, summary (the table on stderr), total.
  */
 export async function render(paths: string[], options: RenderOptions, io: Streams): Promise<number> {
   const timings = timingsFromEnv();
@@ -174,6 +174,7 @@ export async function render(paths: string[], options: RenderOptions, io: Stream
   timings.mark('serialize');
   const failed = shown.services.some((s) => s.status.phase !== 'Ready') || shown.problems.length > 0;
   if (!options.quiet || failed || loaded.errors.length > 0) io.stderr(summary(shown));
+  timings.mark('summary');
   // After the summary, once per run: rendering goes on, both versions derive the same.
   if (!options.quiet) io.stderr(deprecationWarning(loaded.documents));
   io.stderr(timings.report());
