@@ -106,6 +106,16 @@ test('the writer writes the same text as js-yaml dump with the same options (fuz
     for (let j = 0; j < n; j++) s += alphabet[Math.floor(random() * alphabet.length)]!;
     assert.equal(toYaml({ [s]: s, l: [s] }), dump({ [s]: s, l: [s] }, YAML_OPTIONS), JSON.stringify(s));
   }
+  // Single-line strings over every character class js-yaml's plain-scalar rules look at (written
+  // without asking dump): indicators first and last, `: `, ` #`, `:#`, spaces, tabs, controls,
+  // line separators, the byte-order mark, astral characters and lone surrogates.
+  const classes = ['a', 'Z', '0', '9', '.', '_', '/', '@', '+', '=', '~', ' ', '  ', '\t', ':', '#', '-', '?', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', "'", '"', '%', '`', '\\', '\u0085', '\u00a0', '\u00e9', '\u2028', '\ufeff', '\u0007', '\u007f', '\ud83d\ude00', '\ud800', 'yes', 'null', '1', '0x', '1:2', 'e5', '.inf'];
+  for (let i = 0; i < 30000; i++) {
+    let s = '';
+    const n = Math.floor(random() * 7);
+    for (let j = 0; j < n; j++) s += classes[Math.floor(random() * classes.length)]!;
+    assert.equal(toYaml({ [s]: s, l: [s] }), dump({ [s]: s, l: [s] }, YAML_OPTIONS), JSON.stringify(s));
+  }
   // What the writer leaves to dump: long and multi-line keys, values that are not plain data.
   const long = 'k'.repeat(1100);
   for (const object of [{ [long]: 1 }, { 'a\nb': { c: 1 } }, { d: new Date(0) }, { f: () => 1 }, [undefined, 1], { u: undefined }, { e: {}, s: [] }, -0, 1e21, Number.NaN]) {

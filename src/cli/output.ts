@@ -134,7 +134,8 @@ const blankLineString = new Type('tag:lattice.dev,2026:blank-line-string', {
  * The schema `dump` writes and quotes by: every string one of these types would resolve is quoted.
  * YAML 1.2 core (null, bool, int, float) plus {@link notAString}. No timestamp type: see the module docs.
  */
-const SCHEMA = FAILSAFE_SCHEMA.extend({ implicit: [types.null, types.bool, types.int, floatType, notAString, blankLineString] });
+const IMPLICIT_TYPES: readonly Type[] = [types.null, types.bool, types.int, floatType, notAString, blankLineString];
+const SCHEMA = FAILSAFE_SCHEMA.extend({ implicit: [...IMPLICIT_TYPES] });
 
 /** Options for every YAML Lattice writes (see the module docs). */
 export const YAML_OPTIONS: DumpOptions = {
@@ -192,6 +193,56 @@ function newlineIndent(level: number): string {
  */
 const SURELY_PLAIN = /^[A-Za-z][A-Za-z0-9_./-]*$/;
 
+/** js-yaml's DEPRECATED_BASE60_SYNTAX: such strings are quoted in compatibility mode (noCompatMode: false). */
+const BASE60 = /^[-+]?[0-9_]+(?::[0-9_]+)+(?:\.[0-9_]*)?$/;
+
+/** Characters js-yaml never lets start a plain scalar (its isPlainSafeFirst: whitespace and the YAML indicators). */
+const NOT_PLAIN_FIRST = new Set([...' \t-?:,[]{}#&*!|=>\'"%@`'].map((c) => c.charCodeAt(0)));
+
+/** js-yaml's isNsCharOrWhitespace: printable, not a line break or byte-order mark. */
+function nsCharOrWhitespace(c: number): boolean {
+  return printable(c) && c !== 0x0a && c !== 0x0d;
+}
+
+/**
+ * Whether js-yaml would write the single-line string `s` plain in block context, before its
+ * ambiguity checks: js-yaml's chooseScalarStyle with its isPlainSafeFirst, isPlainSafe (inblock)
+ * and isPlainSafeLast, ported over code points (a `#` only after a non-space, a `:` only before a
+ * non-space, every character printable).
+ */
+function plainSafe(s: string): boolean {
+  const first = s.codePointAt(0)!;
+  if (!printable(first) || NOT_PLAIN_FIRST.has(first)) return false;
+  const last = s.charCodeAt(s.length - 1);
+  if (last === 0x20 || last === 0x09 || last === 0x3a) return false;
+  let prev = -1;
+  for (let i = 0; i < s.length; ) {
+    const c = s.codePointAt(i)!;
+    i += c >= 0x10000 ? 2 : 1;
+    const nsOrWhite = nsCharOrWhitespace(c);
+    const ns = nsOrWhite && c !== 0x20 && c !== 0x09;
+    const safe =
+      (nsOrWhite && c !== 0x23 && !(prev === 0x3a && !ns)) ||
+      (prev !== -1 && nsCharOrWhitespace(prev) && prev !== 0x20 && prev !== 0x09 && c === 0x23) ||
+      (prev === 0x3a && ns);
+    if (!safe) return false;
+    prev = c;
+  }
+  return true;
+}
+
+/**
+ * A string without a line break as `dump` writes it: plain when js-yaml's rules allow it and no type
+ * of the schema resolves it (nor compatibility mode quotes it), else double-quoted with js-yaml's
+ * escapes ({@link doubleQuoted}); with `lineWidth: -1` a single line has no other style. Identical
+ * to `dump` (test/output.test.ts compares them on fuzzed strings).
+ */
+function singleLineText(s: string): string {
+  if (s === '' || !plainSafe(s) || BASE60.test(s)) return doubleQuoted(s);
+  for (const type of IMPLICIT_TYPES) if (type.resolve(s)) return doubleQuoted(s);
+  return s;
+}
+
 /**
  * A string as `dump` writes it at nesting `level`, as a map value, a sequence item or a whole
  * document. Decided by `dump` itself (once per distinct string): a string without a line break is
@@ -205,7 +256,7 @@ function stringText(s: string, level: number): string {
   if (text === undefined) {
     if (scalars.size >= SCALAR_CACHE_LIMIT) scalars.clear();
     // A map value at level 1: `k: <text>\n`.
-    text = s.includes('\n') ? dump({ k: s }, YAML_OPTIONS).slice(3, -1) : dump(s, YAML_OPTIONS).slice(0, -1);
+    text = s.includes('\n') ? dump({ k: s }, YAML_OPTIONS).slice(3, -1) : singleLineText(s);
     scalars.set(s, text);
   }
   if (level > 1 && (text.charCodeAt(0) === 0x7c /* | */ || text.charCodeAt(0) === 0x3e /* > */)) {
