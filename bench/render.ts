@@ -128,7 +128,7 @@ export function formatRenderReport(reports: RenderSizeReport[]): string {
     lines.push(
       `${r.services} services (${(r.inputBytes / MiB).toFixed(1)} MiB of input YAML; load average ${r.loadBefore.toFixed(1)} before):`,
       `  lattice render: ${s(r.lattice.wallMs)} wall, peak RSS ${(r.lattice.peakRssBytes / MiB).toFixed(0)} MiB, ${(r.lattice.stdoutBytes / MiB).toFixed(1)} MiB written, ${r.perServiceMs.toFixed(2)} ms/service`,
-      `    phases: ${['startup', 'load', 'classify', 'images', 'context', 'authorize', 'derive', 'serialize'].map(phase).join(', ')}`,
+      `    phases: ${['startup', 'load', 'classify', 'images', 'context', 'authorize', 'derive', 'serialize', 'summary'].map(phase).join(', ')}; spawn and exit ${s(r.lattice.wallMs - (p.total ?? r.lattice.wallMs))}`,
     );
     if (r.cdk8s) {
       lines.push(`  cdk8s-plus-30:  ${s(r.cdk8s.wallMs)} wall, peak RSS ${(r.cdk8s.peakRssBytes / MiB).toFixed(0)} MiB, ${(r.cdk8s.stdoutBytes / MiB).toFixed(1)} MiB written`);
@@ -169,7 +169,8 @@ export async function run(args: string[], print: (text: string) => void = consol
   for (const services of options.sizes) {
     const r = await measureSize(services, options);
     reports.push(r);
-    if (!options.json) print(formatRenderReport([r]));
+    // The targets line once, at the end, with the growth line.
+    if (!options.json) print(formatRenderReport([r]).split('\n').filter((l) => !l.startsWith('targets')).join('\n'));
   }
   print(options.json ? JSON.stringify(reports, null, 2) : formatRenderReport(reports).split('\n').filter((l) => l.startsWith('growth') || l.startsWith('targets')).join('\n'));
   return reports;

@@ -16,6 +16,13 @@ import v8 from 'node:v8';
 // inlining stays on); it must be set before any code is optimized. Regression test: test/cedar-gc.test.ts.
 if (Number(process.versions.node.split('.')[0]) < 24) v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
+// Grow the young generation four times at a step instead of twice (V8's default): a render keeps
+// most of what it allocates (the input and every derived object until they are written), so small
+// young generations copy the same objects scavenge after scavenge. Measured on a 5,000-service
+// render (2 cores, median of 5 interleaved runs): 4.43 s -> 4.08 s wall, peak RSS 661 -> 501 MiB;
+// a factor of 8 was no better. Takes effect at runtime, unlike the semi-space size flags.
+v8.setFlagsFromString('--semi-space-growth-factor=4');
+
 // Node 22.1+: keep V8's compiled code of the modules on disk (os.tmpdir()/node-compile-cache) for the
 // next start. Best effort: on a read-only file system it does nothing.
 module.enableCompileCache?.();
