@@ -8,8 +8,8 @@
  * platform documents (LatticePlatform, SecretProvider, a CedarPolicy of 19 policies conditioned on
  * namespace and team, a Namespace per namespace with team and environment labels, one LatticeQuota
  * covering every service) and one file of services per namespace. Then, each as a new process:
- * - `node bin/lattice.js render DIR` with `LATTICE_TIMINGS=1`, stdout read through a pipe and only
- *   counted: wall time from spawn to exit (process start included), the phases the CLI reports on
+ * - `node bin/lattice.js render DIR` with `LATTICE_TIMINGS=1`, stdout and stderr written to files
+ *   (as `> out.yaml` does): wall time from spawn to exit (process start included), the phases the CLI reports on
  *   stderr (startup, load, classify, images, context, authorize, derive, serialize), peak RSS (the
  *   child's own maxRSS, which it reports with the phases), and bytes written;
  * - `node --import tsx bench/cdk8s-fleet.ts DIR` (cdk8s-plus-30: ServiceAccount, Deployment,
@@ -22,7 +22,7 @@
  * `--keep` (keep the generated folders and print where).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -74,18 +74,29 @@ export function writeFleet(shape: FleetShape, dir: string): number {
   return bytes;
 }
 
-/** Runs `node ARGS` with stdout counted (piped) and stderr captured; resolves when it exits. */
-export function runNode(args: string[], env: Record<string, string>, reportPrefix: string): Promise<ProcessRun> {
+/**
+ * Runs `node ARGS` with stdout and stderr written to files beside `dir` (as `lattice render > out.yaml`
+ * does; reading them through pipes would let this process's own pauses slow the child's writes);
+ * resolves when it exits, with the bytes written and the report read from stderr.
+ */
+export function runNode(args: string[], env: Record<string, string>, reportPrefix: string, dir: string): Promise<ProcessRun> {
   return new Promise((resolve, reject) => {
+    // Beside the fleet's folder, not in it (the commands read every file there).
+    const outFile = `${dir}.stdout`;
+    const errFile = `${dir}.stderr`;
+    const out = openSync(outFile, 'w');
+    const err = openSync(errFile, 'w');
     const start = performance.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdoutBytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => void (stdoutBytes += b.length));
-    child.stderr.on('data', (b: Buffer) => void (stderr += b.toString()));
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, err] });
+    closeSync(out);
+    closeSync(err);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('exit', (code) => {
       const wallMs = performance.now() - start;
+      const stderr = readFileSync(errFile, 'utf8');
+      const stdoutBytes = statSync(outFile).size;
+      rmSync(outFile, { force: true });
+      rmSync(errFile, { force: true });
       const line = stderr.split('\n').find((l) => l.startsWith(reportPrefix));
       const reported = line ? (JSON.parse(line.slice(reportPrefix.length)) as Record<string, number>) : {};
       if (code !== 0 && !(code === 1 && reportPrefix.startsWith('lattice'))) reject(new Error(`node ${args.join(' ')} exited with ${code}: ${stderr.slice(-2000)}`));
@@ -102,11 +113,11 @@ export async function measureSize(services: number, options: { cdk8s: boolean; k
     mkdirSync(dir, { recursive: true });
     const inputBytes = writeFleet(shape, dir);
     const loadBefore = loadavg()[0]!;
-    const lattice = await runNode(['bin/lattice.js', 'render', dir], { LATTICE_TIMINGS: '1', SOURCE_DATE_EPOCH: '1767225600' }, 'lattice timings: ');
+    const lattice = await runNode(['bin/lattice.js', 'render', dir], { LATTICE_TIMINGS: '1', SOURCE_DATE_EPOCH: '1767225600' }, 'lattice timings: ', dir);
     if (lattice.exitCode !== 0) throw new Error(`lattice render of the generated fleet exited with ${lattice.exitCode}: every service should be Ready`);
     const report: RenderSizeReport = { services, inputBytes, loadBefore, lattice, perServiceMs: lattice.wallMs / services };
     if (options.cdk8s) {
-      report.cdk8s = await runNode(['--import', 'tsx', 'bench/cdk8s-fleet.ts', dir], {}, 'cdk8s timings: ');
+      report.cdk8s = await runNode(['--import', 'tsx', 'bench/cdk8s-fleet.ts', dir], {}, 'cdk8s timings: ', dir);
       report.ratio = lattice.wallMs / report.cdk8s.wallMs;
     }
     if (options.keep) process.stdout.write(`  (kept ${dir})\n`);
