@@ -177,8 +177,8 @@ export class DecisionMemo {
   hits = 0;
   misses = 0;
 
-  /** @param limit most answers kept; 50,000 keys of a few hundred bytes is a few tens of MiB at most. */
-  constructor(private readonly limit = 50_000) {}
+  /** @param limit most answers kept: a key is about a kilobyte, so 20,000 keys hold about 20 MiB at most. */
+  constructor(private readonly limit = 20_000) {}
 
   get(key: string): MemoisedAnswer | undefined {
     const answer = this.answers.get(key);
