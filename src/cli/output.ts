@@ -175,6 +175,8 @@ const UNHANDLED = new Error('left to js-yaml dump');
 /** How a scalar is written, by value, so that each distinct string is examined by js-yaml once. */
 const scalars = new Map<string, string>();
 const numbers = new Map<number, string>();
+/** How each map key is written (see {@link keyText}). */
+const keys = new Map<string, string>();
 /** Entries kept at most per cache (a fleet has a few hundred thousand distinct strings). */
 const SCALAR_CACHE_LIMIT = 200_000;
 /** `\n` followed by the indentation of each level (2 spaces per level). */
@@ -267,10 +269,15 @@ function stringText(s: string, level: number): string {
 
 /** A map key as `dump` writes it; keys it would write another way (explicit `? ` keys, line breaks) are left to `dump`. */
 function keyText(key: string): string {
+  // Keys repeat far more than values (every object has `metadata`, `name`, `labels`...).
+  let text = keys.get(key);
+  if (text !== undefined) return text;
   if (key.includes('\n')) throw UNHANDLED;
-  const text = stringText(key, 1);
+  text = stringText(key, 1);
   // js-yaml writes a key longer than 1024 characters as an explicit `? key` pair.
   if (text.length > 1024) throw UNHANDLED;
+  if (keys.size >= SCALAR_CACHE_LIMIT) keys.clear();
+  keys.set(key, text);
   return text;
 }
 

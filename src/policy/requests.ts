@@ -224,6 +224,9 @@ interface ServiceContext {
   name: string;
   principal: EntityRef;
   baseEntities: EntityJson[];
+  /** The service's resources and containers in name order, sorted once for all its requests. */
+  resources: ReturnType<typeof sortedResources>;
+  containers: PodContainer[];
   facts(namespace: string): NamespaceFacts;
 }
 
@@ -241,10 +244,11 @@ function serviceContext(input: ServiceAuthorizationInput): ServiceContext {
     return f;
   };
   const own = facts(namespace);
+  const containers = sortedContainers(service);
   const attrs: Record<string, CedarValueJson> = {
     namespace,
     name,
-    images: sortedContainers(service).map((c) => c.container.image),
+    images: containers.map((c) => c.container.image),
   };
   // Team and owner decide permissions (the same-team rule) and whom a denial names: they come from
   // the Namespace, which the platform manages, never from the service, which its tenant writes.
@@ -252,7 +256,7 @@ function serviceContext(input: ServiceAuthorizationInput): ServiceContext {
   if (own.owner) attrs.owner = own.owner;
   const principal = { type: T.Service, id: `${namespace}/${name}` };
   const serviceEntity: EntityJson = { uid: principal, attrs, parents: [{ type: T.Namespace, id: namespace }], tags: serviceTags(service.metadata.labels ?? {}, own.labels) };
-  return { input, namespace, name, principal, baseEntities: [serviceEntity, namespaceEntity(own)], facts };
+  return { input, namespace, name, principal, baseEntities: [serviceEntity, namespaceEntity(own)], resources: sortedResources(service), containers, facts };
 }
 
 /** Label keys under this prefix are the platform's: on a Service entity they come from its namespace only. */
@@ -327,7 +331,7 @@ function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
     if (cred) pulls.push([name, { type: 'secret', id: cred.remoteKey, params: cred.provider === undefined ? {} : { provider: cred.provider } }, `spec.imagePullSecrets.${i}`]);
   });
   const all: Array<[string, { type: string; id?: string | undefined; params?: Record<string, unknown> | undefined }, string]> = [
-    ...sortedResources(ctx.input.service).map(([k, r]): [string, typeof r, string] => [k, r, `spec.workload.resources.${k}`]),
+    ...ctx.resources.map(([k, r]): [string, typeof r, string] => [k, r, `spec.workload.resources.${k}`]),
     ...pulls,
   ];
   for (const [key, res, fieldPath] of all) {
@@ -372,7 +376,7 @@ function secretRequests(ctx: ServiceContext): AuthorizationRequest[] {
 }
 
 function imageRequests(ctx: ServiceContext): AuthorizationRequest[] {
-  return sortedContainers(ctx.input.service).map(({ name, container, path, role }) => {
+  return ctx.containers.map(({ name, container, path, role }) => {
     const entity = imageEntity(container.image, ctx.input.imageVerifications);
     return request(ctx, {
       action: 'DeployImage',
@@ -388,7 +392,7 @@ function imageRequests(ctx: ServiceContext): AuthorizationRequest[] {
 
 function endpointRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
-  for (const [key, res] of sortedResources(ctx.input.service)) {
+  for (const [key, res] of ctx.resources) {
     if (res.type !== 'external-service') continue;
     // Every accepted form (URL, host:port, entity:NAME, list or map) is one request, parsed the way
     // the mesh reads it (src/api/latticeservice/endpoint.ts), so what Cedar permits is what is opened.
@@ -522,7 +526,7 @@ function securityRequests(ctx: ServiceContext): AuthorizationRequest[] {
     if (alias !== undefined) r.aliases = [{ resource: { type: T.SecurityOverride, id: alias }, entity: { uid: { type: T.SecurityOverride, id: alias }, attrs: entity.attrs, parents: [] } }];
     return r;
   };
-  for (const c of sortedContainers(ctx.input.service)) {
+  for (const c of ctx.containers) {
     const security = (c.container as { security?: ContainerSecurity }).security;
     for (const o of securityOverrides(security)) out.push(overrideRequest(o, `${c.path.join('.')}.${o.field}`, c.name));
   }
@@ -532,7 +536,7 @@ function securityRequests(ctx: ServiceContext): AuthorizationRequest[] {
 
 function wildcardRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
-  for (const [key, res] of sortedResources(ctx.input.service)) {
+  for (const [key, res] of ctx.resources) {
     if (res.type !== 'service' || res.id !== '*' || (res.direction !== 'inbound' && res.direction !== 'both')) continue;
     out.push(
       request(ctx, {
@@ -594,7 +598,7 @@ export function serviceRequests(input: ServiceAuthorizationInput): Authorization
  */
 function volumeRequests(ctx: ServiceContext): AuthorizationRequest[] {
   const out: AuthorizationRequest[] = [];
-  for (const [key, res] of sortedResources(ctx.input.service)) {
+  for (const [key, res] of ctx.resources) {
     if (res.type !== 'volume' || res.id === undefined || volumeRole(res) !== 'consumer') continue;
     const id = `${ctx.namespace}/${res.id}`;
     const resource = { type: T.Volume, id };
@@ -677,7 +681,7 @@ function cloudRequests(ctx: ServiceContext): AuthorizationRequest[] {
 export function skipImageVerificationRequest(input: ServiceAuthorizationInput, image: string): AuthorizationRequest {
   const ctx = serviceContext(input);
   const entity = imageEntity(image, input.imageVerifications);
-  const container = sortedContainers(input.service).find((c) => c.container.image === image);
+  const container = ctx.containers.find((c) => c.container.image === image);
   return request(ctx, {
     action: 'SkipImageVerification',
     resource: entity.uid as EntityRef,
