@@ -68,12 +68,15 @@ test('render --check prints no objects; -q prints no summary when everything is 
   const check = await lattice('render', EXAMPLES, '--check');
   assert.equal(check.stdout, '');
   assert.equal(check.code, 1);
-  assert.match(check.stderr, /13 of 15 services Ready/);
+  // The examples hold jobs, models, mesh members and packages too: one row per workload, with its kind.
+  assert.match(check.stderr, /^WORKLOAD +KIND +PHASE +RESOURCES +FIRST PROBLEM\ncommerce\/catalog +LatticeService +Ready +7\n/);
+  assert.match(check.stderr, /\nanalytics\/nightly-report +LatticeJob +Ready/);
+  assert.match(check.stderr, /13 of 15 workloads Ready/);
   const quietOk = await lattice('render', EXAMPLES, '--service', 'orders', '-q');
   assert.equal(quietOk.code, 0);
   assert.equal(quietOk.stderr, '');
   const quietFailed = await lattice('render', EXAMPLES, '-q', '--check');
-  assert.match(quietFailed.stderr, /ledger-export +Failed/);
+  assert.match(quietFailed.stderr, /ledger-export +LatticeService +Failed/);
 });
 
 test('render - reads standard input, named <stdin> in messages', () => {

@@ -147,8 +147,8 @@ test('the installed executable runs: npx lattice render examples/ (the examples 
   const env = { ...process.env, SOURCE_DATE_EPOCH: '1767225600', LATTICE_FROM_SOURCE: '1' };
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/lattice.js'), 'render', join(ROOT, 'examples')], { encoding: 'utf8', env });
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /commerce\/payments\s+Ready/);
-  assert.match(r.stderr, /commerce\/ledger-export\s+Failed\s+0\s+\S+ledger-export\.yaml:\d+:\d+ spec\.workload\.resources\.stripe: AccessSecret denied for secret payments\/api-key\./);
+  assert.match(r.stderr, /commerce\/payments\s+LatticeService\s+Ready/);
+  assert.match(r.stderr, /commerce\/ledger-export\s+LatticeService\s+Failed\s+0\s+\S+ledger-export\.yaml:\d+:\d+ spec\.workload\.resources\.stripe: AccessSecret denied for secret payments\/api-key\./);
   assert.match(r.stdout, /kind: PodDisruptionBudget/);
   const version = execFileSync(process.execPath, [join(ROOT, 'bin/lattice.js'), '--version'], { encoding: 'utf8', env });
   assert.equal(version.trim(), '0.1.0');

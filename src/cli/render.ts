@@ -15,6 +15,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { derivePlatform, snapshotPlatform, type PlatformResult } from '../compiler/platform/snapshot.ts';
 import { describe } from '../compiler/status.ts';
 import { quotaUsageTable } from '../compiler/platform/quota.ts';
+import { WORKLOAD_KINDS } from '../compiler/kinds.ts';
 import type { KubeObject } from '../compiler/types.ts';
 import { LABELS } from '../compiler/naming.ts';
 import { nearestName } from '../api/names.ts';
@@ -250,15 +251,22 @@ export function writeOutDir(dir: string, result: PlatformResult): void {
   }));
 }
 
-/** The human summary printed to stderr. */
+/**
+ * The human summary printed to stderr: a row per workload (`SERVICE` when every workload is a
+ * LatticeService; otherwise `WORKLOAD` with a `KIND` column), platform problems, quota usage, teams,
+ * and `N of M services Ready` (`workloads` when the kinds are mixed).
+ */
 export function summary(result: PlatformResult): string {
+  const servicesOnly = result.services.every((s) => s.kind === undefined);
   const rows = result.services.map((s) => {
     const firstProblem = s.diagnostics.find((d) => d.severity === 'error') ?? s.diagnostics[0];
-    return [`${s.namespace}/${s.name}`, s.status.phase, String(s.status.resourceCount), firstProblem ? describe(firstProblem) : ''];
+    const row = [`${s.namespace}/${s.name}`, s.status.phase, String(s.status.resourceCount), firstProblem ? describe(firstProblem) : ''];
+    return servicesOnly ? row : [row[0]!, s.kind ?? 'LatticeService', ...row.slice(1)];
   });
   const out: string[] = [];
-  if (rows.length > 0) out.push(table([['SERVICE', 'PHASE', 'RESOURCES', 'FIRST PROBLEM'], ...rows]).trimEnd());
-  else out.push('No LatticeServices found.');
+  const header = servicesOnly ? ['SERVICE', 'PHASE', 'RESOURCES', 'FIRST PROBLEM'] : ['WORKLOAD', 'KIND', 'PHASE', 'RESOURCES', 'FIRST PROBLEM'];
+  if (rows.length > 0) out.push(table([header, ...rows]).trimEnd());
+  else out.push(`No workloads found (${[...WORKLOAD_KINDS.keys()].join(', ')}).`);
   for (const p of result.problems) {
     for (const d of p.diagnostics) out.push(`error: ${p.kind} ${p.name}: ${describe(d)}`);
   }
@@ -268,7 +276,7 @@ export function summary(result: PlatformResult): string {
   if (result.teams.length > 0) out.push(`${result.teams.length} teams; ${teamNamespaces} namespaces derived (${result.teamObjects.length} objects).`);
   const ready = result.services.filter((s) => s.status.phase === 'Ready').length;
   const total = result.services.reduce((n, s) => n + s.objects.length, 0) + result.platformObjects.length + result.teamObjects.length;
-  out.push(`${ready} of ${result.services.length} services Ready; ${total} objects derived.`);
+  out.push(`${ready} of ${result.services.length} ${servicesOnly ? 'services' : 'workloads'} Ready; ${total} objects derived.`);
   if (result.ignored.length > 0) {
     const kinds = new Map<string, number>();
     for (const i of result.ignored) kinds.set(`${i.apiVersion} ${i.kind}`, (kinds.get(`${i.apiVersion} ${i.kind}`) ?? 0) + 1);
