@@ -9,8 +9,8 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PolicyEngine, serviceRequests, type AuthorizationDecision, type ServiceAuthorizationInput } from '../src/policy/index.ts';
-import { decisionKey, mergeReferences, type MemoRequest } from '../src/policy/memo.ts';
-import { policyInfo } from '../src/policy/cedar.ts';
+import { decisionKey, mergeReferences, trimRequest, type MemoRequest } from '../src/policy/memo.ts';
+import { policyInfo, schemaJson } from '../src/policy/cedar.ts';
 import { cedarPolicy, container, DIGEST, latticeService, sources } from './fixtures/policy/helpers.ts';
 
 const engines: PolicyEngine[] = [];
@@ -121,6 +121,46 @@ describe('decision keys', () => {
     const withTeam = secret(service('ns-a', 'one', ['ns-a/one']));
     const withoutTeam = secret(service('frozen', 'one', ['frozen/one']));
     assert.notEqual(decisionKey(withTeam, refs), decisionKey(withoutTeam, refs));
+  });
+});
+
+describe('the entities Cedar is asked with', () => {
+  const secret = (s: ServiceAuthorizationInput) => serviceRequests(s).find((r) => r.action === 'AccessSecret')!;
+
+  test('keep what the policies name; reduce every other attribute to its type; leave out tags no policy names', () => {
+    const refs = mergeReferences([referencesOf('permit (principal, action, resource) when { resource has namespace && resource.namespace == principal.namespace && principal.hasTag("tier") };')]);
+    const request = secret(service('ns-a', 'one', ['ns-a/db'], { tier: 'web', other: 'x' }));
+    const { entities } = trimRequest(request, refs);
+    const [principal, namespace, resource] = entities;
+    assert.deepEqual(principal?.attrs, { namespace: 'ns-a', name: '', images: [''], team: '' });
+    assert.deepEqual(principal?.tags, { tier: 'web' });
+    assert.deepEqual(principal?.parents, [{ type: 'Lattice::Namespace', id: 'ns-a' }]);
+    assert.deepEqual(namespace?.attrs, { name: '', team: '' });
+    // `resource has namespace` tests presence, which the reduced value keeps; `resource.namespace` reads it.
+    assert.deepEqual(resource?.attrs, { provider: '', path: '', namespace: 'ns-a', team: '' });
+    assert.deepEqual(resource?.uid, request.entities[2]?.uid);
+  });
+
+  test('keep every tag when a policy reads tags by a computed key', () => {
+    const refs = mergeReferences([referencesOf('permit (principal, action, resource) when { principal.hasTag(principal.name) };')]);
+    const { entities } = trimRequest(secret(service('ns-a', 'one', ['ns-a/db'], { tier: 'web', other: 'x' })), refs);
+    assert.deepEqual(entities[0]?.tags, { tier: 'web', other: 'x', 'lattice.dev/team': 'alpha' });
+  });
+
+  test('the Lattice schema has no extension-typed attribute (a reduced string there would be parsed as an IP address or a decimal)', () => {
+    const answer = schemaJson();
+    assert.equal(answer.type, 'success');
+    const extensions = new Set(['ipaddr', 'decimal', 'datetime', 'duration']);
+    const found: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}.${i}`));
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (o.type === 'Extension' || (typeof o.name === 'string' && extensions.has(o.name))) found.push(path);
+      for (const [k, v] of Object.entries(o)) walk(v, `${path}.${k}`);
+    };
+    walk(answer.type === 'success' ? answer.json : undefined, 'schema');
+    assert.deepEqual(found, []);
   });
 });
 

@@ -15,9 +15,11 @@ import {
   isAuthorizedPreparsed,
   positionOf,
   releasePolicySet,
+  type AuthorizationAnswer,
   type DetailedError,
+  type EntityJson,
 } from './cedar.ts';
-import { DecisionMemo, decisionKey, mergeReferences, type PolicyReferences } from './memo.ts';
+import { DecisionMemo, mergeReferences, trimRequest, type PolicyReferences } from './memo.ts';
 import { validateCedarPolicies, type CedarPolicyValidation, type LoadedPolicy, type PolicyProblem, type PolicySource } from './load.ts';
 import {
   LATTICE_ACTIONS,
@@ -103,8 +105,9 @@ export interface PolicyEngineOptions {
   /** Who developers are told to contact when no owner is known (LatticePlatform spec.platformContact). Default "the platform team". */
   platformContact?: string;
   /**
-   * Reuse Cedar's answer for a request provably equivalent to one already asked (src/policy/memo.ts).
-   * Default true; false asks Cedar every time (tests compare the two).
+   * Reuse Cedar's answer for a request provably equivalent to one already asked, and ask Cedar with
+   * the entities trimmed to what the policies can read (src/policy/memo.ts). Default true; false asks
+   * Cedar every time with the request as built (tests compare the two).
    */
   memoize?: boolean;
 }
@@ -146,7 +149,7 @@ export class PolicyEngine {
   private readonly policyText: ReadonlyMap<LatticeAction, string>;
   /** What the policies of each action's set can read (src/policy/memo.ts). */
   private readonly references: ReadonlyMap<LatticeAction, PolicyReferences>;
-  /** Answers by {@link decisionKey}; undefined when memoising is off. */
+  /** Answers by {@link trimRequest}'s key; undefined when memoising (and trimming) is off. */
   private readonly memo: DecisionMemo | undefined;
   private cedarCalls = 0;
 
@@ -255,19 +258,18 @@ export class PolicyEngine {
       resource: `${request.resource.type}::${JSON.stringify(request.resource.id)}`,
       path: request.path,
     };
-    // A memoised answer is one Cedar gave to an equivalent request without errors (src/policy/memo.ts).
-    const key = this.memo === undefined ? undefined : decisionKey(request, this.references.get(request.action) as PolicyReferences);
-    const known = key === undefined ? undefined : this.memo?.get(key);
+    // A memoised answer is one Cedar gave to an equivalent request without errors; Cedar is asked
+    // with the entities trimmed to what the policies can read (src/policy/memo.ts).
+    const trimmed = this.memo === undefined ? undefined : trimRequest(request, this.references.get(request.action) as PolicyReferences);
+    const known = trimmed === undefined ? undefined : this.memo?.get(trimmed.key);
     if (known !== undefined) return this.decided(request, base, known.decision, [...known.determiningPolicies]);
-    this.cedarCalls++;
-    const answer = isAuthorizedPreparsed({
-      policySetId,
-      principal: request.principal,
-      action: request.action,
-      resource: request.resource,
-      context: request.context,
-      entities: request.entities,
-    });
+    const ask = (entities: readonly EntityJson[]): AuthorizationAnswer => {
+      this.cedarCalls++;
+      return isAuthorizedPreparsed({ policySetId, principal: request.principal, action: request.action, resource: request.resource, context: request.context, entities: [...entities] });
+    };
+    let answer = ask(trimmed?.entities ?? request.entities);
+    // Errors are reported as Cedar words them for the request as built: asked again untrimmed.
+    if (trimmed !== undefined && (answer.type === 'failure' || answer.response.diagnostics.errors.length > 0)) answer = ask(request.entities);
     if (answer.type === 'failure') {
       const errors = answer.errors.map((e) => `request rejected by Cedar: ${describeCedarError(e)}`);
       return {
@@ -300,7 +302,7 @@ export class PolicyEngine {
           `Lattice refuses a request while a policy that applies to it fails, instead of ignoring the policy. Contact ${owners} to fix the policy.`,
       };
     }
-    if (key !== undefined) this.memo?.set(key, { decision, determiningPolicies });
+    if (trimmed !== undefined) this.memo?.set(trimmed.key, { decision, determiningPolicies });
     return this.decided(request, base, decision, determiningPolicies);
   }
 

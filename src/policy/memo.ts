@@ -18,8 +18,9 @@
  * 3. Cedar also validates the request and entities against the Lattice schema. That depends on
  *    entity types and value types only, so an attribute no policy names still counts, by its type.
  *
- * {@link decisionKey} writes down exactly what (2) and (3) say may matter; equal keys mean equal
- * answers. What a policy "names" is over-approximated from the policy's JSON form (Cedar's own
+ * {@link trimRequest} keeps exactly what (2) and (3) say may matter: the entities Cedar is asked
+ * with (other attributes reduced to their types, other tags left out, which also makes Cedar's
+ * parsing faster) and a key, equal for requests Cedar answers alike. What a policy "names" is over-approximated from the policy's JSON form (Cedar's own
  * parse, escapes resolved): every string in it, keys and values, except the name a `has` tests
  * last (presence is always in the key). An answer with an evaluation error
  * or a rejected request is never memoised (its messages name values), so errors always come from Cedar.
@@ -114,34 +115,72 @@ function refersTo(value: unknown, id: string): boolean {
 }
 
 /**
- * The type of a value as schema validation sees it: strings, whole numbers in the safe range and
- * booleans by kind; the members of a set by their kinds; a record by its fields; entity types,
- * extension values and any `type` field verbatim (validation reads them).
+ * A value of the same type as `value`, as schema validation sees it, and carrying nothing else:
+ * a string becomes `""`, a whole number in the safe range `0`, a boolean `false`; a set keeps one
+ * member per distinct member type; a record keeps its fields; entity references, extension values,
+ * numbers outside the safe range and any `type` field stay as they are (validation reads them).
+ * This assumes no attribute of the Lattice schema is extension-typed (a string there would be
+ * parsed as an IP address or a decimal): test/policy-memo.test.ts checks the schema for that.
  */
-function typeSignature(value: unknown, key?: string): unknown {
-  if (typeof value === 'string') return key === 'type' ? value : 's';
-  if (typeof value === 'boolean') return 'b';
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? 'i' : value;
-  if (Array.isArray(value)) return ['[', ...[...new Set(value.map((v) => JSON.stringify(typeSignature(v))))].sort()];
-  if (value === null || typeof value !== 'object') return value ?? null;
-  if ('__entity' in value) return ['E', (value.__entity as Uid).type];
-  if ('__extn' in value) return value;
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, typeSignature(v, k)]));
+function typeOnly(value: unknown, key?: string): unknown {
+  if (typeof value === 'string') return key === 'type' ? value : '';
+  if (typeof value === 'boolean') return false;
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? 0 : value;
+  if (Array.isArray(value)) {
+    const members = new Map<string, unknown>();
+    for (const v of value) {
+      const t = typeOnly(v);
+      members.set(JSON.stringify(t), t);
+    }
+    return [...members.values()];
+  }
+  if (value === null || typeof value !== 'object' || '__entity' in value || '__extn' in value) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = typeOnly(v, k);
+  return out;
 }
 
-/**
- * The memo key of a request under a policy set's references. Two requests with equal keys get the
- * same answer from Cedar (see the module comment). The key keeps the action, the context, and for
- * every entity in order: its UID, its parents, the attributes and tags the policies name (values),
- * and the others by name and type only. The principal's and the resource's UIDs are written as
- * placeholders (`[0, type]`, `[1, type]`) unless a policy names their id or some value refers to it.
- */
-export function decisionKey(request: MemoRequest, refs: PolicyReferences): string {
+/** A request as Cedar is asked it when memoising: entities without what no policy reads, and its memo key. */
+export interface TrimmedRequest {
+  /**
+   * The request's entities, each with the attributes the policies name as they are and every other
+   * attribute reduced to its type ({@link typeOnly}), and with only the tags the policies name (all
+   * of them when some policy reads tags by a computed key). Cedar answers it as it answers the
+   * request (the module comment's argument), and parses it faster.
+   */
+  entities: EntityJson[];
+  /**
+   * Equal for two requests Cedar answers alike: the action, the principal's and resource's UIDs as
+   * placeholders (`[0, type]`, `[1, type]`) unless a policy names their id or an attribute refers to
+   * it, the context, and the trimmed entities in order with their UIDs and parents.
+   */
+  key: string;
+}
+
+/** The trimmed entities and memo key of `request` under a policy set's references (see {@link TrimmedRequest}). */
+export function trimRequest(request: MemoRequest, refs: PolicyReferences): TrimmedRequest {
   const { principal, resource } = request;
+  const named = (record: Readonly<Record<string, CedarValueJson>>): Record<string, CedarValueJson> => {
+    const out: Record<string, CedarValueJson> = {};
+    for (const [name, value] of Object.entries(record)) out[name] = refs.names.has(name) ? value : (typeOnly(value) as CedarValueJson);
+    return out;
+  };
+  const namedTags = (tags: Readonly<Record<string, CedarValueJson>>): Record<string, CedarValueJson> => {
+    if (refs.dynamicTags) return { ...tags };
+    const out: Record<string, CedarValueJson> = {};
+    // A tag no policy names cannot be seen; one that is not a string still counts, for validation.
+    for (const [name, value] of Object.entries(tags)) if (refs.names.has(name) || typeof value !== 'string') out[name] = value;
+    return out;
+  };
+  const entities = request.entities.map((e): EntityJson => {
+    const trimmed: EntityJson = { uid: e.uid, attrs: named(e.attrs ?? {}), parents: e.parents ?? [] };
+    if (e.tags !== undefined) trimmed.tags = namedTags(e.tags);
+    return trimmed;
+  });
   let abstractPrincipal = !refs.names.has(principal.id);
   let abstractResource = !refs.names.has(resource.id);
   if (abstractPrincipal || abstractResource) {
-    const values = [request.context, ...request.entities.map((e) => [e.attrs, e.tags])];
+    const values = [request.context, ...entities.map((e) => [e.attrs, e.tags])];
     if (abstractPrincipal && refersTo(values, principal.id)) abstractPrincipal = false;
     if (abstractResource && refersTo(values, resource.id)) abstractResource = false;
   }
@@ -151,13 +190,13 @@ export function decisionKey(request: MemoRequest, refs: PolicyReferences): strin
     if (abstractResource && u.type === resource.type && u.id === resource.id) return [1, u.type];
     return [u.type, u.id];
   };
-  const fields = (record: Readonly<Record<string, unknown>> | undefined, all: boolean): unknown[] => {
-    const out: unknown[] = [];
-    for (const [name, value] of Object.entries(record ?? {})) out.push(all || refs.names.has(name) ? [name, value] : [name, typeSignature(value)]);
-    return out;
-  };
-  const entities = request.entities.map((e) => [uid(e.uid), (e.parents ?? []).map(uid), fields(e.attrs, false), fields(e.tags, refs.dynamicTags)]);
-  return JSON.stringify([request.action, uid(principal), uid(resource), request.context, entities]);
+  const shape = entities.map((e) => [uid(e.uid), (e.parents ?? []).map(uid), e.attrs, e.tags ?? null]);
+  return { entities, key: JSON.stringify([request.action, uid(principal), uid(resource), request.context, shape]) };
+}
+
+/** The memo key of a request: {@link trimRequest}'s `key`. */
+export function decisionKey(request: MemoRequest, refs: PolicyReferences): string {
+  return trimRequest(request, refs).key;
 }
 
 /** Cedar's answer to a request that evaluated without error: what {@link DecisionMemo} keeps. */
