@@ -20,10 +20,11 @@
  *
  * {@link trimRequest} keeps exactly what (2) and (3) say may matter: the entities Cedar is asked
  * with (other attributes reduced to their types, other tags left out, which also makes Cedar's
- * parsing faster) and a key, equal for requests Cedar answers alike. What a policy "names" is over-approximated from the policy's JSON form (Cedar's own
- * parse, escapes resolved): every string in it, keys and values, except the name a `has` tests
- * last (presence is always in the key). An answer with an evaluation error
- * or a rejected request is never memoised (its messages name values), so errors always come from Cedar.
+ * parsing faster) and a key, equal for requests Cedar answers alike. What a policy "names" is
+ * over-approximated from the policy's JSON form (Cedar's own parse, escapes resolved): every string
+ * in it, keys and values, except the name a `has` tests last (presence is always kept). An answer
+ * with an evaluation error or a rejected request is never memoised (its messages name values), and
+ * the engine asks it again untrimmed, so errors always come from Cedar for the request as built.
  */
 import type { CedarValueJson, EntityJson } from './cedar.ts';
 
