@@ -75,7 +75,7 @@ test('the bundled lattice render examples/ prints exactly what the sources print
   const [b, s] = [await bundled(['render', EXAMPLES]), await fromSources(['render', EXAMPLES])];
   assert.equal(b.status, 1, b.stderr); // two example services are refused on purpose
   assert.equal(b.status, s.status);
-  assert.match(b.stderr, /commerce\/payments\s+Ready/);
+  assert.match(b.stderr, /commerce\/payments\s+LatticeService\s+Ready/);
   assert.equal(b.stderr, s.stderr);
   assert.match(b.stdout, /kind: CiliumNetworkPolicy/);
   assert.equal(b.stdout, s.stdout);

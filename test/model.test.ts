@@ -415,8 +415,8 @@ describe('the commands cover models', () => {
 
   test('lattice render: the models example is Ready, every object listed by name', async () => {
     const r = await lattice('render', 'examples/models', 'examples/platform', 'examples/signatures', '-o', 'name');
-    assert.match(r.stderr, /ml\/chat +Ready +15/);
-    assert.match(r.stderr, /ml\/assistant +Ready +8/);
+    assert.match(r.stderr, /ml\/chat +LatticeModel +Ready +15/);
+    assert.match(r.stderr, /ml\/assistant +LatticeService +Ready +8/);
     const names = r.stdout.split('\n');
     for (const n of ['modelserver.networking.serving.volcano.sh/chat', 'modelroute.networking.serving.volcano.sh/chat-chat', 'latticemodel.lattice.dev/chat', 'deployment.apps/chat']) assert.ok(names.includes(n), n);
   });

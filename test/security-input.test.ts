@@ -368,6 +368,6 @@ test('a LatticeJob (implemented) is validated, not refused as unsupported: an em
   const r = await lattice('render', dir);
   assert.equal(r.code, 1);
   assert.doesNotMatch(r.stderr, /does not support yet/);
-  assert.match(r.stdout + r.stderr, /shop\/nightly +Failed +0 +.*job\.yaml:4:1 spec\.tasks: is required/);
+  assert.match(r.stdout + r.stderr, /shop\/nightly +LatticeJob +Failed +0 +.*job\.yaml:4:1 spec\.tasks: is required/);
   assert.equal(serviceStatus(r.stdout, 'web').phase, 'Ready');
 });
