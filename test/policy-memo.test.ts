@@ -252,7 +252,8 @@ describe('memoised decisions equal Cedar\'s', () => {
         const memoised = PolicyEngine.fromPolicies(sources(cedarPolicy('fuzz', text)), { memoize: true });
         const plain = PolicyEngine.fromPolicies(sources(cedarPolicy('fuzz', text)), { memoize: false });
         try {
-          assert.deepEqual(memoised.problems, []);
+          // Validator warnings (`x && !x` is "impossible") are fine; every generated policy must be valid.
+          assert.deepEqual(memoised.problems.filter((p) => p.severity === 'error'), []);
           const expected = decide(plain, services);
           assert.deepEqual(decide(memoised, services), expected);
           assert.deepEqual(decide(memoised, services), expected);

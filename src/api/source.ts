@@ -181,11 +181,13 @@ const YAML_CORE_SCHEMA = FAILSAFE_SCHEMA.extend({
  * (`? `), flow collections as keys (`[a]: b`), empty keys in a flow collection (`[: a]`), a comment
  * right after a quote, bracket or comma (`"a"#`, `[#`), a sequence item with nothing after its `-` on the line
  * (js-yaml 4.3 moves the next, less indented item into the inner sequence: `- - b\n  -\n- x`),
- * a collection as an entry of a flow mapping or after a comma (`{{a: 1}}`, `[a, [b]]`), a byte-order
+ * a collection as an entry of a flow mapping or after a comma (`{{a: 1}}`, `[a, [b]]`), a block
+ * scalar with an explicit indentation indicator (`|2`, `>1-`: over lines of only spaces, js-yaml
+ * keeps the spaces past the indentation as content, the `yaml` library reads an empty string), a byte-order
  * mark, tabs, carriage returns without a line feed, and this module's own tag names. Matches may be false
  * alarms (a `? ` inside a string): those texts are only read more slowly.
  */
-const NOT_COMMON = /^%|^---[ \t]+[^#\s]|^(?:---|\.\.\.)[^\s]|(?:^|[ \t[{,])\?(?:[ \t\r\n]|$)|[\]}][ \t]*:(?:[ \t\r\n,[\]{}]|$)|[[{,]\s*:(?=[\s,[\]{}]|$)|["'[\]{},]#|(?:^|[ \t])-[ \t\r]*(?:#[^\n]*)?$|[{,]\s*[{[]|\ufeff|\t|\r(?!\n)|tag:lattice\.dev/m;
+const NOT_COMMON = /^%|^---[ \t]+[^#\s]|^(?:---|\.\.\.)[^\s]|(?:^|[ \t[{,])\?(?:[ \t\r\n]|$)|[\]}][ \t]*:(?:[ \t\r\n,[\]{}]|$)|[[{,]\s*:(?=[\s,[\]{}]|$)|["'[\]{},]#|(?:^|[ \t])-[ \t\r]*(?:#[^\n]*)?$|[{,]\s*[{[]|(?:^|[ \t:-])[|>](?:[1-9][-+]?|[-+][1-9])(?=[ \t\r\n#]|$)|\ufeff|\t|\r(?!\n)|tag:lattice\.dev/m;
 /** Longest line read by js-yaml: the `yaml` library refuses an implicit key over 1024 characters, js-yaml does not. */
 const MAX_COMMON_LINE = 1024;
 
