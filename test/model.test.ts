@@ -358,6 +358,15 @@ describe('every guarantee holds for a model', () => {
     const c = conditionOf(loser, 'Validated');
     assert.equal(c.reason, 'ModelNameAlreadyClaimed');
     assert.match(c.message, /model name "shared" is already served by model team-a\/alpha/);
+    // Incrementally (the controller's Fleet): when the owner goes or stops serving the name, the
+    // other claimant is re-derived and serves it; when the owner claims it again, the other fails.
+    const fleet = out.fleet!;
+    const freed = fleet.remove('team-a/alpha');
+    assert.deepEqual(freed.rederived.map((r) => [r.key, r.status.phase]), [['team-b/beta', 'Ready']]);
+    const back = fleet.upsert({ object: a });
+    assert.deepEqual(back.rederived.map((r) => [r.key, r.status.phase]), [['team-a/alpha', 'Ready'], ['team-b/beta', 'Failed']]);
+    const renamed = fleet.upsert({ object: model('alpha', { routing: { inferenceEngine: 'vLLM', routes: { r: { modelName: 'other' } } } }, 'team-a') });
+    assert.deepEqual(renamed.rederived.map((r) => [r.key, r.status.phase]), [['team-a/alpha', 'Ready'], ['team-b/beta', 'Ready']]);
     // Two routes of one model with one name: refused at validation.
     const dup = resultOf(deriveObjects([model('m', { routing: { inferenceEngine: 'vLLM', routes: { a: { modelName: 'x' }, x: {} } } })]), 'ai/m');
     assert.match(conditionOf(dup, 'Validated').message, /routes a and x both serve model name "x"/);

@@ -17,10 +17,9 @@ import { jobView } from './job/view.ts';
 import { KIND as MODEL_KIND, type LatticeModel } from '../api/latticemodel/v1alpha1.ts';
 import { deriveModel } from './model/pipeline.ts';
 import { modelUnit, validateModel } from './model/unit.ts';
-import { rememberModel } from './model/kthena.ts';
 import { MESH_MEMBER_WORKLOAD } from './meshmember/pipeline.ts';
 import { PACKAGE_WORKLOAD } from './package/pipeline.ts';
-import type { DerivationContext, ServiceInput, ServiceResult } from './types.ts';
+import type { DerivationContext, IndexedService, ServiceInput, ServiceResult } from './types.ts';
 
 /**
  * A kind of workload document (`kind` of API group lattice.dev).
@@ -81,11 +80,7 @@ export const MODEL_WORKLOAD: WorkloadKind<LatticeModel> = {
     const v = validateModel({ object });
     return v.ok ? v.model : undefined;
   },
-  view(model) {
-    const unit = modelUnit(model);
-    rememberModel(unit, model);
-    return unit;
-  },
+  view: (model) => modelUnit(model),
   derive(input, value, ctx) {
     return deriveModel(input, ctx, value);
   },
@@ -111,4 +106,16 @@ export function workloadView(object: unknown): LatticeService | undefined {
   const kind = workloadKindOf(object) ?? (SERVICE_WORKLOAD as WorkloadKind);
   const value = kind.parse(object);
   return value === undefined ? undefined : kind.view(value);
+}
+
+/**
+ * The index entry (under `key`, by default the view's `namespace/name`) of a workload of `kind` whose
+ * document parsed to `value`: its view, and for a kind
+ * other than LatticeService the kind and the value, which kind-specific stages of other workloads
+ * read (a LatticeModel's model names, src/compiler/model/kthena.ts).
+ */
+export function indexedWorkload(kind: WorkloadKind, value: unknown, key?: string): IndexedService {
+  const service = kind.view(value);
+  const k = key ?? `${service.metadata.namespace ?? 'default'}/${service.metadata.name}`;
+  return kind === SERVICE_WORKLOAD ? { key: k, service } : { key: k, service, kind: kind.kind, value };
 }

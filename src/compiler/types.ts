@@ -74,7 +74,11 @@ export interface ServiceInput {
 /** A validated service in the platform's index, the view other services' derivations get of it. */
 export interface IndexedService {
   key: string;
+  /** The workload as the platform sees it: a LatticeService, or another kind's view (src/compiler/kinds.ts). */
   service: LatticeService;
+  /** For another kind than LatticeService: its `kind` and its parsed document (e.g. a LatticeModel's model names). */
+  kind?: string;
+  value?: unknown;
 }
 
 /**

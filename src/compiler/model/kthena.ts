@@ -24,7 +24,7 @@
  * `kthena-system`, enrolled in the ambient mesh) as ServiceAccount `kthena-router`; a model with
  * routes lets exactly that identity in, on the engine port (Istio) through ztunnel's 15008 (Cilium).
  */
-import type { LatticeModel } from '../../api/latticemodel/v1alpha1.ts';
+import { KIND as MODEL_KIND, type LatticeModel } from '../../api/latticemodel/v1alpha1.ts';
 import { LABELS, childName, selectorLabels } from '../naming.ts';
 import { derivedMeta } from '../meta.ts';
 import { CILIUM_LABELS, HBONE_PORT, ciliumPodLabel, principalOf } from '../mesh/mesh.ts';
@@ -53,20 +53,12 @@ export function modelNames(model: LatticeModel): string[] {
   return Object.entries(model.spec.routing?.routes ?? {}).map(([rname, r]) => r.modelName ?? rname);
 }
 
-/** The model each indexed unit came from, so a model's derivation can see the names others claim. */
-const MODELS = new WeakMap<object, LatticeModel>();
-
-/** Records that `unit` (a view in the platform index) is the unit of `model`. */
-export function rememberModel(unit: object, model: LatticeModel): void {
-  MODELS.set(unit, model);
-}
-
 /** The owner (the key that sorts first) of each model name among the indexed models. */
 function owners(services: ReadonlyMap<string, IndexedService>): Map<string, string> {
   const out = new Map<string, string>();
   for (const [key, s] of services) {
-    const model = MODELS.get(s.service);
-    if (!model) continue;
+    if (s.kind !== MODEL_KIND) continue;
+    const model = s.value as LatticeModel;
     for (const name of modelNames(model)) {
       const owner = out.get(name);
       if (owner === undefined || key < owner) out.set(name, key);

@@ -14,7 +14,9 @@
  * service's policies neither name it nor read anything from it, so their results stay as they are.
  * Quotas are the exception to "neighbours only": a service's quota status states the usage of every
  * service under its quota, so a change that moves a quota's usage also re-derives the services under
- * that quota (only when the platform has quotas).
+ * that quota (only when the platform has quotas). So are claims: services claiming a route host,
+ * services sharing a volume, and LatticeModels serving a model name one of them serves (the key
+ * that sorts first owns a name) are re-derived together.
  *
  * Name collisions are the other exception (src/compiler/platform/collisions.ts): the fleet indexes every
  * object identity each service derives (and the platform-level objects); a service sharing one with
@@ -26,7 +28,9 @@
  */
 import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
 import { nameCollision, withErrors } from '../service/pipeline.ts';
-import { SERVICE_WORKLOAD, workloadKindOf, type WorkloadKind } from '../kinds.ts';
+import { indexedWorkload, SERVICE_WORKLOAD, workloadKindOf, type WorkloadKind } from '../kinds.ts';
+import { KIND as MODEL_KIND, type LatticeModel } from '../../api/latticemodel/v1alpha1.ts';
+import { modelNames } from '../model/kthena.ts';
 import { ClaimIndex, claimsOf as objectClaimsOf } from './collisions.ts';
 import { deriveBaseline } from './baseline.ts';
 import { clusterSecretStoreFor, secretStoreBoundary } from '../workload/secrets.ts';
@@ -148,10 +152,12 @@ export class Fleet {
     const affected = this.graph.neighbours(key);
     for (const k of this.claimantsOf(key)) affected.add(k);
     for (const k of this.volumePeersOf(key)) affected.add(k);
+    for (const k of this.modelPeersOf(key)) affected.add(k);
     this.index_(key, input);
     for (const k of this.graph.neighbours(key)) affected.add(k);
     for (const k of this.claimantsOf(key)) affected.add(k);
     for (const k of this.volumePeersOf(key)) affected.add(k);
+    for (const k of this.modelPeersOf(key)) affected.add(k);
     for (const k of this.refreshQuotas()) affected.add(k);
     affected.delete(key);
     const collided = new Set<string>();
@@ -167,6 +173,7 @@ export class Fleet {
     const affected = this.graph.neighbours(key);
     for (const k of this.claimantsOf(key)) affected.add(k);
     for (const k of this.volumePeersOf(key)) affected.add(k);
+    for (const k of this.modelPeersOf(key)) affected.add(k);
     this.unclaim(key);
     this.inputs.delete(key);
     this.values.delete(key);
@@ -269,6 +276,22 @@ export class Fleet {
     return out;
   }
 
+  /**
+   * The other LatticeModels serving a model name `key` serves (one owns each name: the key that sorts
+   * first, src/compiler/model/kthena.ts), so that a change of who claims a name re-derives them.
+   */
+  private modelPeersOf(key: string): Set<string> {
+    const out = new Set<string>();
+    const me = this.index.get(key);
+    if (me?.kind !== MODEL_KIND) return out;
+    const names = new Set(modelNames(me.value as LatticeModel));
+    if (names.size === 0) return out;
+    for (const [k, other] of this.index) {
+      if (k !== key && other.kind === MODEL_KIND && modelNames(other.value as LatticeModel).some((n) => names.has(n))) out.add(k);
+    }
+    return out;
+  }
+
   private claimantsOf(key: string): Set<string> {
     const out = new Set<string>();
     for (const host of this.claimedHosts.get(key) ?? []) for (const c of this.hostClaims.get(host) ?? []) out.add(c.key);
@@ -293,12 +316,13 @@ export class Fleet {
     this.inputs.set(key, value !== undefined && kind === SERVICE_WORKLOAD ? { ...rest, validated: value as LatticeService } : rest);
     this.unclaim(key);
     if (value !== undefined) {
-      const service = kind.view(value);
+      const entry = indexedWorkload(kind, value, key);
+      const service = entry.service;
       this.values.set(key, value);
       const claims = hostClaimsOf(key, service, input.locate);
       addClaims(this.hostClaims, claims);
       if (claims.length > 0) this.claimedHosts.set(key, claims.map(([host]) => host));
-      this.index.set(key, { key, service });
+      this.index.set(key, entry);
       this.graph.set(key, service);
     } else {
       this.values.delete(key);

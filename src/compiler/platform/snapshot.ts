@@ -7,7 +7,7 @@
  */
 import { API_VERSION } from '../../api/common.ts';
 import { kindProblem } from '../../api/kinds.ts';
-import { KIND as SERVICE_KIND, podContainers, type LatticeService } from '../../api/latticeservice/v1alpha1.ts';
+import { KIND as SERVICE_KIND, podContainers } from '../../api/latticeservice/v1alpha1.ts';
 import { parseLatticeService, SERVICE_API_VERSIONS } from '../../api/latticeservice/index.ts';
 import { KIND as PLATFORM_KIND, defaultPlatformSettings, latticePlatformSchema, type PlatformSettings } from '../../api/latticeplatform/v1alpha1.ts';
 import { KIND as PROVIDER_KIND, secretProviderSchema, type SecretProvider } from '../../api/secretprovider/v1alpha1.ts';
@@ -22,7 +22,7 @@ import { authorizationInput, invalidPoliciesCovering, policyEngineFor } from '..
 import type { ImageVerification } from '../../supplychain/verify.ts';
 import { issuesToDiagnostics } from '../service/validate.ts';
 import { Fleet, documentKey } from './fleet.ts';
-import { SERVICE_WORKLOAD, WORKLOAD_KINDS, workloadKindOf, workloadView } from '../kinds.ts';
+import { indexedWorkload, SERVICE_WORKLOAD, WORKLOAD_KINDS, workloadKindOf, workloadView, type WorkloadKind } from '../kinds.ts';
 import { providerSchemaProblems } from '../workload/secrets.ts';
 import { computeQuotaUsage, isQuotaDocument, readQuotas, type QuotaUsage } from './quota.ts';
 import type { DerivationContext, Diagnostic, IndexedService, InvalidPolicy, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
@@ -169,8 +169,12 @@ function snapshotOf(input: readonly PlatformDocument[] | PlatformSnapshot): Plat
  * The validated service of a snapshot's document, or of any document (validated now); for another
  * workload kind, its view (src/compiler/kinds.ts: what graph, quotas and image verification read).
  */
-function validatedService(doc: PlatformDocument): LatticeService | undefined {
-  return doc.validated ?? workloadView(doc.object);
+/** The index entry of a valid workload document (its kind's view, kind and parsed value), or undefined. */
+function indexEntry(doc: PlatformDocument): IndexedService | undefined {
+  if (doc.validated) return indexedWorkload(SERVICE_WORKLOAD, doc.validated);
+  const kind = workloadKindOf(doc.object) ?? (SERVICE_WORKLOAD as WorkloadKind);
+  const value = kind.parse(doc.object);
+  return value === undefined ? undefined : indexedWorkload(kind, value);
 }
 
 function problem(kind: string, name: string, diagnostics: Diagnostic[]): PlatformProblem {
@@ -264,10 +268,8 @@ export function buildContext(classified: ClassifiedDocuments, now: string, probl
   const { providers, defaultProvider } = readProviders(classified.providers, problems);
   const services = new Map<string, IndexedService>();
   for (const doc of classified.services) {
-    const service = validatedService(doc);
-    if (!service) continue;
-    const key = `${service.metadata.namespace ?? 'default'}/${service.metadata.name}`;
-    if (!services.has(key)) services.set(key, { key, service });
+    const entry = indexEntry(doc);
+    if (entry && !services.has(entry.key)) services.set(entry.key, entry);
   }
   const { quotas, problems: quotaProblems } = readQuotas(classified.quotas);
   for (const p of quotaProblems) problems.push(problem(QUOTA_KIND, p.name, p.diagnostics));
@@ -391,7 +393,7 @@ export function imagesToVerify(input: readonly PlatformDocument[] | PlatformSnap
   const providers = readImageProviders(classified.imageProviders, problems);
   const images = new Set<string>();
   for (const doc of classified.services) {
-    const service = validatedService(doc);
+    const service = doc.validated ?? workloadView(doc.object);
     if (!service) continue;
     for (const c of podContainers(service.spec)) images.add(c.container.image);
   }
