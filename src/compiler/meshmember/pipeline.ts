@@ -21,7 +21,7 @@ import { deriveMesh } from '../mesh/mesh.ts';
 import { hasOwnMeshIdentity, meshIdentityOf, withMeshIdentity, type MeshIdentity } from '../mesh/identity.ts';
 import { protectedNamespaceGate } from '../workload/protected.ts';
 import { authorizationGate } from '../workload/authorization.ts';
-import { runUnit, stage, type UnitKind } from './run.ts';
+import { stage, unitWorkload, type UnitKind } from './run.ts';
 import type { WorkloadKind } from '../kinds.ts';
 import type { DerivationState, Diagnostic } from '../types.ts';
 
@@ -169,12 +169,4 @@ const MESH_MEMBER_UNIT: UnitKind<LatticeMeshMember> = {
 };
 
 /** LatticeMeshMember: a workload Lattice does not run, in the mesh (src/compiler/meshmember/). */
-export const MESH_MEMBER_WORKLOAD: WorkloadKind<LatticeMeshMember> = {
-  kind: KIND,
-  parse(object) {
-    const parsed = latticeMeshMemberSchema.safeParse(object);
-    return parsed.success ? parsed.data : undefined;
-  },
-  view: meshMemberUnit,
-  derive: (input, value, ctx) => runUnit(MESH_MEMBER_UNIT, input, value, ctx),
-};
+export const MESH_MEMBER_WORKLOAD: WorkloadKind<LatticeMeshMember> = unitWorkload(MESH_MEMBER_UNIT);

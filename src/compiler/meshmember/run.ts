@@ -12,6 +12,7 @@ import { nameCollision, sortForApply } from '../service/pipeline.ts';
 import { selfCollisions } from '../platform/collisions.ts';
 import { hasErrors, type Stage } from '../workload/stages.ts';
 import type { DerivationContext, DerivationState, Diagnostic, KubeObject, ServiceInput, ServiceResult } from '../types.ts';
+import type { WorkloadKind } from '../kinds.ts';
 
 /** What a kind gives the run loop. */
 export interface UnitKind<T> {
@@ -24,6 +25,22 @@ export interface UnitKind<T> {
   gates: readonly ((state: DerivationState, value: T) => void)[];
   /** Derivers, run in order when no gate failed. */
   derivers: readonly ((state: DerivationState, value: T) => void)[];
+}
+
+/**
+ * The workload kind (src/compiler/kinds.ts) of a unit kind: parsed by its schema, seen as its unit,
+ * derived by {@link runUnit}.
+ */
+export function unitWorkload<T>(unit: UnitKind<T>): WorkloadKind<T> {
+  return {
+    kind: unit.kind,
+    parse(object) {
+      const parsed = unit.schema.safeParse(object);
+      return parsed.success ? parsed.data : undefined;
+    },
+    view: (value) => unit.unit(value),
+    derive: (input, value, ctx) => runUnit(unit, input, value, ctx),
+  };
 }
 
 /** Adapts a shared {@link Stage} to the loop's stage shape. */

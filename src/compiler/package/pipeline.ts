@@ -22,7 +22,7 @@ import { deriveMesh } from '../mesh/mesh.ts';
 import { protectedNamespaceGate } from '../workload/protected.ts';
 import { authorizationGate, authorizationInput, invalidPoliciesCovering, POLICY_AUTHORIZED } from '../workload/authorization.ts';
 import { meshIdentity, podlessMeshGate, podlessUnit } from '../meshmember/pipeline.ts';
-import { runUnit, stage, type UnitKind } from '../meshmember/run.ts';
+import { stage, unitWorkload, type UnitKind } from '../meshmember/run.ts';
 import { derivePackageRelease } from './release.ts';
 import type { WorkloadKind } from '../kinds.ts';
 import type { LatticeService } from '../../api/latticeservice/v1alpha1.ts';
@@ -109,12 +109,4 @@ const PACKAGE_UNIT: UnitKind<LatticePackage> = {
 };
 
 /** LatticePackage: a Helm chart installed by Flux, its secrets and its pods' mesh policies (src/compiler/package/). */
-export const PACKAGE_WORKLOAD: WorkloadKind<LatticePackage> = {
-  kind: KIND,
-  parse(object) {
-    const parsed = latticePackageSchema.safeParse(object);
-    return parsed.success ? parsed.data : undefined;
-  },
-  view: packageUnit,
-  derive: (input, value, ctx) => runUnit(PACKAGE_UNIT, input, value, ctx),
-};
+export const PACKAGE_WORKLOAD: WorkloadKind<LatticePackage> = unitWorkload(PACKAGE_UNIT);
