@@ -121,6 +121,21 @@ export const objectMeta = z.looseObject({
 });
 
 /**
+ * The document of a workload kind (LatticeService, LatticeJob, LatticeModel, LatticeMeshMember,
+ * LatticePackage), as a developer writes it: `apiVersion` and `kind` fixed, {@link objectMeta},
+ * the kind's `spec` described as `about`, and a `status` read only by the controller.
+ */
+export function workloadDocument<V extends string, K extends string, S extends z.ZodType>(apiVersion: V, kind: K, spec: S, about: string) {
+  return z.object({
+    apiVersion: z.literal(apiVersion).describe(`Always ${apiVersion}.`),
+    kind: z.literal(kind).describe(`Always ${kind}.`),
+    metadata: objectMeta,
+    spec: spec.describe(about),
+    status: z.unknown().optional(),
+  });
+}
+
+/**
  * Metadata of a platform resource (SecretProvider, ImageProvider, CedarPolicy, LatticeQuota): read
  * only in namespace lattice-system, so that teams, who can write to their own namespaces, cannot
  * change platform rules. A file given to `lattice render` may leave the namespace out. `why` says

@@ -13,7 +13,7 @@
  * schema and field documentation.
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, duration, objectMeta, refusePrototypeKeys } from '../common.ts';
+import { API_VERSION, dnsLabel, duration, refusePrototypeKeys, workloadDocument } from '../common.ts';
 import { latticeServiceSpecSchema, latticeServiceStatusSchema } from '../latticeservice/v1alpha1.ts';
 
 export const KIND = 'LatticeJob';
@@ -263,13 +263,7 @@ export const latticeJobStatusSchema = latticeServiceStatusSchema.extend({
 });
 
 /** A LatticeJob as written by a developer (before defaults). */
-export const latticeJobSchema = refusePrototypeKeys(z.object({
-  apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
-  kind: z.literal(KIND).describe(`Always ${KIND}.`),
-  metadata: objectMeta,
-  spec: latticeJobSpecSchema.describe('The job intent.'),
-  status: z.unknown().optional(),
-}).superRefine((job, ctx) => {
+export const latticeJobSchema = refusePrototypeKeys(workloadDocument(API_VERSION, KIND, latticeJobSpecSchema, 'The job intent.').superRefine((job, ctx) => {
   const name = job.metadata.name;
   if (job.spec.schedule && name.length > SCHEDULED_NAME_MAX) {
     ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: `a scheduled job's name may have at most ${SCHEDULED_NAME_MAX} characters (this one has ${name.length}): each run's name adds a suffix to it. Shorten the name` });

@@ -16,7 +16,7 @@
  * refuses a member whose enrolment it cannot see (docs/meshmember.md).
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, objectMeta, refusePrototypeKeys } from '../common.ts';
+import { API_VERSION, dnsLabel, refusePrototypeKeys, workloadDocument } from '../common.ts';
 import { DNS1035_LABEL, DNS1123_SUBDOMAIN, portNameProblem } from '../names.ts';
 import { latticeServiceStatusSchema } from '../latticeservice/v1alpha1.ts';
 
@@ -208,13 +208,7 @@ export const latticeMeshMemberSpecSchema = z
   });
 
 /** A LatticeMeshMember as written (before defaults). */
-export const latticeMeshMemberSchema = refusePrototypeKeys(z.object({
-  apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
-  kind: z.literal(KIND).describe(`Always ${KIND}.`),
-  metadata: objectMeta,
-  spec: latticeMeshMemberSpecSchema.describe('The workload\'s side of the mesh.'),
-  status: z.unknown().optional(),
-}));
+export const latticeMeshMemberSchema = refusePrototypeKeys(workloadDocument(API_VERSION, KIND, latticeMeshMemberSpecSchema, 'The workload\'s side of the mesh.'));
 
 /** The status of a LatticeMeshMember: the same shape as a LatticeService's. */
 export const latticeMeshMemberStatusSchema = latticeServiceStatusSchema;

@@ -19,7 +19,7 @@
  * `loraAdapters`, `rateLimit`) and Kthena's CRDs (networking.serving.volcano.sh/v1alpha1).
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, duration, objectMeta, quantity, refusePrototypeKeys } from '../common.ts';
+import { API_VERSION, dnsLabel, duration, quantity, refusePrototypeKeys, workloadDocument } from '../common.ts';
 import { latticeServiceSpecSchema, latticeServiceStatusSchema } from '../latticeservice/v1alpha1.ts';
 
 export const KIND = 'LatticeModel';
@@ -172,15 +172,7 @@ export const latticeModelSpecSchema = z.strictObject({
 export const latticeModelStatusSchema = latticeServiceStatusSchema;
 
 /** A LatticeModel as written by a developer (before defaults). */
-export const latticeModelSchema = refusePrototypeKeys(
-  z.object({
-    apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
-    kind: z.literal(KIND).describe(`Always ${KIND}.`),
-    metadata: objectMeta,
-    spec: latticeModelSpecSchema.describe('The model intent.'),
-    status: z.unknown().optional(),
-  }),
-);
+export const latticeModelSchema = refusePrototypeKeys(workloadDocument(API_VERSION, KIND, latticeModelSpecSchema, 'The model intent.'));
 
 /** A validated LatticeModel with defaults applied. */
 export type LatticeModel = z.output<typeof latticeModelSchema>;

@@ -15,7 +15,7 @@
  * `resources`, `mesh.{selector,ports,allowedCallers,dependencies,egress}`, `skipCrds`, `timeout`.
  */
 import { z } from 'zod';
-import { API_VERSION, dnsLabel, objectMeta, refusePrototypeKeys } from '../common.ts';
+import { API_VERSION, dnsLabel, refusePrototypeKeys, workloadDocument } from '../common.ts';
 import { DNS1123_SUBDOMAIN } from '../names.ts';
 import { latticeServiceStatusSchema, resourceSchema } from '../latticeservice/v1alpha1.ts';
 import { callerRefSchema, egressRuleSchema, meshMemberPortSchema, podSelectorSchema, serviceRefSchema } from '../latticemeshmember/v1alpha1.ts';
@@ -116,13 +116,7 @@ export const latticePackageSpecSchema = z.strictObject({
 });
 
 /** A LatticePackage as written (before defaults). */
-export const latticePackageSchema = refusePrototypeKeys(z.object({
-  apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
-  kind: z.literal(KIND).describe(`Always ${KIND}.`),
-  metadata: objectMeta,
-  spec: latticePackageSpecSchema.describe('The chart, its values and its place in the mesh.'),
-  status: z.unknown().optional(),
-}));
+export const latticePackageSchema = refusePrototypeKeys(workloadDocument(API_VERSION, KIND, latticePackageSpecSchema, 'The chart, its values and its place in the mesh.'));
 
 /** The status of a LatticePackage: the same shape as a LatticeService's. */
 export const latticePackageStatusSchema = latticeServiceStatusSchema;

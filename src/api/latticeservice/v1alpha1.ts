@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { secretPathProblem } from '../secretpath.ts';
-import { API_VERSION, condition, dnsLabel, duration, objectMeta, ownValue, quantity, refusePrototypeKeys } from '../common.ts';
+import { API_VERSION, condition, dnsLabel, duration, ownValue, quantity, refusePrototypeKeys, workloadDocument } from '../common.ts';
 import { ENV_VAR_NAME, portNameProblem } from '../names.ts';
 import { parseImageReference } from '../../supplychain/reference.ts';
 import { parseQuantity } from '../quantity.ts';
@@ -1065,13 +1065,7 @@ export const latticeServiceStatusSchema = z.object({
 });
 
 /** A LatticeService as written by a developer (before defaults). */
-export const latticeServiceSchema = refusePrototypeKeys(z.object({
-  apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
-  kind: z.literal(KIND).describe(`Always ${KIND}.`),
-  metadata: objectMeta,
-  spec: latticeServiceSpecSchema.describe('The service intent.'),
-  status: z.unknown().optional(),
-}));
+export const latticeServiceSchema = refusePrototypeKeys(workloadDocument(API_VERSION, KIND, latticeServiceSpecSchema, 'The service intent.'));
 
 /** A validated LatticeService with defaults applied. */
 export type LatticeService = z.output<typeof latticeServiceSchema>;

@@ -10,7 +10,7 @@
  * entry must carry its weight for every existing document that `lattice migrate` rewrites.
  */
 import { z } from 'zod';
-import { GROUP, objectMeta, refusePrototypeKeys } from '../common.ts';
+import { GROUP, refusePrototypeKeys, workloadDocument } from '../common.ts';
 import { KIND, latticeServiceSpecSchema as v1alpha1Spec, latticeServiceStatusSchema } from './v1alpha1.ts';
 import { moveSchema, type PathMove } from './moves.ts';
 
@@ -52,10 +52,4 @@ export { latticeServiceStatusSchema };
  * rules across fields are v1alpha1's and run on the converted object: use
  * `parseLatticeService` (src/api/latticeservice/index.ts), not this schema alone.
  */
-export const latticeServiceSchema = refusePrototypeKeys(z.object({
-  apiVersion: z.literal(API_VERSION).describe(`Always ${API_VERSION}.`),
-  kind: z.literal(KIND).describe(`Always ${KIND}.`),
-  metadata: objectMeta,
-  spec: latticeServiceSpecSchema.describe('The service intent.'),
-  status: z.unknown().optional(),
-}));
+export const latticeServiceSchema = refusePrototypeKeys(workloadDocument(API_VERSION, KIND, latticeServiceSpecSchema, 'The service intent.'));
