@@ -291,6 +291,14 @@ describe('the chart\'s pods in the mesh', () => {
     assert.equal((objectOf(bare, 'HelmRelease').spec as { postRenderers?: unknown }).postRenderers, undefined);
   });
 
+  test('a package mesh declares each port and port name once, as a mesh member does', () => {
+    const twice = resultOf(deriveObjects([pkg('cache', { chart: REDIS_OCI, mesh: { ...mesh, ports: [{ name: 'redis', port: 6379 }, { name: 'redis', port: 6380 }, { name: 'other', port: 6379 }] } })]), 'shop/cache');
+    const message = conditionOf(twice, 'Validated').message;
+    assert.match(message, /spec\.mesh\.ports\[1\]\.name: port name "redis" is used twice/);
+    assert.match(message, /spec\.mesh\.ports\[2\]\.port: port 6379\/TCP is declared twice \(ports\.0\)/);
+    assert.deepEqual(twice.objects, []);
+  });
+
   test('attack: a package mesh selector of Lattice labels, or the ServiceAccount of a service, is refused', () => {
     const sel = resultOf(deriveObjects([pkg('cache', { chart: REDIS_OCI, mesh: { ...mesh, selector: { 'app.kubernetes.io/name': 'web' } } }), web]), 'shop/cache');
     assert.match(conditionOf(sel, 'Validated').message, /could select a Lattice workload's pods/);

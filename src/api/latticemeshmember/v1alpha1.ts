@@ -170,6 +170,29 @@ export const meshMemberTargetSchema = z
     }
   });
 
+/**
+ * The checks of a mesh side (a LatticeMeshMember's spec, a LatticePackage's `mesh`): at least one
+ * port, dependency or egress rule (`whenEmpty` says so otherwise), and each port and port name once.
+ */
+export function checkMeshSide(
+  s: { ports: readonly { port: number; protocol: string; name: string }[]; dependencies: readonly unknown[]; egress: readonly unknown[] },
+  ctx: z.RefinementCtx,
+  whenEmpty: string,
+): void {
+  if (s.ports.length === 0 && s.dependencies.length === 0 && s.egress.length === 0) ctx.addIssue({ code: 'custom', message: whenEmpty });
+  const seen = new Map<string, number>();
+  s.ports.forEach((p, i) => {
+    const id = `${p.port}/${p.protocol}`;
+    if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['ports', i, 'port'], message: `port ${id} is declared twice (ports.${seen.get(id)}): declare each port once` });
+    seen.set(id, i);
+  });
+  const names = new Set<string>();
+  s.ports.forEach((p, i) => {
+    if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['ports', i, 'name'], message: `port name "${p.name}" is used twice: give each port its own name` });
+    names.add(p.name);
+  });
+}
+
 /** The spec of a LatticeMeshMember. */
 export const latticeMeshMemberSpecSchema = z
   .strictObject({
@@ -190,22 +213,7 @@ export const latticeMeshMemberSpecSchema = z
       .optional()
       .describe('Names of the Kubernetes Services in front of the pods (in this namespace): callers may resolve their DNS names (Cilium DNS rules). Default: [the member\'s name].'),
   })
-  .superRefine((s, ctx) => {
-    if (s.ports.length === 0 && s.dependencies.length === 0 && s.egress.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'declare at least one port, dependency or egress rule: a member with none of them takes part in no traffic' });
-    }
-    const seen = new Map<string, number>();
-    s.ports.forEach((p, i) => {
-      const id = `${p.port}/${p.protocol}`;
-      if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['ports', i, 'port'], message: `port ${id} is declared twice (ports.${seen.get(id)}): declare each port once` });
-      seen.set(id, i);
-    });
-    const names = new Set<string>();
-    s.ports.forEach((p, i) => {
-      if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['ports', i, 'name'], message: `port name "${p.name}" is used twice: give each port its own name` });
-      names.add(p.name);
-    });
-  });
+  .superRefine((s, ctx) => checkMeshSide(s, ctx, 'declare at least one port, dependency or egress rule: a member with none of them takes part in no traffic'));
 
 /** A LatticeMeshMember as written (before defaults). */
 export const latticeMeshMemberSchema = refusePrototypeKeys(workloadDocument(API_VERSION, KIND, latticeMeshMemberSpecSchema, 'The workload\'s side of the mesh.'));

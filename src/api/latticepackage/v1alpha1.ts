@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { API_VERSION, dnsLabel, refusePrototypeKeys, workloadDocument } from '../common.ts';
 import { DNS1123_SUBDOMAIN } from '../names.ts';
 import { latticeServiceStatusSchema, resourceSchema } from '../latticeservice/v1alpha1.ts';
-import { callerRefSchema, egressRuleSchema, meshMemberPortSchema, podSelectorSchema, serviceRefSchema } from '../latticemeshmember/v1alpha1.ts';
+import { callerRefSchema, checkMeshSide, egressRuleSchema, meshMemberPortSchema, podSelectorSchema, serviceRefSchema } from '../latticemeshmember/v1alpha1.ts';
 
 export const KIND = 'LatticePackage';
 export const PLURAL = 'latticepackages';
@@ -82,11 +82,7 @@ export const packageMeshSchema = z
       .optional()
       .describe('Names of the Kubernetes Services in front of the pods (in this namespace): callers may resolve their DNS names (Cilium DNS rules). Default: [the package\'s name].'),
   })
-  .superRefine((m, ctx) => {
-    if (m.ports.length === 0 && m.dependencies.length === 0 && m.egress.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'declare at least one port, dependency or egress rule, or leave mesh out' });
-    }
-  });
+  .superRefine((m, ctx) => checkMeshSide(m, ctx, 'declare at least one port, dependency or egress rule, or leave mesh out'));
 
 /** The spec of a LatticePackage. */
 export const latticePackageSpecSchema = z.strictObject({
